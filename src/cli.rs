@@ -1,0 +1,42 @@
+//! The command line: `serve` (default), `migrate`, `openapi`, `create-admin`.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// filingdesk: filing-management backend for registrars.
+///
+/// Configuration comes from FILINGDESK_* environment variables over an
+/// optional TOML file; see the README.
+#[derive(Debug, Parser)]
+#[command(name = "filingdesk", version, propagate_version = true)]
+pub struct Cli {
+    /// A TOML file with the same keys as the environment (the environment wins).
+    #[arg(long, global = true, env = "FILINGDESK_CONFIG")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the API and Swagger UI (the default): migrates, seeds an empty database, listens on FILINGDESK_LISTEN.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document to standard output.
+    Openapi,
+    /// Create a staff account (a platform admin unless --tenant is given).
+    CreateAdmin {
+        /// The username.
+        #[arg(long)]
+        username: String,
+        /// The password; a random one is generated and printed when omitted.
+        #[arg(long, env = "FILINGDESK_NEW_ADMIN_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
+        /// Create a tenant admin of this tenant (slug) instead of a platform admin.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}

@@ -1,0 +1,281 @@
+//! Everything diesel: the two-backend connection, the pool, embedded
+//! migrations, and one module of row types and queries per table.
+//!
+//! Queries are written once against [`DbConnection`]; code specific to one
+//! backend stays in this folder and says why. Every query on tenant-owned data
+//! takes a [`TenantId`](crate::domain::ids::TenantId).
+
+/// Runs the same diesel statement on the concrete connection of each
+/// backend. diesel cannot build upserts (`ON CONFLICT`) for a
+/// `MultiConnection`, so those few statements are written once here and
+/// compiled twice.
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgresql($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+pub mod meta;
+pub mod refresh_tokens;
+pub mod schema;
+pub mod settings;
+pub mod staff;
+pub mod tenants;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::{NaiveDateTime, SubsecRound, Utc};
+use diesel::connection::SimpleConnection;
+use diesel::pg::PgConnection;
+use diesel::r2d2::{ManageConnection, Pool};
+use diesel::sqlite::SqliteConnection;
+use diesel::Connection;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+/// One connection type for both backends; queries are written against it.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// Which database a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+/// A parsed `FILINGDESK_DATABASE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    backend: Backend,
+    /// What the driver is given: the PostgreSQL URL, or the SQLite file path.
+    target: String,
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    // A PostgreSQL URL may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({:?}, {})", self.backend, self.redacted())
+    }
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        if let Some(path) = raw.strip_prefix("sqlite://") {
+            if path.is_empty() {
+                return Err("sqlite:// needs a file path, e.g. sqlite://filingdesk.db".into());
+            }
+            return Ok(Self { backend: Backend::Sqlite, target: path.to_owned() });
+        }
+        if raw.starts_with("postgres://") || raw.starts_with("postgresql://") {
+            return Ok(Self { backend: Backend::Postgres, target: raw.to_owned() });
+        }
+        Err("expected sqlite://PATH or postgres://…".into())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The SQLite file path, when this is SQLite.
+    pub fn sqlite_path(&self) -> Option<&str> {
+        (self.backend == Backend::Sqlite).then_some(self.target.as_str())
+    }
+
+    /// The URL with any password replaced, for logs.
+    pub fn redacted(&self) -> String {
+        match self.backend {
+            Backend::Sqlite => format!("sqlite://{}", self.target),
+            Backend::Postgres => match (self.target.find("://"), self.target.rfind('@')) {
+                (Some(s), Some(at)) if at > s => {
+                    let userinfo = &self.target[s + 3..at];
+                    let user = userinfo.split(':').next().unwrap_or("");
+                    format!("{}{}:***{}", &self.target[..s + 3], user, &self.target[at..])
+                }
+                _ => self.target.clone(),
+            },
+        }
+    }
+}
+
+/// Opens connections of the backend the URL names. diesel's derived
+/// `establish` tries every backend in turn, and SQLite accepts any string as
+/// a path, so a PostgreSQL outage would silently create a local file.
+#[derive(Debug)]
+pub struct Manager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, Self::Error> {
+        use diesel::r2d2::Error;
+        match self.url.backend {
+            Backend::Postgres => {
+                PgConnection::establish(&self.url.target).map(DbConnection::Postgresql).map_err(Error::ConnectionError)
+            }
+            Backend::Sqlite => {
+                let mut conn = SqliteConnection::establish(&self.url.target).map_err(Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; foreign keys are off
+                // by default in SQLite; the busy timeout queues writers instead
+                // of failing them with SQLITE_BUSY.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+                )
+                .map_err(Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The shared handle to the database: a pool whose connections are only ever
+/// used on blocking threads.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool<Manager>,
+    backend: Backend,
+    /// The SQLite file, watched by [`Db::ping`].
+    sqlite_path: Option<std::path::PathBuf>,
+}
+
+/// A failure to reach or use the database. Always a 500 (or 503) to clients.
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("no database connection available: {0}")]
+    Pool(#[from] diesel::r2d2::PoolError),
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("blocking task failed: {0}")]
+    Blocking(String),
+    #[error("{0}")]
+    Unreachable(String),
+}
+
+impl Db {
+    /// Connects and runs pending migrations.
+    pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        let pool = Pool::builder()
+            .max_size(pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(Manager { url: url.clone() })
+            .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
+        let db = Self { pool, backend: url.backend, sqlite_path: url.sqlite_path().map(Into::into) };
+        db.migrate()?;
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies every embedded migration not yet applied.
+    pub fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().context("cannot connect to run migrations")?;
+        let migrations = match self.backend {
+            Backend::Postgres => PG_MIGRATIONS,
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+        };
+        conn.run_pending_migrations(migrations).map_err(|e| anyhow::anyhow!("migration failed: {e}"))?;
+        Ok(())
+    }
+
+    /// Runs `f` with a pooled connection on a blocking thread, so database
+    /// work never stalls the async executor.
+    pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get().map_err(DbError::from)?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
+    }
+
+    /// Runs `f` inside one transaction on a blocking thread: the action and
+    /// everything it records commit or fail together.
+    pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+    {
+        self.run(move |conn| conn.transaction(|conn| f(conn))).await
+    }
+
+    /// Runs `f` with a pooled connection on the current thread: for start-up
+    /// and command-line work, outside the async executor.
+    pub fn run_blocking<T>(&self, f: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
+        let mut conn = self.pool.get().context("cannot get a database connection")?;
+        f(&mut conn)
+    }
+
+    /// A cheap round trip with a short wait, for `/readyz`. On SQLite the
+    /// file must still be there: open connections keep answering from a
+    /// deleted or unmounted file, but nothing written there survives.
+    pub async fn ping(&self) -> Result<(), DbError> {
+        if let Some(path) = &self.sqlite_path {
+            if !path.exists() {
+                return Err(DbError::Unreachable(format!("the SQLite file {} is gone", path.display())));
+            }
+        }
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get_timeout(Duration::from_secs(2))?;
+            conn.batch_execute("SELECT 1")?;
+            Ok(())
+        })
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+}
+
+/// The current time as stored: UTC, truncated to microseconds (PostgreSQL's
+/// precision), so SQLite and PostgreSQL hold and compare the same values.
+pub fn now() -> NaiveDateTime {
+    Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// A new row id: UUIDv7, whose text order is creation order.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// Whether an error is a unique violation on the named constraint or index.
+/// PostgreSQL names the index; SQLite names the columns, so callers pass both.
+pub fn is_unique_violation(err: &diesel::result::Error, names: &[&str]) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, info) => {
+            let hay = format!("{} {}", info.constraint_name().unwrap_or(""), info.message());
+            names.iter().any(|n| hay.contains(n))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,68 @@
+// @generated automatically by Diesel CLI.
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> Text,
+        token_hash -> Text,
+        family_id -> Text,
+        staff_id -> Text,
+        tenant_id -> Nullable<Text>,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_meta (key) {
+        key -> Text,
+        value -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff (id) {
+        id -> Text,
+        tenant_id -> Nullable<Text>,
+        username -> Text,
+        display_name -> Text,
+        email -> Text,
+        role -> Text,
+        status -> Text,
+        password_hash -> Text,
+        must_change_password -> Bool,
+        failed_logins -> Int4,
+        locked_until -> Nullable<Timestamp>,
+        agency_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tenant_settings (tenant_id) {
+        tenant_id -> Text,
+        document -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    tenants (id) {
+        id -> Text,
+        slug -> Text,
+        name -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(refresh_tokens -> staff (staff_id));
+diesel::joinable!(refresh_tokens -> tenants (tenant_id));
+diesel::joinable!(staff -> tenants (tenant_id));
+diesel::joinable!(tenant_settings -> tenants (tenant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, service_meta, staff, tenant_settings, tenants,);

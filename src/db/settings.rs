@@ -1,0 +1,35 @@
+//! The `tenant_settings` table: one JSON document per tenant.
+
+use anyhow::Context;
+use diesel::prelude::*;
+
+use super::schema::tenant_settings;
+use super::DbConnection;
+use crate::domain::ids::TenantId;
+use crate::domain::settings::TenantSettings;
+
+/// The tenant's settings, or the defaults when none were ever saved.
+pub fn get(conn: &mut DbConnection, tenant: TenantId) -> anyhow::Result<TenantSettings> {
+    let doc: Option<String> =
+        tenant_settings::table.find(tenant.to_string()).select(tenant_settings::document).first(conn).optional()?;
+    match doc {
+        None => Ok(TenantSettings::default()),
+        Some(d) => TenantSettings::from_stored(&d).context("stored tenant settings are unreadable"),
+    }
+}
+
+pub fn put(conn: &mut DbConnection, tenant: TenantId, settings: &TenantSettings) -> anyhow::Result<()> {
+    let doc = serde_json::to_string(settings)?;
+    let now = super::now();
+    per_backend!(conn, |c| diesel::insert_into(tenant_settings::table)
+        .values((
+            tenant_settings::tenant_id.eq(tenant.to_string()),
+            tenant_settings::document.eq(&doc),
+            tenant_settings::updated_at.eq(now),
+        ))
+        .on_conflict(tenant_settings::tenant_id)
+        .do_update()
+        .set((tenant_settings::document.eq(&doc), tenant_settings::updated_at.eq(now)))
+        .execute(c))?;
+    Ok(())
+}

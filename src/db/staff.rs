@@ -1,0 +1,171 @@
+//! The `staff` table. Every lookup names its [`Owner`]: a tenant, or the
+//! platform (staff without a tenant), so no query can wander across tenants.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{staff, tenants};
+use super::DbConnection;
+use crate::domain::ids::{StaffId, TenantId};
+
+/// Whose staff a query is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Owner {
+    /// Platform staff (no tenant).
+    Platform,
+    Tenant(TenantId),
+}
+
+impl Owner {
+    pub fn from_tenant(t: Option<TenantId>) -> Self {
+        t.map_or(Owner::Platform, Owner::Tenant)
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = staff, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct StaffRow {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: String,
+    pub status: String,
+    pub password_hash: String,
+    pub must_change_password: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub agency_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = staff)]
+pub struct NewStaff<'a> {
+    pub id: String,
+    pub tenant_id: Option<String>,
+    pub username: &'a str,
+    pub display_name: &'a str,
+    pub email: &'a str,
+    pub role: &'a str,
+    pub status: &'a str,
+    pub password_hash: &'a str,
+    pub must_change_password: bool,
+    pub failed_logins: i32,
+    pub agency_id: Option<&'a str>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(AsChangeset, Default)]
+#[diesel(table_name = staff)]
+pub struct StaffChanges {
+    pub role: Option<String>,
+    pub status: Option<String>,
+    pub password_hash: Option<String>,
+    pub must_change_password: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub const USERNAME_UNIQUE: &[&str] =
+    &["staff_tenant_username_key", "staff_platform_username_key", "staff.tenant_id, staff.username", "staff.username"];
+
+pub fn insert(conn: &mut DbConnection, new: &NewStaff<'_>) -> QueryResult<StaffRow> {
+    diesel::insert_into(staff::table).values(new).execute(conn)?;
+    staff::table.find(&new.id).select(StaffRow::as_select()).first(conn)
+}
+
+pub fn find(conn: &mut DbConnection, owner: Owner, id: StaffId) -> QueryResult<Option<StaffRow>> {
+    let q = staff::table.find(id.to_string()).select(StaffRow::as_select()).into_boxed();
+    let q = match owner {
+        Owner::Platform => q.filter(staff::tenant_id.is_null()),
+        Owner::Tenant(t) => q.filter(staff::tenant_id.eq(t.to_string())),
+    };
+    q.first(conn).optional()
+}
+
+pub fn find_by_username(conn: &mut DbConnection, owner: Owner, username: &str) -> QueryResult<Option<StaffRow>> {
+    let q = staff::table.filter(staff::username.eq(username)).select(StaffRow::as_select()).into_boxed();
+    let q = match owner {
+        Owner::Platform => q.filter(staff::tenant_id.is_null()),
+        Owner::Tenant(t) => q.filter(staff::tenant_id.eq(t.to_string())),
+    };
+    q.first(conn).optional()
+}
+
+/// Newest first, after the keyset cursor `before_id` when given.
+pub fn list(conn: &mut DbConnection, owner: Owner, before_id: Option<&str>, limit: i64) -> QueryResult<Vec<StaffRow>> {
+    let mut q = staff::table.select(StaffRow::as_select()).order(staff::id.desc()).limit(limit).into_boxed();
+    q = match owner {
+        Owner::Platform => q.filter(staff::tenant_id.is_null()),
+        Owner::Tenant(t) => q.filter(staff::tenant_id.eq(t.to_string())),
+    };
+    if let Some(b) = before_id {
+        q = q.filter(staff::id.lt(b.to_owned()));
+    }
+    q.load(conn)
+}
+
+pub fn update(conn: &mut DbConnection, owner: Owner, id: StaffId, changes: &StaffChanges) -> QueryResult<usize> {
+    match owner {
+        Owner::Platform => diesel::update(staff::table.find(id.to_string()).filter(staff::tenant_id.is_null()))
+            .set(changes)
+            .execute(conn),
+        Owner::Tenant(t) => {
+            diesel::update(staff::table.find(id.to_string()).filter(staff::tenant_id.eq(t.to_string())))
+                .set(changes)
+                .execute(conn)
+        }
+    }
+}
+
+/// Records a failed sign-in; returns the new failure count.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    id: &str,
+    lock_until: impl FnOnce(i32) -> Option<NaiveDateTime>,
+) -> QueryResult<i32> {
+    diesel::update(staff::table.find(id)).set(staff::failed_logins.eq(staff::failed_logins + 1)).execute(conn)?;
+    let failures: i32 = staff::table.find(id).select(staff::failed_logins).first(conn)?;
+    if let Some(until) = lock_until(failures) {
+        diesel::update(staff::table.find(id))
+            .set((staff::locked_until.eq(Some(until)), staff::failed_logins.eq(0)))
+            .execute(conn)?;
+    }
+    Ok(failures)
+}
+
+/// Clears failures and any expired lock after a good sign-in.
+pub fn record_success(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
+    diesel::update(staff::table.find(id))
+        .set((staff::failed_logins.eq(0), staff::locked_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)
+}
+
+pub fn count_platform_admins(conn: &mut DbConnection) -> QueryResult<i64> {
+    staff::table.filter(staff::tenant_id.is_null()).count().get_result(conn)
+}
+
+/// The current status of a token's holder: staff status, and their tenant's
+/// status when they have one.
+pub fn standing(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String, Option<String>)>> {
+    staff::table
+        .left_join(tenants::table)
+        .filter(staff::id.eq(id))
+        .select((staff::status, tenants::status.nullable()))
+        .first(conn)
+        .optional()
+}
+
+/// For the platform admin only, who acts across tenants: a tenant's staff
+/// member by id, whatever the tenant. Platform staff are not returned.
+pub fn find_tenant_staff_for_platform(conn: &mut DbConnection, id: StaffId) -> QueryResult<Option<StaffRow>> {
+    staff::table
+        .find(id.to_string())
+        .filter(staff::tenant_id.is_not_null())
+        .select(StaffRow::as_select())
+        .first(conn)
+        .optional()
+}

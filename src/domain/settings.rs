@@ -1,0 +1,188 @@
+//! A tenant's settings: one validated document, with defaults for every field.
+//! Later features (password policy, tickets, SLA, audit retention) read it.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{FieldError, Violations};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordPolicy {
+    /// At least 8 characters with letters, digits and special characters.
+    CnRegistrar,
+    /// NIST SP 800-63B-4: at least 15 characters, no composition rules.
+    Nist,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ResetMode {
+    /// Approval sends a new temporary password.
+    TempPassword,
+    /// Approval sends a single-use, time-limited reset link.
+    Link,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub enum Locale {
+    #[serde(rename = "zh-CN")]
+    ZhCn,
+    #[serde(rename = "en")]
+    En,
+}
+
+/// A number per ticket kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PerKind {
+    pub password_reset: u32,
+    pub initial_password_resend: u32,
+    pub contact_change: u32,
+}
+
+/// A tenant's settings as stored and served.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TenantSettings {
+    /// Rules for filing subjects' query passwords.
+    pub password_policy: PasswordPolicy,
+    /// Length of generated initial and temporary passwords (6–12).
+    pub initial_password_length: u32,
+    /// What an approved reset sends.
+    pub reset_mode: ResetMode,
+    /// Hours a reset link stays valid (1–168).
+    pub reset_link_ttl_hours: u32,
+    /// Distinct approvals each ticket kind needs (1–3).
+    pub approvals_required: PerKind,
+    /// SLA deadline in hours per ticket kind (1–720).
+    pub sla_hours: PerKind,
+    /// Hours a ticket may wait in `needs_info` before it expires (1–2160).
+    pub needs_info_expiry_hours: u32,
+    /// Locale of notifications when none is asked for.
+    pub default_locale: Locale,
+    /// Failed sign-ins of a filing subject before the account locks (3–20).
+    pub lockout_threshold: u32,
+    /// Minutes a locked account stays locked (1–1440).
+    pub lockout_minutes: u32,
+    /// Days audit events are kept (365–3650; default three years).
+    pub audit_retention_days: u32,
+}
+
+impl Default for TenantSettings {
+    fn default() -> Self {
+        Self {
+            password_policy: PasswordPolicy::CnRegistrar,
+            initial_password_length: 12,
+            reset_mode: ResetMode::TempPassword,
+            reset_link_ttl_hours: 24,
+            approvals_required: PerKind { password_reset: 1, initial_password_resend: 1, contact_change: 2 },
+            sla_hours: PerKind { password_reset: 48, initial_password_resend: 48, contact_change: 72 },
+            needs_info_expiry_hours: 168,
+            default_locale: Locale::ZhCn,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            audit_retention_days: 1095,
+        }
+    }
+}
+
+/// `PUT /api/v1/settings`: any subset of the fields; the rest keep their
+/// current values.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SettingsUpdate {
+    pub password_policy: Option<PasswordPolicy>,
+    pub initial_password_length: Option<u32>,
+    pub reset_mode: Option<ResetMode>,
+    pub reset_link_ttl_hours: Option<u32>,
+    pub approvals_required: Option<PerKind>,
+    pub sla_hours: Option<PerKind>,
+    pub needs_info_expiry_hours: Option<u32>,
+    pub default_locale: Option<Locale>,
+    pub lockout_threshold: Option<u32>,
+    pub lockout_minutes: Option<u32>,
+    pub audit_retention_days: Option<u32>,
+}
+
+fn in_range(v: &mut Violations, field: &str, value: u32, min: u32, max: u32) {
+    if !(min..=max).contains(&value) {
+        v.push(FieldError::new(field, "out_of_range", format!("{field} must be between {min} and {max}")));
+    }
+}
+
+fn per_kind_in_range(v: &mut Violations, field: &str, value: PerKind, min: u32, max: u32) {
+    in_range(v, &format!("{field}.password_reset"), value.password_reset, min, max);
+    in_range(v, &format!("{field}.initial_password_resend"), value.initial_password_resend, min, max);
+    in_range(v, &format!("{field}.contact_change"), value.contact_change, min, max);
+}
+
+impl TenantSettings {
+    /// Applies an update and checks every rule; all broken rules are reported.
+    pub fn apply(&self, u: SettingsUpdate) -> Result<Self, Vec<FieldError>> {
+        let s = Self {
+            password_policy: u.password_policy.unwrap_or(self.password_policy),
+            initial_password_length: u.initial_password_length.unwrap_or(self.initial_password_length),
+            reset_mode: u.reset_mode.unwrap_or(self.reset_mode),
+            reset_link_ttl_hours: u.reset_link_ttl_hours.unwrap_or(self.reset_link_ttl_hours),
+            approvals_required: u.approvals_required.unwrap_or(self.approvals_required),
+            sla_hours: u.sla_hours.unwrap_or(self.sla_hours),
+            needs_info_expiry_hours: u.needs_info_expiry_hours.unwrap_or(self.needs_info_expiry_hours),
+            default_locale: u.default_locale.unwrap_or(self.default_locale),
+            lockout_threshold: u.lockout_threshold.unwrap_or(self.lockout_threshold),
+            lockout_minutes: u.lockout_minutes.unwrap_or(self.lockout_minutes),
+            audit_retention_days: u.audit_retention_days.unwrap_or(self.audit_retention_days),
+        };
+        s.validate()?;
+        Ok(s)
+    }
+
+    pub fn validate(&self) -> Result<(), Vec<FieldError>> {
+        let mut v = Violations::default();
+        in_range(&mut v, "initial_password_length", self.initial_password_length, 6, 12);
+        in_range(&mut v, "reset_link_ttl_hours", self.reset_link_ttl_hours, 1, 168);
+        per_kind_in_range(&mut v, "approvals_required", self.approvals_required, 1, 3);
+        per_kind_in_range(&mut v, "sla_hours", self.sla_hours, 1, 720);
+        in_range(&mut v, "needs_info_expiry_hours", self.needs_info_expiry_hours, 1, 2160);
+        in_range(&mut v, "lockout_threshold", self.lockout_threshold, 3, 20);
+        in_range(&mut v, "lockout_minutes", self.lockout_minutes, 1, 1440);
+        in_range(&mut v, "audit_retention_days", self.audit_retention_days, 365, 3650);
+        v.finish()
+    }
+
+    /// Reads a stored document. Fields added by later releases fall back to
+    /// their defaults, so old documents stay readable.
+    pub fn from_stored(json: &str) -> Result<Self, serde_json::Error> {
+        let mut merged = serde_json::to_value(Self::default())?;
+        let stored: serde_json::Value = serde_json::from_str(json)?;
+        if let (Some(m), serde_json::Value::Object(s)) = (merged.as_object_mut(), stored) {
+            m.extend(s);
+        }
+        serde_json::from_value(merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_every_broken_rule_is_reported() {
+        assert!(TenantSettings::default().validate().is_ok());
+        let errs = TenantSettings::default()
+            .apply(SettingsUpdate {
+                initial_password_length: Some(13),
+                lockout_threshold: Some(0),
+                ..Default::default()
+            })
+            .unwrap_err();
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["initial_password_length", "lockout_threshold"]);
+    }
+
+    #[test]
+    fn stored_documents_missing_new_fields_get_defaults() {
+        let s = TenantSettings::from_stored(r#"{"reset_mode":"link"}"#).unwrap();
+        assert_eq!(s.reset_mode, ResetMode::Link);
+        assert_eq!(s.initial_password_length, 12);
+    }
+}

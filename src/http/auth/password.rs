@@ -1,0 +1,72 @@
+//! `PUT /api/v1/auth/password`.
+
+use actix_web::{put, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use crate::db::{self, staff::Owner};
+use crate::domain::staff::StaffPassword;
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::AppState;
+use crate::security::password;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    /// 8–256 characters, not containing the username.
+    pub new_password: String,
+}
+
+/// Change your own password.
+///
+/// Every other session of the account ends.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 422, description = "Current password wrong, or the new one breaks a rule"),
+    )
+)]
+#[put("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    body: web::Json<PasswordChange>,
+) -> Result<HttpResponse, ApiError> {
+    let req = body.into_inner();
+    let owner = Owner::from_tenant(me.tenant);
+    let staff = state
+        .db
+        .run(move |conn| db::staff::find(conn, owner, me.id).map_err(ApiError::from))
+        .await?
+        .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
+    if !password::verify_blocking(req.current_password.clone(), Some(staff.password_hash.clone())).await {
+        return Err(ApiError::field("current_password", "incorrect", "the current password is not correct"));
+    }
+    let new = StaffPassword::parse("new_password", &req.new_password, Some(&staff.username))
+        .map_err(|e| ApiError::Validation(vec![e]))?;
+    if new.expose() == req.current_password {
+        return Err(ApiError::field("new_password", "reused", "the new password must differ from the current one"));
+    }
+    let hash = password::hash_blocking(new.expose().to_owned()).await?;
+    state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let now = db::now();
+            let changes = db::staff::StaffChanges {
+                password_hash: Some(hash),
+                must_change_password: Some(false),
+                updated_at: Some(now),
+                ..Default::default()
+            };
+            db::staff::update(conn, owner, me.id, &changes)?;
+            db::refresh_tokens::revoke_for_staff(conn, &staff.id, now)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,213 @@
+//! Extractors: the signed-in staff member, pagination, and the error
+//! handlers that turn actix's own extraction failures into problems.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::{web, FromRequest, HttpRequest};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::AppState;
+use crate::db;
+use crate::domain::ids::{StaffId, TenantId};
+use crate::domain::role::Role;
+use crate::error::ApiError;
+
+/// The staff member a valid bearer token speaks for. Their account and
+/// tenant are checked on every request, so disabling a user or suspending a
+/// tenant takes effect at once, not when the token expires.
+#[derive(Debug, Clone)]
+pub struct CurrentStaff {
+    pub id: StaffId,
+    pub tenant: Option<TenantId>,
+    pub role: Role,
+}
+
+impl CurrentStaff {
+    /// 403 unless the role is one of `roles`.
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden("your role may not do this"))
+        }
+    }
+
+    /// The tenant a request acts on: a tenant's staff always act on their
+    /// own; the platform admin names one with `?tenant_id=`.
+    pub fn tenant_scope(&self, requested: Option<TenantId>) -> Result<TenantId, ApiError> {
+        match (self.tenant, requested) {
+            (Some(own), _) => Ok(own),
+            (None, Some(t)) => Ok(t),
+            (None, None) => Err(ApiError::field("tenant_id", "required", "platform staff must name a tenant_id")),
+        }
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<String> {
+    let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
+}
+
+impl FromRequest for CurrentStaff {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = bearer(req);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
+            let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+            let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
+            let invalid = || ApiError::Unauthorized("the token is invalid or expired");
+            let id = StaffId::parse(&claims.sub).ok_or_else(invalid)?;
+            let role = Role::parse(&claims.role).ok_or_else(invalid)?;
+            let tenant = claims.tid.as_deref().map(|t| TenantId::parse(t).ok_or_else(invalid)).transpose()?;
+            if role.is_tenant_role() != tenant.is_some() {
+                return Err(invalid());
+            }
+            let sub = claims.sub.clone();
+            let standing = state.db.run(move |conn| db::staff::standing(conn, &sub).map_err(ApiError::from)).await?;
+            match standing {
+                Some((status, tenant_status))
+                    if status == "active" && tenant_status.as_deref().unwrap_or("active") == "active" =>
+                {
+                    Ok(CurrentStaff { id, tenant, role })
+                }
+                _ => Err(ApiError::Unauthorized("the account or its tenant is no longer active")),
+            }
+        })
+    }
+}
+
+/// `?limit=&cursor=` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// 1–200, default 50.
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// A validated page request.
+pub struct PageRequest {
+    pub limit: i64,
+    /// The id the page starts after (exclusive).
+    pub after: Option<String>,
+}
+
+impl PageParams {
+    pub fn parse(&self) -> Result<PageRequest, ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::field("limit", "out_of_range", "limit must be between 1 and 200"));
+        }
+        let after = match &self.cursor {
+            None => None,
+            Some(c) => Some(
+                decode_cursor(c)
+                    .ok_or_else(|| ApiError::field("cursor", "invalid", "cursor is not one this service issued"))?,
+            ),
+        };
+        Ok(PageRequest { limit: i64::from(limit), after })
+    }
+}
+
+fn decode_cursor(c: &str) -> Option<String> {
+    let bytes = URL_SAFE_NO_PAD.decode(c).ok()?;
+    let s = String::from_utf8(bytes).ok()?;
+    uuid::Uuid::parse_str(&s).ok().map(|_| s)
+}
+
+/// One page of a list, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Page<T: ToSchema> {
+    pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T: ToSchema> Page<T> {
+    /// Builds a page from rows fetched with `limit + 1`: the extra row only
+    /// tells whether there is a next page.
+    pub fn from_rows<R>(mut rows: Vec<R>, limit: i64, id_of: impl Fn(&R) -> &str, to_item: impl Fn(R) -> T) -> Self {
+        let has_more = rows.len() as i64 > limit;
+        rows.truncate(limit as usize);
+        let next_cursor = if has_more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(id_of(r))) } else { None };
+        Self { items: rows.into_iter().map(to_item).collect(), next_cursor }
+    }
+}
+
+/// A path id that is not a UUID names nothing: 404, like a missing one.
+pub fn parse_path_id<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ApiError> {
+    parse(raw).ok_or(ApiError::NotFound)
+}
+
+fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let api = match &err {
+        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
+        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("the body must be application/json".into()),
+        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::field("body", "invalid", &data_error_message(e)),
+        JsonPayloadError::Deserialize(e) => ApiError::BadRequest {
+            code: "malformed_json",
+            detail: format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()),
+        },
+        _ => ApiError::BadRequest { code: "bad_request", detail: "the body could not be read".into() },
+    };
+    api.into()
+}
+
+/// serde's message without any echoed value (it could be a password given
+/// with the wrong type).
+fn data_error_message(e: &serde_json::Error) -> String {
+    let msg = e.to_string();
+    let msg = msg.split(" at line ").next().unwrap_or(&msg);
+    if msg.starts_with("missing field") || msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
+        // These name fields and allowed values; the offending value is
+        // between the first pair of backticks only for `unknown variant`.
+        if let Some(rest) = msg.strip_prefix("unknown variant ") {
+            return format!("unknown value; {}", rest.split_once(", ").map_or("", |(_, r)| r));
+        }
+        return msg.to_owned();
+    }
+    if let Some((_, expected)) = msg.split_once(", expected ") {
+        return format!("a field has the wrong type; expected {expected}");
+    }
+    "the body does not match the expected shape".to_owned()
+}
+
+fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
+    let detail = match &err {
+        QueryPayloadError::Deserialize(e) => {
+            format!("invalid query: {}", e.to_string().split(':').next().unwrap_or(""))
+        }
+        _ => "invalid query string".to_owned(),
+    };
+    ApiError::BadRequest { code: "invalid_query", detail }.into()
+}
+
+fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
+    ApiError::NotFound.into()
+}
+
+/// Largest JSON body accepted (the CSV import sets its own limit).
+pub const JSON_LIMIT: usize = 64 * 1024;
+
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error)
+}
+
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default().error_handler(query_error)
+}
+
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default().error_handler(path_error)
+}

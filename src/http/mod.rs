@@ -1,0 +1,25 @@
+//! Transport: parse, authorize, call the domain and the database, shape the
+//! response. `routes.rs` is the whole API in one table.
+
+pub mod auth;
+pub mod extract;
+pub mod fallback;
+pub mod ops;
+pub mod routes;
+pub mod settings;
+pub mod staff;
+pub mod tenants;
+
+use std::sync::Arc;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::security::jwt::JwtKeys;
+
+/// What every handler may use, shared by all workers.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub jwt: JwtKeys,
+    pub settings: Arc<Settings>,
+}

@@ -1,0 +1,33 @@
+//! The route table: every path once, grouped by scope. Registering a handler
+//! here also puts it into the OpenAPI document.
+
+use utoipa_actix_web::{scope, service_config::ServiceConfig};
+
+use super::{auth, ops, settings, staff, tenants};
+
+/// Operations routes at the root.
+pub fn ops_routes(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz).service(ops::readyz).service(ops::metrics);
+}
+
+/// The versioned API under `/api/v1`.
+pub fn api_routes(cfg: &mut ServiceConfig) {
+    cfg.service(
+        scope::scope("/api/v1")
+            // Staff sign-in
+            .service(auth::login::login)
+            .service(auth::refresh::refresh_token)
+            .service(auth::logout::logout)
+            .service(auth::password::change_password)
+            // Tenants and staff
+            .service(tenants::create::create_tenant)
+            .service(tenants::list::list_tenants)
+            .service(tenants::get::get_tenant)
+            .service(tenants::update::update_tenant)
+            .service(staff::create::create_staff)
+            .service(staff::list::list_staff)
+            .service(staff::update::update_staff)
+            .service(settings::get::get_settings)
+            .service(settings::update::update_settings),
+    );
+}

@@ -1,0 +1,37 @@
+//! `GET /api/v1/settings`.
+
+use actix_web::{get, web, HttpResponse};
+
+use super::TenantParam;
+use crate::db;
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::domain::settings::TenantSettings;
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::AppState;
+
+/// Read the tenant's settings.
+#[utoipa::path(
+    tag = "settings",
+    params(TenantParam),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The settings, defaults filled in", body = TenantSettings))
+)]
+#[get("/settings")]
+pub async fn get_settings(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    q: web::Query<TenantParam>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let settings = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
+            Ok(db::settings::get(conn, tenant)?)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(settings))
+}

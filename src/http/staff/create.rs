@@ -1,0 +1,102 @@
+//! `POST /api/v1/staff`.
+
+use actix_web::{post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::StaffView;
+use crate::db::{self, staff::NewStaff};
+use crate::domain::ids::TenantId;
+use crate::domain::role::{Role, TenantRole};
+use crate::domain::staff::{Email, StaffPassword, StaffStatus, Username};
+use crate::domain::{parse_text, FieldError, Violations};
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::AppState;
+use crate::security::password;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateStaff {
+    /// The tenant (platform admin only; a tenant admin creates in their own).
+    pub tenant_id: Option<uuid::Uuid>,
+    /// 3–64 of `A-Z a-z 0-9 . _ @ -`, unique in the tenant.
+    pub username: String,
+    pub display_name: String,
+    pub email: String,
+    pub role: TenantRole,
+    /// Initial password (8–256 characters); the user is asked to change it.
+    pub password: String,
+    /// The agency an agent acts for (agents only).
+    pub agency_id: Option<uuid::Uuid>,
+}
+
+/// Create a staff member of a tenant.
+#[utoipa::path(
+    tag = "staff",
+    request_body = CreateStaff,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = StaffView),
+        (status = 409, description = "The username is taken in this tenant"),
+    )
+)]
+#[post("/staff")]
+pub async fn create_staff(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    body: web::Json<CreateStaff>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let body = body.into_inner();
+    if me.role != Role::PlatformAdmin && body.tenant_id.is_some_and(|t| Some(TenantId::from(t)) != me.tenant) {
+        return Err(ApiError::field("tenant_id", "forbidden", "you may only create staff in your own tenant"));
+    }
+    let tenant = me.tenant_scope(body.tenant_id.map(TenantId::from))?;
+    let mut v = Violations::default();
+    let username = v.check(Username::parse(&body.username));
+    let display_name = v.check(parse_text("display_name", &body.display_name, 100));
+    let email = v.check(Email::parse("email", &body.email));
+    let pw = v.check(StaffPassword::parse("password", &body.password, Some(body.username.trim())));
+    if body.agency_id.is_some() && body.role != TenantRole::Agent {
+        v.push(FieldError::new("agency_id", "not_allowed", "only agents belong to an agency"));
+    }
+    v.finish().map_err(ApiError::Validation)?;
+    let (username, display_name, email, pw) =
+        (username.expect("checked"), display_name.expect("checked"), email.expect("checked"), pw.expect("checked"));
+    let hash = password::hash_blocking(pw.expose().to_owned()).await?;
+    let role = Role::from(body.role);
+    let agency = body.agency_id.map(|a| a.to_string());
+    let row = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            if db::tenants::find(conn, tenant)?.is_none() {
+                return Err(ApiError::field("tenant_id", "unknown", "no such tenant"));
+            }
+            let now = db::now();
+            let new = NewStaff {
+                id: db::new_id(),
+                tenant_id: Some(tenant.to_string()),
+                username: username.as_str(),
+                display_name: &display_name,
+                email: email.as_str(),
+                role: role.as_str(),
+                status: StaffStatus::Active.as_str(),
+                password_hash: &hash,
+                must_change_password: true,
+                failed_logins: 0,
+                agency_id: agency.as_deref(),
+                created_at: now,
+                updated_at: now,
+            };
+            db::staff::insert(conn, &new).map_err(|e| {
+                if db::is_unique_violation(&e, db::staff::USERNAME_UNIQUE) {
+                    ApiError::Conflict { code: "username_taken", detail: "this username exists in the tenant".into() }
+                } else {
+                    e.into()
+                }
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(StaffView::from(row)))
+}

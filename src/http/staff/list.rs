@@ -1,0 +1,47 @@
+//! `GET /api/v1/staff`.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::StaffView;
+use crate::db::{self, staff::Owner};
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::error::ApiError;
+use crate::http::extract::{CurrentStaff, Page, PageParams};
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct StaffFilter {
+    /// Platform admin only: whose staff; absent lists the platform's own staff.
+    pub tenant_id: Option<uuid::Uuid>,
+}
+
+/// List staff, newest first.
+#[utoipa::path(
+    tag = "staff",
+    params(StaffFilter, PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of staff", body = Page<StaffView>))
+)]
+#[get("/staff")]
+pub async fn list_staff(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    filter: web::Query<StaffFilter>,
+    q: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let owner = match me.tenant {
+        Some(own) => Owner::Tenant(own),
+        None => Owner::from_tenant(filter.tenant_id.map(TenantId::from)),
+    };
+    let page = q.parse()?;
+    let rows = state
+        .db
+        .run(move |conn| db::staff::list(conn, owner, page.after.as_deref(), page.limit + 1).map_err(ApiError::from))
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| &r.id, StaffView::from)))
+}

@@ -1,0 +1,84 @@
+//! `PATCH /api/v1/staff/{id}`.
+
+use actix_web::{patch, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::StaffView;
+use crate::db::{self, staff::Owner, staff::StaffChanges};
+use crate::domain::ids::{StaffId, TenantId};
+use crate::domain::role::{Role, TenantRole};
+use crate::domain::staff::StaffStatus;
+use crate::error::ApiError;
+use crate::http::extract::{parse_path_id, CurrentStaff};
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateStaff {
+    pub role: Option<TenantRole>,
+    /// `disabled` ends the user's sessions and refuses new sign-ins.
+    pub status: Option<StaffStatus>,
+}
+
+/// Change a staff member's role or status.
+///
+/// Nobody changes their own role or status (an admin cannot lock themselves
+/// out by mistake).
+#[utoipa::path(
+    tag = "staff",
+    params(("id" = uuid::Uuid, Path, description = "Staff id")),
+    request_body = UpdateStaff,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The updated staff member", body = StaffView),
+        (status = 409, description = "You cannot change your own role or status"),
+    )
+)]
+#[patch("/staff/{id}")]
+pub async fn update_staff(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    id: web::Path<String>,
+    body: web::Json<UpdateStaff>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let id = parse_path_id(&id, StaffId::parse)?;
+    if id == me.id {
+        return Err(ApiError::Conflict {
+            code: "self_change",
+            detail: "you cannot change your own role or status".into(),
+        });
+    }
+    let body = body.into_inner();
+    let my_tenant = me.tenant;
+    let row = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            // The platform admin acts on any tenant's staff; a tenant admin
+            // only on their own tenant's.
+            let owner = match my_tenant {
+                Some(own) => Owner::Tenant(own),
+                None => {
+                    let any = db::staff::find_tenant_staff_for_platform(conn, id)?.ok_or(ApiError::NotFound)?;
+                    Owner::Tenant(any.tenant_id.as_deref().and_then(TenantId::parse).ok_or(ApiError::NotFound)?)
+                }
+            };
+            let now = db::now();
+            let changes = StaffChanges {
+                role: body.role.map(|r| Role::from(r).as_str().to_owned()),
+                status: body.status.map(|s| s.as_str().to_owned()),
+                updated_at: Some(now),
+                ..Default::default()
+            };
+            if db::staff::update(conn, owner, id, &changes)? == 0 {
+                return Err(ApiError::NotFound);
+            }
+            if body.status == Some(StaffStatus::Disabled) {
+                db::refresh_tokens::revoke_for_staff(conn, &id.to_string(), now)?;
+            }
+            db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(StaffView::from(row)))
+}

@@ -1,0 +1,69 @@
+//! `POST /api/v1/tenants`.
+
+use actix_web::{post, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::TenantView;
+use crate::db::{self, tenants::NewTenant};
+use crate::domain::role::Role;
+use crate::domain::tenant::{Slug, TenantStatus};
+use crate::domain::{parse_text, Violations};
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTenant {
+    /// 2–63 of `a-z 0-9 -`, starting with a letter; names the tenant in public paths.
+    pub slug: String,
+    /// Display name, up to 200 characters.
+    pub name: String,
+}
+
+/// Create a tenant (platform admin).
+#[utoipa::path(
+    tag = "tenants",
+    request_body = CreateTenant,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = TenantView),
+        (status = 409, description = "The slug is taken"),
+    )
+)]
+#[post("/tenants")]
+pub async fn create_tenant(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    body: web::Json<CreateTenant>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin])?;
+    let mut v = Violations::default();
+    let slug = v.check(Slug::parse(&body.slug));
+    let name = v.check(parse_text("name", &body.name, 200));
+    v.finish().map_err(ApiError::Validation)?;
+    let (slug, name) = (slug.expect("checked"), name.expect("checked"));
+    let row = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let now = db::now();
+            let new = NewTenant {
+                id: db::new_id(),
+                slug: slug.as_str(),
+                name: &name,
+                status: TenantStatus::Active.as_str(),
+                created_at: now,
+                updated_at: now,
+            };
+            db::tenants::insert(conn, &new).map_err(|e| {
+                if db::is_unique_violation(&e, db::tenants::SLUG_UNIQUE) {
+                    ApiError::Conflict { code: "slug_taken", detail: "a tenant with this slug exists".into() }
+                } else {
+                    e.into()
+                }
+            })
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(TenantView::from(row)))
+}

@@ -1,0 +1,65 @@
+//! `PATCH /api/v1/tenants/{id}`.
+
+use actix_web::{patch, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+use super::TenantView;
+use crate::db::{self, tenants::TenantChanges};
+use crate::domain::ids::TenantId;
+use crate::domain::parse_text;
+use crate::domain::role::Role;
+use crate::domain::tenant::TenantStatus;
+use crate::error::ApiError;
+use crate::http::extract::{parse_path_id, CurrentStaff};
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateTenant {
+    pub name: Option<String>,
+    /// `suspended` signs out all of the tenant's staff and refuses new sign-ins.
+    pub status: Option<TenantStatus>,
+}
+
+/// Rename, suspend or reactivate a tenant (platform admin).
+#[utoipa::path(
+    tag = "tenants",
+    params(("id" = uuid::Uuid, Path, description = "Tenant id")),
+    request_body = UpdateTenant,
+    security(("bearer" = [])),
+    responses((status = 200, description = "The updated tenant", body = TenantView))
+)]
+#[patch("/tenants/{id}")]
+pub async fn update_tenant(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    id: web::Path<String>,
+    body: web::Json<UpdateTenant>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin])?;
+    let id = parse_path_id(&id, TenantId::parse)?;
+    let body = body.into_inner();
+    let name = body
+        .name
+        .as_deref()
+        .map(|n| parse_text("name", n, 200))
+        .transpose()
+        .map_err(|e| ApiError::Validation(vec![e]))?;
+    let row = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let now = db::now();
+            let changes =
+                TenantChanges { name, status: body.status.map(|s| s.as_str().to_owned()), updated_at: Some(now) };
+            if db::tenants::update(conn, id, &changes)? == 0 {
+                return Err(ApiError::NotFound);
+            }
+            if body.status == Some(TenantStatus::Suspended) {
+                db::refresh_tokens::revoke_for_tenant(conn, &id.to_string(), now)?;
+            }
+            db::tenants::find(conn, id)?.ok_or(ApiError::NotFound)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TenantView::from(row)))
+}

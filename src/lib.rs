@@ -1,0 +1,18 @@
+//! filingdesk: a multi-tenant backend for registrars' ICP filing-management
+//! modules — query passwords, reviewed work orders, audit.
+//!
+//! `http/` is transport, `domain/` the rules, `db/` persistence, `security/`
+//! cryptography; `startup` builds the application the binary and the tests
+//! both run.
+
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod http;
+pub mod openapi;
+pub mod security;
+pub mod startup;
+pub mod telemetry;

@@ -1,0 +1,83 @@
+use std::process::ExitCode;
+
+use clap::Parser;
+use filingdesk::cli::{Cli, Command};
+use filingdesk::config::Settings;
+use filingdesk::{bootstrap, db, domain::role::Role, startup::Application, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Openapi) = cli.command {
+        print!("{}", filingdesk::openapi::to_pretty_json());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::from_env(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("filingdesk: configuration error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(settings),
+        Command::Migrate => {
+            db::Db::connect(&settings.database_url, 1).map(|_| println!("filingdesk: migrations applied"))
+        }
+        Command::Openapi => unreachable!("handled above"),
+        Command::CreateAdmin { username, password, tenant } => create_admin(&settings, &username, password, tenant),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("filingdesk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn serve(settings: Settings) -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings).await?;
+        app.run_until_stopped().await?;
+        tracing::info!("filingdesk stopped");
+        Ok(())
+    })
+}
+
+fn create_admin(
+    settings: &Settings,
+    username: &str,
+    password: Option<String>,
+    tenant: Option<String>,
+) -> anyhow::Result<()> {
+    let db = db::Db::connect(&settings.database_url, 1)?;
+    let (pw, generated) = match password {
+        Some(p) => (p, false),
+        None => (bootstrap::random_password(), true),
+    };
+    let row = db.run_blocking(|conn| {
+        let (tenant_id, role) = match &tenant {
+            None => (None, Role::PlatformAdmin),
+            Some(slug) => {
+                let t = db::tenants::find_by_slug(conn, slug)?
+                    .ok_or_else(|| anyhow::anyhow!("no tenant with slug `{slug}`"))?;
+                (Some(t.id), Role::TenantAdmin)
+            }
+        };
+        bootstrap::create_staff(conn, tenant_id.as_deref(), username, role, &pw, generated).map_err(|e| {
+            match e.downcast_ref::<diesel::result::Error>() {
+                Some(d) if db::is_unique_violation(d, db::staff::USERNAME_UNIQUE) => {
+                    anyhow::anyhow!("username `{username}` exists")
+                }
+                _ => e,
+            }
+        })
+    })?;
+    if generated {
+        println!("filingdesk: created {} `{}` with password `{pw}` (shown once)", row.role, row.username);
+    } else {
+        println!("filingdesk: created {} `{}`", row.role, row.username);
+    }
+    Ok(())
+}

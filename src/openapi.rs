@@ -1,0 +1,113 @@
+//! The OpenAPI document: info, the bearer scheme, tags, and the problem
+//! responses every operation shares (added here once, not per handler).
+
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{Problem, PROBLEM_JSON};
+use crate::http::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "filingdesk",
+        description = "Filing-management backend for registrars: ICP filing query passwords, reviewed work orders, audit.\n\nErrors are RFC 9457 problem documents (`application/problem+json`) with a stable `code` and the `request_id`.",
+        license(name = "Apache-2.0")
+    ),
+    modifiers(&BearerScheme),
+    components(schemas(Problem, crate::domain::FieldError)),
+    tags(
+        (name = "ops", description = "Health, readiness, metrics"),
+        (name = "auth", description = "Staff sign-in"),
+        (name = "tenants", description = "Tenants (platform admin)"),
+        (name = "staff", description = "A tenant's staff"),
+        (name = "settings", description = "A tenant's settings"),
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+    }
+}
+
+/// The complete document, exactly as `/openapi.json` serves it.
+pub fn document() -> utoipa::openapi::OpenApi {
+    let (_, mut doc) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::ops_routes)
+        .configure(routes::api_routes)
+        .split_for_parts();
+    doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    add_problem_responses(&mut doc);
+    doc
+}
+
+fn problem(description: &str) -> Response {
+    let mut r = Response::new(description);
+    r.content.insert(PROBLEM_JSON.to_owned(), RefOr::T(Content::new(Some(Ref::from_schema_name("Problem")))));
+    r
+}
+
+/// Gives every error response a problem body, and adds the errors every
+/// operation of its kind can answer: 400 and 422 for bad input, 401 and 403
+/// when it needs a token, 404 when its path names something, 500 always.
+fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let named = path.contains('{');
+        for op in
+            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
+        {
+            add_to_operation(op, named);
+        }
+    }
+}
+
+fn add_to_operation(op: &mut Operation, named: bool) {
+    let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
+    let has_input = op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let mut defaults: Vec<(&str, &str)> = vec![("500", "Internal error")];
+    if has_input {
+        defaults.push(("400", "Malformed request"));
+        defaults.push(("422", "Validation failed: see `errors`"));
+    }
+    if op.request_body.is_some() {
+        defaults.push(("413", "Request body too large"));
+    }
+    if secured {
+        defaults.push(("401", "Missing, invalid or expired token"));
+        defaults.push(("403", "Your role may not do this"));
+    }
+    if named {
+        defaults.push(("404", "Not found (or another tenant's)"));
+    }
+    let responses = &mut op.responses.responses;
+    for (status, description) in defaults {
+        responses.entry(status.to_owned()).or_insert_with(|| RefOr::T(problem(description)));
+    }
+    for (status, resp) in responses.iter_mut() {
+        if let RefOr::T(r) = resp {
+            if (status.starts_with('4') || status.starts_with('5')) && r.content.is_empty() {
+                *r = problem(&r.description);
+            }
+        }
+    }
+}
+
+/// The document as committed in `openapi/openapi.json`.
+pub fn to_pretty_json() -> String {
+    let mut s = document().to_pretty_json().expect("the document serializes");
+    s.push('\n');
+    s
+}

@@ -1,0 +1,98 @@
+//! Builds the application the binary and the tests run: database, keys,
+//! bootstrap, and the HTTP server bound to its listener.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{middleware, web, App, HttpServer};
+use anyhow::Context;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::bootstrap;
+use crate::config::Settings;
+use crate::db::Db;
+use crate::http::extract::{json_config, path_config, query_config};
+use crate::http::fallback::{not_matched, KnownPaths};
+use crate::http::{routes, AppState};
+use crate::openapi::ApiDoc;
+use crate::telemetry::{self, Metrics};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Connects and migrates the database, seeds an empty one, and binds the
+    /// listener (port 0 picks a free port, as the tests do).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+        bootstrap::data_key(&settings)?;
+        let jwt = bootstrap::jwt_keys(&db, &settings)?;
+        bootstrap::seed(&db, &settings)?;
+        let listener =
+            TcpListener::bind(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
+        let port = listener.local_addr()?.port();
+        tracing::info!(
+            address = %listener.local_addr()?,
+            database = %settings.database_url.redacted(),
+            backend = bootstrap::backend_name(db.backend()),
+            "filingdesk listening; Swagger UI at /swagger-ui/"
+        );
+        let state = AppState { db: db.clone(), jwt, settings: Arc::new(settings.clone()) };
+        let server = serve(listener, state, settings.workers)?;
+        Ok(Self { port, server, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Stops the server from elsewhere (tests stop theirs when done).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyhow::Result<Server> {
+    let doc = crate::openapi::document();
+    let known = web::Data::new(KnownPaths::from_openapi(&doc));
+    let state = web::Data::new(state);
+    let metrics = web::Data::new(Metrics::new());
+    let mut server = HttpServer::new(move || {
+        let (app, _) = App::new()
+            .into_utoipa_app()
+            .openapi(ApiDoc::openapi())
+            .configure(routes::ops_routes)
+            .configure(routes::api_routes)
+            .split_for_parts();
+        app.app_data(state.clone())
+            .app_data(metrics.clone())
+            .app_data(known.clone())
+            .app_data(json_config())
+            .app_data(query_config())
+            .app_data(path_config())
+            .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
+            .default_service(web::to(not_matched))
+            .wrap(middleware::from_fn(telemetry::observe))
+    })
+    .shutdown_timeout(15)
+    .listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n);
+    }
+    Ok(server.run())
+}

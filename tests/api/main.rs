@@ -1,0 +1,13 @@
+//! Black-box HTTP tests against the real application and a real database:
+//! SQLite by default, PostgreSQL when `FILINGDESK_TEST_DATABASE_URL` names
+//! one. Modules mirror `src/http/`.
+
+mod auth;
+mod config;
+mod errors;
+mod helpers;
+mod openapi;
+mod ops;
+mod settings;
+mod staff;
+mod tenants;

@@ -1,0 +1,61 @@
+use crate::helpers::{pg_server_url, spawn_app};
+
+#[tokio::test]
+async fn healthz_answers_and_every_response_carries_a_request_id() {
+    let app = spawn_app().await;
+    let resp = app.get("/healthz", None).await;
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers().get("x-request-id").is_some());
+
+    let resp = app.client.get(app.url("/healthz")).header("X-Request-Id", "support-ticket-42").send().await.unwrap();
+    assert_eq!(resp.headers()["x-request-id"], "support-ticket-42");
+
+    // Something that cannot be a plain id is replaced, not echoed.
+    let resp = app.client.get(app.url("/healthz")).header("X-Request-Id", "a b<script>").send().await.unwrap();
+    assert_ne!(resp.headers()["x-request-id"], "a b<script>");
+}
+
+#[tokio::test]
+async fn readyz_is_503_when_the_database_is_gone() {
+    let app = spawn_app().await;
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+
+    match pg_server_url() {
+        Some(server) => {
+            use diesel::{Connection, RunQueryDsl};
+            let name = app.db_name().unwrap();
+            let mut admin = diesel::PgConnection::establish(&server).unwrap();
+            diesel::sql_query(format!("DROP DATABASE {name} WITH (FORCE)")).execute(&mut admin).unwrap();
+        }
+        None => std::fs::remove_file(app.sqlite_path().unwrap()).unwrap(),
+    }
+
+    let resp = app.get("/readyz", None).await;
+    crate::helpers::assert_problem(resp, 503, "unavailable").await;
+    assert_eq!(app.get("/healthz", None).await.status(), 200);
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let app = spawn_app().await;
+    let root = app.platform_admin().await;
+    app.get("/api/v1/tenants/01a2125f-0000-7000-8000-000000000000", Some(&root.access)).await;
+
+    let text = app.get("/metrics", None).await.text().await.unwrap();
+    assert!(
+        text.contains(r#"http_requests_total{method="GET",route="/api/v1/tenants/{id}",status="404"} 1"#),
+        "{text}"
+    );
+    assert!(text.contains("http_request_duration_seconds_bucket"), "{text}");
+}
+
+#[tokio::test]
+async fn swagger_ui_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let page = app.get("/swagger-ui/", None).await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("swagger-ui"));
+    assert_eq!(app.get("/swagger-ui/swagger-ui-bundle.js", None).await.status(), 200);
+    let doc: serde_json::Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+}

@@ -5,8 +5,10 @@ use anyhow::Context;
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::config::{DataKey, Settings};
 use crate::db::{self, staff::NewStaff, tenants::NewTenant, Backend, Db};
+use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::staff::{StaffPassword, StaffStatus, Username};
 use crate::domain::tenant::TenantStatus;
@@ -66,9 +68,11 @@ fn run_sync<T>(db_conn: &Db, f: impl FnOnce(&mut db::DbConnection) -> anyhow::Re
     db_conn.run_blocking(f)
 }
 
-/// Creates a staff member directly (bootstrap, demo, `create-admin`).
+/// Creates a staff member directly (bootstrap, demo, `create-admin`), and
+/// records it as done by `actor`.
 pub fn create_staff(
     conn: &mut db::DbConnection,
+    actor: &'static str,
     tenant: Option<&str>,
     username: &str,
     role: Role,
@@ -80,7 +84,7 @@ pub fn create_staff(
         .map_err(|e| anyhow::anyhow!(e.message))?;
     let hash = password::hash(pw.expose())?;
     let now = db::now();
-    Ok(db::staff::insert(
+    let row = db::staff::insert(
         conn,
         &NewStaff {
             id: db::new_id(),
@@ -97,7 +101,13 @@ pub fn create_staff(
             created_at: now,
             updated_at: now,
         },
-    )?)
+    )?;
+    let e = Event::new("staff.created", Actor::System(actor))
+        .tenant(tenant.and_then(TenantId::parse))
+        .target("staff", &row.id)
+        .details(serde_json::json!({"username": row.username, "role": row.role}));
+    audit::record(conn, &RequestMeta::default(), e)?;
+    Ok(row)
 }
 
 /// On a database without platform staff: creates the bootstrap admin and,
@@ -106,8 +116,7 @@ pub fn create_staff(
 pub fn seed(db_conn: &Db, settings: &Settings) -> anyhow::Result<()> {
     let settings = settings.clone();
     run_sync(db_conn, move |conn| {
-        use diesel::Connection;
-        conn.transaction(|conn| {
+        db::write_transaction(conn, |conn| {
             if db::staff::count_platform_admins(conn)? > 0 {
                 return Ok(());
             }
@@ -115,7 +124,7 @@ pub fn seed(db_conn: &Db, settings: &Settings) -> anyhow::Result<()> {
                 Some(p) => (p.expose().to_owned(), false),
                 None => (random_password(), true),
             };
-            create_staff(conn, None, &settings.bootstrap_admin, Role::PlatformAdmin, &pw, generated)?;
+            create_staff(conn, "bootstrap", None, &settings.bootstrap_admin, Role::PlatformAdmin, &pw, generated)?;
             if generated {
                 println!(
                     "filingdesk: created platform admin `{}` with password `{pw}` (shown once)",
@@ -148,10 +157,15 @@ fn seed_demo(conn: &mut db::DbConnection) -> anyhow::Result<()> {
             updated_at: now,
         },
     )?;
+    let e = Event::new("tenant.created", Actor::System("demo"))
+        .tenant(TenantId::parse(&tenant.id))
+        .target("tenant", &tenant.id)
+        .details(serde_json::json!({"slug": tenant.slug, "name": tenant.name}));
+    audit::record(conn, &RequestMeta::default(), e)?;
     let admin_pw = random_password();
     let reviewer_pw = random_password();
-    create_staff(conn, Some(&tenant.id), "demo-admin", Role::TenantAdmin, &admin_pw, false)?;
-    create_staff(conn, Some(&tenant.id), "demo-reviewer", Role::Reviewer, &reviewer_pw, false)?;
+    create_staff(conn, "demo", Some(&tenant.id), "demo-admin", Role::TenantAdmin, &admin_pw, false)?;
+    create_staff(conn, "demo", Some(&tenant.id), "demo-reviewer", Role::Reviewer, &reviewer_pw, false)?;
     println!("filingdesk: demo tenant `demo` (id {})", tenant.id);
     println!("filingdesk:   tenant admin  demo-admin / {admin_pw}");
     println!("filingdesk:   reviewer      demo-reviewer / {reviewer_pw}");

@@ -39,4 +39,19 @@ pub enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Audit log tools.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Walk the hash chains and report the first broken event; exit code 1 when any chain is broken.
+    Verify {
+        /// Only this tenant's chain (slug); `platform` for the platform's own. Default: every chain.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
 }

@@ -5,6 +5,7 @@
 //! cryptography; `startup` builds the application the binary and the tests
 //! both run.
 
+pub mod audit;
 pub mod bootstrap;
 pub mod cli;
 pub mod config;
@@ -12,6 +13,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod openapi;
 pub mod security;
 pub mod startup;

@@ -1,7 +1,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use filingdesk::cli::{Cli, Command};
+use filingdesk::cli::{AuditCommand, Cli, Command};
 use filingdesk::config::Settings;
 use filingdesk::{bootstrap, db, domain::role::Role, startup::Application, telemetry};
 
@@ -26,6 +26,12 @@ fn main() -> ExitCode {
         }
         Command::Openapi => unreachable!("handled above"),
         Command::CreateAdmin { username, password, tenant } => create_admin(&settings, &username, password, tenant),
+        Command::Audit { command: AuditCommand::Verify { tenant } } => match audit_verify(&settings, tenant.as_deref())
+        {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -42,6 +48,38 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         app.run_until_stopped().await?;
         tracing::info!("filingdesk stopped");
         Ok(())
+    })
+}
+
+/// Prints one line per chain; `Ok(false)` when any is broken.
+fn audit_verify(settings: &Settings, tenant: Option<&str>) -> anyhow::Result<bool> {
+    use filingdesk::audit::{chain, PLATFORM_CHAIN};
+    let db = db::Db::connect(&settings.database_url, 1)?;
+    db.run_blocking(|conn| {
+        let chains = match tenant {
+            None => db::audit::chains(conn)?,
+            Some(PLATFORM_CHAIN) => vec![PLATFORM_CHAIN.to_owned()],
+            Some(slug) => {
+                let t = db::tenants::find_by_slug(conn, slug)?
+                    .ok_or_else(|| anyhow::anyhow!("no tenant with slug `{slug}`"))?;
+                vec![t.id]
+            }
+        };
+        let mut all_ok = true;
+        for c in chains {
+            let name = match filingdesk::domain::ids::TenantId::parse(&c) {
+                Some(id) => db::tenants::find(conn, id)?.map_or(c.clone(), |t| format!("{} ({c})", t.slug)),
+                None => c.clone(),
+            };
+            let v = chain::verify(conn, &c)?;
+            if v.ok {
+                println!("{name}: ok, {} events checked", v.checked);
+            } else {
+                all_ok = false;
+                println!("{name}: BROKEN at event {} ({} checked)", v.first_broken_id.unwrap_or_default(), v.checked);
+            }
+        }
+        Ok(all_ok)
     })
 }
 
@@ -65,13 +103,14 @@ fn create_admin(
                 (Some(t.id), Role::TenantAdmin)
             }
         };
-        bootstrap::create_staff(conn, tenant_id.as_deref(), username, role, &pw, generated).map_err(|e| {
-            match e.downcast_ref::<diesel::result::Error>() {
-                Some(d) if db::is_unique_violation(d, db::staff::USERNAME_UNIQUE) => {
-                    anyhow::anyhow!("username `{username}` exists")
-                }
-                _ => e,
+        db::write_transaction(conn, |conn| {
+            bootstrap::create_staff(conn, "cli", tenant_id.as_deref(), username, role, &pw, generated)
+        })
+        .map_err(|e| match e.downcast_ref::<diesel::result::Error>() {
+            Some(d) if db::is_unique_violation(d, db::staff::USERNAME_UNIQUE) => {
+                anyhow::anyhow!("username `{username}` exists")
             }
+            _ => e,
         })
     })?;
     if generated {

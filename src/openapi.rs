@@ -25,6 +25,7 @@ use crate::http::routes;
         (name = "tenants", description = "Tenants (platform admin)"),
         (name = "staff", description = "A tenant's staff"),
         (name = "settings", description = "A tenant's settings"),
+        (name = "audit", description = "The audit log: list, export, verify"),
     )
 )]
 pub struct ApiDoc;

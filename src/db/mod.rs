@@ -18,6 +18,7 @@ macro_rules! per_backend {
     };
 }
 
+pub mod audit;
 pub mod meta;
 pub mod refresh_tokens;
 pub mod schema;
@@ -218,15 +219,15 @@ impl Db {
         .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
     }
 
-    /// Runs `f` inside one transaction on a blocking thread: the action and
-    /// everything it records commit or fail together.
+    /// Runs `f` inside one write transaction on a blocking thread: the action
+    /// and everything it records commit or fail together.
     pub async fn transaction<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
-        self.run(move |conn| conn.transaction(|conn| f(conn))).await
+        self.run(move |conn| write_transaction(conn, f)).await
     }
 
     /// Runs `f` with a pooled connection on the current thread: for start-up
@@ -253,6 +254,39 @@ impl Db {
         })
         .await
         .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+}
+
+/// Runs `f` in a write transaction. On SQLite it begins `IMMEDIATE`: the
+/// write lock is taken up front, so writers queue on the busy timeout instead
+/// of failing when two read-then-write transactions both try to upgrade;
+/// that also serializes appends to the audit chains. PostgreSQL takes its
+/// locks where the statements need them.
+pub fn write_transaction<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    match conn {
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConnection::Postgresql(_) => Tm::begin_transaction(conn)?,
+    }
+    match f(conn) {
+        Ok(value) => {
+            Tm::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(e) => {
+            match Tm::rollback_transaction(conn) {
+                Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => {}
+                Err(rollback) => return Err(rollback.into()),
+            }
+            Err(e)
+        }
     }
 }
 

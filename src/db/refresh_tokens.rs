@@ -59,11 +59,13 @@ pub fn spend(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResu
     Ok(n == 1)
 }
 
-/// Revokes every live token of a family; returns how many.
+/// Revokes every live (unspent, unrevoked) token of a family; returns how
+/// many. Spent ones need nothing: presenting one is already refused.
 pub fn revoke_family(conn: &mut DbConnection, family_id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(
         refresh_tokens::table
             .filter(refresh_tokens::family_id.eq(family_id))
+            .filter(refresh_tokens::used_at.is_null())
             .filter(refresh_tokens::revoked_at.is_null()),
     )
     .set(refresh_tokens::revoked_at.eq(Some(now)))

@@ -1,6 +1,44 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    audit_checkpoints (chain) {
+        chain -> Text,
+        seq -> Int8,
+        hash -> Text,
+        removed -> Int8,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_events (id) {
+        id -> Text,
+        chain -> Text,
+        seq -> Int8,
+        tenant_id -> Nullable<Text>,
+        at -> Timestamp,
+        actor_type -> Text,
+        actor_id -> Nullable<Text>,
+        action -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        ip -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    audit_retention_window (id) {
+        id -> Text,
+        opened_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Text,
         token_hash -> Text,

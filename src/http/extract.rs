@@ -96,15 +96,20 @@ pub struct PageParams {
     pub cursor: Option<String>,
 }
 
-/// A validated page request.
-pub struct PageRequest {
+/// A validated page request; `after` is where the previous page ended.
+pub struct PageRequest<K = String> {
     pub limit: i64,
-    /// The id the page starts after (exclusive).
-    pub after: Option<String>,
+    pub after: Option<K>,
 }
 
 impl PageParams {
+    /// For lists keyed by row id (UUIDv7).
     pub fn parse(&self) -> Result<PageRequest, ApiError> {
+        self.parse_as(|s| uuid::Uuid::parse_str(s).ok().map(|_| s.to_owned()))
+    }
+
+    /// For lists keyed by something else: `key` parses the cursor's content.
+    pub fn parse_as<K>(&self, key: impl Fn(&str) -> Option<K>) -> Result<PageRequest<K>, ApiError> {
         let limit = self.limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
             return Err(ApiError::field("limit", "out_of_range", "limit must be between 1 and 200"));
@@ -112,18 +117,16 @@ impl PageParams {
         let after = match &self.cursor {
             None => None,
             Some(c) => Some(
-                decode_cursor(c)
+                URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .and_then(|s| key(&s))
                     .ok_or_else(|| ApiError::field("cursor", "invalid", "cursor is not one this service issued"))?,
             ),
         };
         Ok(PageRequest { limit: i64::from(limit), after })
     }
-}
-
-fn decode_cursor(c: &str) -> Option<String> {
-    let bytes = URL_SAFE_NO_PAD.decode(c).ok()?;
-    let s = String::from_utf8(bytes).ok()?;
-    uuid::Uuid::parse_str(&s).ok().map(|_| s)
 }
 
 /// One page of a list, newest first.
@@ -137,10 +140,15 @@ pub struct Page<T: ToSchema> {
 impl<T: ToSchema> Page<T> {
     /// Builds a page from rows fetched with `limit + 1`: the extra row only
     /// tells whether there is a next page.
-    pub fn from_rows<R>(mut rows: Vec<R>, limit: i64, id_of: impl Fn(&R) -> &str, to_item: impl Fn(R) -> T) -> Self {
+    pub fn from_rows<R, K: AsRef<[u8]>>(
+        mut rows: Vec<R>,
+        limit: i64,
+        key_of: impl Fn(&R) -> K,
+        to_item: impl Fn(R) -> T,
+    ) -> Self {
         let has_more = rows.len() as i64 > limit;
         rows.truncate(limit as usize);
-        let next_cursor = if has_more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(id_of(r))) } else { None };
+        let next_cursor = if has_more { rows.last().map(|r| URL_SAFE_NO_PAD.encode(key_of(r))) } else { None };
         Self { items: rows.into_iter().map(to_item).collect(), next_cursor }
     }
 }
@@ -210,4 +218,24 @@ pub fn query_config() -> web::QueryConfig {
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(path_error)
+}
+
+/// The request facts every audit event keeps: request id, client address
+/// (the peer; a proxy's forwarded header is not trusted), user agent.
+impl FromRequest for crate::audit::RequestMeta {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let user_agent = req
+            .headers()
+            .get(actix_web::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(256).collect());
+        std::future::ready(Ok(crate::audit::RequestMeta {
+            request_id: Some(crate::error::current_request_id()),
+            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            user_agent,
+        }))
+    }
 }

@@ -3,7 +3,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{auth, ops, settings, staff, tenants};
+use super::{audit, auth, ops, settings, staff, tenants};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -28,6 +28,10 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(staff::list::list_staff)
             .service(staff::update::update_staff)
             .service(settings::get::get_settings)
-            .service(settings::update::update_settings),
+            .service(settings::update::update_settings)
+            // Audit log (`export` and `verify` before the list's siblings)
+            .service(audit::export::export_audit_events)
+            .service(audit::verify::verify_audit_events)
+            .service(audit::list::list_audit_events),
     );
 }

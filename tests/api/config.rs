@@ -44,6 +44,7 @@ fn every_subcommand_has_help() {
         &["migrate", "--help"],
         &["openapi", "--help"],
         &["create-admin", "--help"],
+        &["audit", "verify", "--help"],
     ] {
         let out = filingdesk().args(args).output().unwrap();
         assert!(out.status.success(), "{args:?}");
@@ -70,4 +71,28 @@ fn migrate_and_create_admin_work_on_a_fresh_sqlite_file() {
     let out = run(&["create-admin", "--username", "ops-lead", "--password", "Ops-Password-1"]);
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("exists"));
+}
+
+#[test]
+fn audit_verify_on_the_command_line_reports_each_chain_and_fails_on_a_broken_one() {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| filingdesk().current_dir(dir.path()).args(args).output().unwrap();
+    assert!(run(&["create-admin", "--username", "ops-lead", "--password", "Ops-Password-1"]).status.success());
+    assert!(run(&["create-admin", "--username", "ops-two", "--password", "Ops-Password-2"]).status.success());
+
+    let out = run(&["audit", "verify"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), "platform: ok, 2 events checked\n");
+
+    let mut conn = diesel::SqliteConnection::establish(dir.path().join("filingdesk.db").to_str().unwrap()).unwrap();
+    conn.batch_execute(
+        "DROP TRIGGER audit_events_no_update; UPDATE audit_events SET actor_id = 'someone' WHERE seq = 2;",
+    )
+    .unwrap();
+    let out = run(&["audit", "verify", "--tenant", "platform"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("platform: BROKEN at event "));
+    assert!(!run(&["audit", "verify", "--tenant", "nope"]).status.success());
 }

@@ -17,6 +17,9 @@ pub const PASSWORD: &str = "Staff-Password-9";
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
+    /// The application's own database handle, for driving jobs with `run_once`.
+    pub db: filingdesk::db::Db,
+    database_url: String,
     handle: actix_web::dev::ServerHandle,
     _sqlite_dir: Option<tempfile::TempDir>,
     pg_database: Option<(String, String)>,
@@ -125,10 +128,13 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let app = Application::build(settings).await.expect("the application starts");
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
+    let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        db,
+        database_url: url.clone(),
         handle,
         _sqlite_dir: sqlite_dir,
         pg_database,
@@ -169,6 +175,20 @@ impl TestApp {
     /// The SQLite file of this test, when on SQLite.
     pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
         self._sqlite_dir.as_ref().map(|d| d.path().join("test.db"))
+    }
+
+    /// Runs SQL directly against this test's database, as an intruder with
+    /// database access would.
+    pub fn sql(&self, statements: &str) -> Result<(), diesel::result::Error> {
+        use diesel::connection::SimpleConnection;
+        match self.database_url.strip_prefix("sqlite://") {
+            Some(path) => diesel::SqliteConnection::establish(path).unwrap().batch_execute(statements),
+            None => diesel::PgConnection::establish(&self.database_url).unwrap().batch_execute(statements),
+        }
+    }
+
+    pub fn is_postgres(&self) -> bool {
+        self.pg_database.is_some()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -263,4 +283,13 @@ pub async fn assert_problem(resp: Response, status: u16, code: &str) -> Value {
     assert_eq!(body["request_id"], request_id.as_str(), "{body}");
     assert!(body["title"].is_string() && body["type"].is_string() && body["detail"].is_string(), "{body}");
     body
+}
+
+/// The `sub` claim of an access token (the staff id).
+pub fn token_subject(token: &str) -> String {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value =
+        serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
+    claims["sub"].as_str().unwrap().to_owned()
 }

@@ -3,10 +3,13 @@
 use actix_web::{post, web, HttpResponse};
 use chrono::Duration;
 use serde::Deserialize;
+use serde_json::json;
 use utoipa::ToSchema;
 
 use super::{issue_session, may_sign_in, TokenPair};
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
+use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::security::password;
@@ -38,7 +41,7 @@ const MAX_PASSWORD_BYTES: usize = 4096;
 /// Unknown tenant, unknown user and wrong password take the same path and
 /// get the same 401. After too many failures the account is locked (423) for
 /// a while. A correct password on a disabled account or a suspended tenant
-/// gets 403.
+/// gets 403. Every attempt is audited with the username tried.
 #[utoipa::path(
     tag = "auth",
     request_body = LoginRequest,
@@ -50,58 +53,128 @@ const MAX_PASSWORD_BYTES: usize = 4096;
     )
 )]
 #[post("/auth/login")]
-pub async fn login(state: web::Data<AppState>, body: web::Json<LoginRequest>) -> Result<HttpResponse, ApiError> {
+pub async fn login(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    body: web::Json<LoginRequest>,
+) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     if req.password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::field("password", "too_long", "password is too long"));
     }
     let username = req.username.trim().to_owned();
-    let slug = req.tenant.as_deref().map(str::trim).map(str::to_owned);
-    let found = state
-        .db
-        .run(move |conn| -> Result<_, ApiError> {
-            let owner = match slug.as_deref() {
-                None | Some("") => Owner::Platform,
-                Some(s) => match db::tenants::find_by_slug(conn, s)? {
-                    Some(t) => Owner::Tenant(
-                        crate::domain::ids::TenantId::parse(&t.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?,
-                    ),
-                    None => return Ok(None),
-                },
-            };
-            Ok(db::staff::find_by_username(conn, owner, &username)?)
-        })
-        .await?;
+    let slug = req.tenant.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let lookup = {
+        let (username, slug) = (username.clone(), slug.clone());
+        state
+            .db
+            .run(move |conn| -> Result<_, ApiError> {
+                let owner = match slug.as_deref() {
+                    None => Owner::Platform,
+                    Some(s) => match db::tenants::find_by_slug(conn, s)? {
+                        Some(t) => {
+                            Owner::Tenant(TenantId::parse(&t.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?)
+                        }
+                        None => return Ok(None),
+                    },
+                };
+                Ok(Some((owner, db::staff::find_by_username(conn, owner, &username)?)))
+            })
+            .await?
+    };
+    let stored_hash = lookup.as_ref().and_then(|(_, s)| s.as_ref()).map(|s| s.password_hash.clone());
+    let ok = password::verify_blocking(req.password, stored_hash).await;
+    let invalid = || ApiError::Unauthorized("invalid credentials");
 
-    let ok = password::verify_blocking(req.password, found.as_ref().map(|s| s.password_hash.clone())).await;
-    let Some(staff) = found else {
-        return Err(ApiError::Unauthorized("invalid credentials"));
+    let attempt = |reason: &str| json!({"username": username, "tenant": slug, "reason": reason});
+    let (owner, staff) = match lookup {
+        None => {
+            let e = Event::new("auth.login.failed", Actor::Anonymous).details(attempt("unknown_tenant"));
+            audit::record_alone(&state.db, meta, e).await?;
+            return Err(invalid());
+        }
+        Some((owner, None)) => {
+            let e = Event::new("auth.login.failed", Actor::Anonymous)
+                .tenant(tenant_of(owner))
+                .details(attempt("unknown_user"));
+            audit::record_alone(&state.db, meta, e).await?;
+            return Err(invalid());
+        }
+        Some((owner, Some(staff))) => (owner, staff),
+    };
+    let tenant = tenant_of(owner);
+    let refused = |reason: &str| {
+        Event::new("auth.login.refused", Actor::Anonymous)
+            .tenant(tenant)
+            .target("staff", &staff.id)
+            .details(attempt(reason))
     };
     let now = db::now();
     if staff.locked_until.is_some_and(|until| until > now) {
+        audit::record_alone(&state.db, meta, refused("locked")).await?;
         return Err(ApiError::Locked);
     }
     let settings = state.settings.clone();
-    let jwt = state.jwt.clone();
     if !ok {
         let (max, minutes) = (settings.login_max_failures as i32, i64::from(settings.lockout_minutes));
+        let failed = Event::new("auth.login.failed", Actor::Anonymous)
+            .tenant(tenant)
+            .target("staff", &staff.id)
+            .details(attempt("wrong_password"));
         let id = staff.id.clone();
         state
             .db
             .transaction(move |conn| -> Result<_, ApiError> {
-                db::staff::record_failure(conn, &id, |n| (n >= max).then(|| now + Duration::minutes(minutes)))?;
+                let mut locked_until = None;
+                db::staff::record_failure(conn, &id, |n| {
+                    locked_until = (n >= max).then(|| now + Duration::minutes(minutes));
+                    locked_until
+                })?;
+                audit::record(conn, &meta, failed)?;
+                if let Some(until) = locked_until {
+                    let e = Event::new("auth.account.locked", Actor::System("lockout"))
+                        .tenant(tenant)
+                        .target("staff", &id)
+                        .details(json!({"failures": max, "until": until.and_utc()}));
+                    audit::record(conn, &meta, e)?;
+                }
                 Ok(())
             })
             .await?;
-        return Err(ApiError::Unauthorized("invalid credentials"));
+        return Err(invalid());
     }
-    let pair = state
+    let jwt = state.jwt.clone();
+    let refused_inactive = refused("inactive");
+    let meta_refused = meta.clone();
+    let result = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
-            may_sign_in(conn, &staff)??;
+            if let Err(e) = may_sign_in(conn, &staff)? {
+                return Ok(Err(e));
+            }
             db::staff::record_success(conn, &staff.id)?;
-            issue_session(conn, &jwt, &settings, &staff, None)
+            let actor = StaffId::parse(&staff.id).map_or(Actor::Anonymous, Actor::Staff);
+            let e = Event::new("auth.login.succeeded", actor).tenant(tenant).target("staff", &staff.id);
+            audit::record(conn, &meta, e)?;
+            Ok(Ok(issue_session(conn, &jwt, &settings, &staff, None)?))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(pair))
+    match result {
+        Ok(pair) => Ok(HttpResponse::Ok().json(pair)),
+        Err(e) => {
+            let reason = match &e {
+                ApiError::Forbidden { code, .. } => *code,
+                _ => "inactive",
+            };
+            audit::record_alone(&state.db, meta_refused, refused_inactive.details(attempt(reason))).await?;
+            Err(e)
+        }
+    }
+}
+
+fn tenant_of(owner: Owner) -> Option<TenantId> {
+    match owner {
+        Owner::Platform => None,
+        Owner::Tenant(t) => Some(t),
+    }
 }

@@ -4,6 +4,7 @@ use actix_web::{put, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::staff::StaffPassword;
 use crate::error::ApiError;
@@ -35,6 +36,7 @@ pub struct PasswordChange {
 pub async fn change_password(
     state: web::Data<AppState>,
     me: CurrentStaff,
+    meta: RequestMeta,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
@@ -44,7 +46,11 @@ pub async fn change_password(
         .run(move |conn| db::staff::find(conn, owner, me.id).map_err(ApiError::from))
         .await?
         .ok_or(ApiError::Unauthorized("the account no longer exists"))?;
+    let (my_id, my_tenant) = (me.id, me.tenant);
+    let event = move |action| Event::new(action, Actor::Staff(my_id)).tenant(my_tenant).target("staff", my_id);
     if !password::verify_blocking(req.current_password.clone(), Some(staff.password_hash.clone())).await {
+        let e = event("auth.password.change_failed").details(serde_json::json!({"reason": "wrong_current_password"}));
+        audit::record_alone(&state.db, meta, e).await?;
         return Err(ApiError::field("current_password", "incorrect", "the current password is not correct"));
     }
     let new = StaffPassword::parse("new_password", &req.new_password, Some(&staff.username))
@@ -64,7 +70,9 @@ pub async fn change_password(
                 ..Default::default()
             };
             db::staff::update(conn, owner, me.id, &changes)?;
-            db::refresh_tokens::revoke_for_staff(conn, &staff.id, now)?;
+            let revoked = db::refresh_tokens::revoke_for_staff(conn, &staff.id, now)?;
+            let e = event("auth.password.changed").details(serde_json::json!({"sessions_ended": revoked}));
+            audit::record(conn, &meta, e)?;
             Ok(())
         })
         .await?;

@@ -1,8 +1,10 @@
 //! `POST /api/v1/auth/refresh`.
 
 use actix_web::{post, web, HttpResponse};
+use serde_json::json;
 
 use super::{issue_session, may_sign_in, RefreshRequest, TokenPair};
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
@@ -11,7 +13,7 @@ use crate::security::tokens;
 
 enum Outcome {
     Renewed(TokenPair),
-    /// A spent or revoked token was presented: its family is now revoked.
+    /// Unknown, spent, revoked or expired; a spent one revoked its family.
     Refused,
 }
 
@@ -30,6 +32,7 @@ enum Outcome {
 #[post("/auth/refresh")]
 pub async fn refresh_token(
     state: web::Data<AppState>,
+    meta: RequestMeta,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = tokens::digest(&body.refresh_token);
@@ -41,20 +44,33 @@ pub async fn refresh_token(
             let Some(row) = db::refresh_tokens::find_by_hash(conn, &hash)? else {
                 return Ok(Outcome::Refused);
             };
-            if row.used_at.is_some() || row.revoked_at.is_some() || !db::refresh_tokens::spend(conn, &row.id, now)? {
-                db::refresh_tokens::revoke_family(conn, &row.family_id, now)?;
+            let tenant = row.tenant_id.as_deref().and_then(TenantId::parse);
+            let staff_id = StaffId::parse(&row.staff_id).ok_or_else(|| anyhow::anyhow!("bad staff id"))?;
+            let event = |action: &'static str| {
+                Event::new(action, Actor::Staff(staff_id)).tenant(tenant).target("staff", staff_id)
+            };
+            if row.revoked_at.is_some() && row.used_at.is_none() {
+                // Signed out, or ended by a password change or a disabled
+                // account: refused, and nothing more to revoke.
+                return Ok(Outcome::Refused);
+            }
+            if row.used_at.is_some() || !db::refresh_tokens::spend(conn, &row.id, now)? {
+                let revoked = db::refresh_tokens::revoke_family(conn, &row.family_id, now)?;
+                let e = event("auth.refresh.reuse_detected")
+                    .details(json!({"family_id": row.family_id, "tokens_revoked": revoked}));
+                audit::record(conn, &meta, e)?;
                 return Ok(Outcome::Refused);
             }
             if row.expires_at <= now {
                 return Ok(Outcome::Refused);
             }
-            let staff_id = StaffId::parse(&row.staff_id).ok_or_else(|| anyhow::anyhow!("bad staff id"))?;
-            let owner = Owner::from_tenant(row.tenant_id.as_deref().and_then(TenantId::parse));
-            let staff = db::staff::find(conn, owner, staff_id)?;
+            let staff = db::staff::find(conn, Owner::from_tenant(tenant), staff_id)?;
             let Some(staff) = staff.filter(|s| matches!(may_sign_in(conn, s), Ok(Ok(())))) else {
                 db::refresh_tokens::revoke_family(conn, &row.family_id, now)?;
+                audit::record(conn, &meta, event("auth.refresh.refused").details(json!({"reason": "inactive"})))?;
                 return Ok(Outcome::Refused);
             };
+            audit::record(conn, &meta, event("auth.token.refreshed").details(json!({"family_id": row.family_id})))?;
             Ok(Outcome::Renewed(issue_session(conn, &jwt, &settings, &staff, Some(&row.family_id))?))
         })
         .await?;

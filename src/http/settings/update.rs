@@ -3,6 +3,7 @@
 use actix_web::{put, web, HttpResponse};
 
 use super::TenantParam;
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
@@ -27,6 +28,7 @@ pub async fn update_settings(
     state: web::Data<AppState>,
     me: CurrentStaff,
     q: web::Query<TenantParam>,
+    meta: RequestMeta,
     body: web::Json<SettingsUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
@@ -36,8 +38,18 @@ pub async fn update_settings(
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
             db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
-            let next = db::settings::get(conn, tenant)?.apply(update).map_err(ApiError::Validation)?;
+            let current = db::settings::get(conn, tenant)?;
+            let next = current.apply(update).map_err(ApiError::Validation)?;
             db::settings::put(conn, tenant, &next)?;
+            let diff = audit::changes(
+                &serde_json::to_value(&current).map_err(anyhow::Error::from)?,
+                &serde_json::to_value(&next).map_err(anyhow::Error::from)?,
+            );
+            let e = Event::new("settings.updated", Actor::Staff(me.id))
+                .tenant(Some(tenant))
+                .target("tenant", tenant)
+                .details(serde_json::json!({ "changes": diff }));
+            audit::record(conn, &meta, e)?;
             Ok(next)
         })
         .await?;

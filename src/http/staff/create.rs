@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::StaffView;
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::NewStaff};
 use crate::domain::ids::TenantId;
 use crate::domain::role::{Role, TenantRole};
@@ -45,6 +46,7 @@ pub struct CreateStaff {
 pub async fn create_staff(
     state: web::Data<AppState>,
     me: CurrentStaff,
+    meta: RequestMeta,
     body: web::Json<CreateStaff>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
@@ -67,7 +69,9 @@ pub async fn create_staff(
     let hash = password::hash_blocking(pw.expose().to_owned()).await?;
     let role = Role::from(body.role);
     let agency = body.agency_id.map(|a| a.to_string());
-    let row = state
+    let failure_meta = meta.clone();
+    let tried = username.as_str().to_owned();
+    let result = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
             if db::tenants::find(conn, tenant)?.is_none() {
@@ -89,14 +93,30 @@ pub async fn create_staff(
                 created_at: now,
                 updated_at: now,
             };
-            db::staff::insert(conn, &new).map_err(|e| {
+            let row = db::staff::insert(conn, &new).map_err(|e| {
                 if db::is_unique_violation(&e, db::staff::USERNAME_UNIQUE) {
                     ApiError::Conflict { code: "username_taken", detail: "this username exists in the tenant".into() }
                 } else {
                     e.into()
                 }
-            })
+            })?;
+            let e = Event::new("staff.created", Actor::Staff(me.id))
+                .tenant(Some(tenant))
+                .target("staff", &row.id)
+                .details(serde_json::json!({"username": row.username, "role": row.role, "agency_id": row.agency_id}));
+            audit::record(conn, &meta, e)?;
+            Ok(row)
         })
-        .await?;
-    Ok(HttpResponse::Created().json(StaffView::from(row)))
+        .await;
+    match result {
+        Ok(row) => Ok(HttpResponse::Created().json(StaffView::from(row))),
+        Err(ApiError::Conflict { code, detail }) => {
+            let e = Event::new("staff.create.failed", Actor::Staff(me.id))
+                .tenant(Some(tenant))
+                .details(serde_json::json!({"username": tried, "code": code}));
+            audit::record_alone(&state.db, failure_meta, e).await?;
+            Err(ApiError::Conflict { code, detail })
+        }
+        Err(e) => Err(e),
+    }
 }

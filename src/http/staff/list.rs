@@ -43,5 +43,5 @@ pub async fn list_staff(
         .db
         .run(move |conn| db::staff::list(conn, owner, page.after.as_deref(), page.limit + 1).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| &r.id, StaffView::from)))
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), StaffView::from)))
 }

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::StaffView;
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner, staff::StaffChanges};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::domain::role::{Role, TenantRole};
@@ -40,6 +41,7 @@ pub async fn update_staff(
     state: web::Data<AppState>,
     me: CurrentStaff,
     id: web::Path<String>,
+    meta: RequestMeta,
     body: web::Json<UpdateStaff>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
@@ -64,6 +66,7 @@ pub async fn update_staff(
                     Owner::Tenant(any.tenant_id.as_deref().and_then(TenantId::parse).ok_or(ApiError::NotFound)?)
                 }
             };
+            let before = db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)?;
             let now = db::now();
             let changes = StaffChanges {
                 role: body.role.map(|r| Role::from(r).as_str().to_owned()),
@@ -77,7 +80,21 @@ pub async fn update_staff(
             if body.status == Some(StaffStatus::Disabled) {
                 db::refresh_tokens::revoke_for_staff(conn, &id.to_string(), now)?;
             }
-            db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)
+            let row = db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)?;
+            let diff = audit::changes(
+                &serde_json::json!({"role": before.role, "status": before.status}),
+                &serde_json::json!({"role": row.role, "status": row.status}),
+            );
+            let tenant = match owner {
+                Owner::Tenant(t) => Some(t),
+                Owner::Platform => None,
+            };
+            let e = Event::new("staff.updated", Actor::Staff(me.id))
+                .tenant(tenant)
+                .target("staff", id)
+                .details(serde_json::json!({"username": row.username, "changes": diff}));
+            audit::record(conn, &meta, e)?;
+            Ok(row)
         })
         .await?;
     Ok(HttpResponse::Ok().json(StaffView::from(row)))

@@ -5,7 +5,9 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::TenantView;
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, tenants::NewTenant};
+use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::tenant::{Slug, TenantStatus};
 use crate::domain::{parse_text, Violations};
@@ -36,6 +38,7 @@ pub struct CreateTenant {
 pub async fn create_tenant(
     state: web::Data<AppState>,
     me: CurrentStaff,
+    meta: RequestMeta,
     body: web::Json<CreateTenant>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin])?;
@@ -44,7 +47,9 @@ pub async fn create_tenant(
     let name = v.check(parse_text("name", &body.name, 200));
     v.finish().map_err(ApiError::Validation)?;
     let (slug, name) = (slug.expect("checked"), name.expect("checked"));
-    let row = state
+    let failure_meta = meta.clone();
+    let slug_tried = slug.as_str().to_owned();
+    let result = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
             let now = db::now();
@@ -56,14 +61,29 @@ pub async fn create_tenant(
                 created_at: now,
                 updated_at: now,
             };
-            db::tenants::insert(conn, &new).map_err(|e| {
+            let row = db::tenants::insert(conn, &new).map_err(|e| {
                 if db::is_unique_violation(&e, db::tenants::SLUG_UNIQUE) {
                     ApiError::Conflict { code: "slug_taken", detail: "a tenant with this slug exists".into() }
                 } else {
                     e.into()
                 }
-            })
+            })?;
+            let e = Event::new("tenant.created", Actor::Staff(me.id))
+                .tenant(TenantId::parse(&row.id))
+                .target("tenant", &row.id)
+                .details(serde_json::json!({"slug": row.slug, "name": row.name}));
+            audit::record(conn, &meta, e)?;
+            Ok(row)
         })
-        .await?;
-    Ok(HttpResponse::Created().json(TenantView::from(row)))
+        .await;
+    match result {
+        Ok(row) => Ok(HttpResponse::Created().json(TenantView::from(row))),
+        Err(ApiError::Conflict { code, detail }) => {
+            let e = Event::new("tenant.create.failed", Actor::Staff(me.id))
+                .details(serde_json::json!({"slug": slug_tried, "code": code}));
+            audit::record_alone(&state.db, failure_meta, e).await?;
+            Err(ApiError::Conflict { code, detail })
+        }
+        Err(e) => Err(e),
+    }
 }

@@ -28,5 +28,5 @@ pub async fn list_tenants(
         .db
         .run(move |conn| db::tenants::list(conn, page.after.as_deref(), page.limit + 1).map_err(ApiError::from))
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| &r.id, TenantView::from)))
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), TenantView::from)))
 }

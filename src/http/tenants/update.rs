@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::TenantView;
+use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, tenants::TenantChanges};
 use crate::domain::ids::TenantId;
 use crate::domain::parse_text;
@@ -35,6 +36,7 @@ pub async fn update_tenant(
     state: web::Data<AppState>,
     me: CurrentStaff,
     id: web::Path<String>,
+    meta: RequestMeta,
     body: web::Json<UpdateTenant>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin])?;
@@ -49,6 +51,7 @@ pub async fn update_tenant(
     let row = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
+            let before = TenantView::from(db::tenants::find(conn, id)?.ok_or(ApiError::NotFound)?);
             let now = db::now();
             let changes =
                 TenantChanges { name, status: body.status.map(|s| s.as_str().to_owned()), updated_at: Some(now) };
@@ -58,7 +61,18 @@ pub async fn update_tenant(
             if body.status == Some(TenantStatus::Suspended) {
                 db::refresh_tokens::revoke_for_tenant(conn, &id.to_string(), now)?;
             }
-            db::tenants::find(conn, id)?.ok_or(ApiError::NotFound)
+            let row = db::tenants::find(conn, id)?.ok_or(ApiError::NotFound)?;
+            let after = TenantView::from(row.clone());
+            let diff = audit::changes(
+                &serde_json::json!({"name": before.name, "status": before.status}),
+                &serde_json::json!({"name": after.name, "status": after.status}),
+            );
+            let e = Event::new("tenant.updated", Actor::Staff(me.id))
+                .tenant(Some(id))
+                .target("tenant", id)
+                .details(serde_json::json!({ "changes": diff }));
+            audit::record(conn, &meta, e)?;
+            Ok(row)
         })
         .await?;
     Ok(HttpResponse::Ok().json(TenantView::from(row)))

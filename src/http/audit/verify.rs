@@ -1,0 +1,27 @@
+//! `GET /api/v1/audit-events/verify`.
+
+use actix_web::{get, web, HttpResponse};
+
+use super::AuditFilter;
+use crate::audit::chain::{self, Verification};
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::AppState;
+
+/// Walk the whole chain and name the first event that does not match.
+#[utoipa::path(
+    tag = "audit",
+    params(AuditFilter),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The result of the walk", body = Verification))
+)]
+#[get("/audit-events/verify")]
+pub async fn verify_audit_events(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    q: web::Query<AuditFilter>,
+) -> Result<HttpResponse, ApiError> {
+    let chain = q.chain(&me)?;
+    let result = state.db.run(move |conn| chain::verify(conn, &chain).map_err(ApiError::from)).await?;
+    Ok(HttpResponse::Ok().json(result))
+}

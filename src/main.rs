@@ -44,7 +44,19 @@ fn main() -> ExitCode {
 
 fn serve(settings: Settings) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
+        // Listen for signals before anything starts, so none is missed.
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate())?;
+        let mut int = signal(SignalKind::interrupt())?;
         let app = Application::build(settings).await?;
+        let handle = app.handle();
+        actix_web::rt::spawn(async move {
+            tokio::select! {
+                _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests"),
+                _ = int.recv() => tracing::info!("SIGINT: finishing in-flight requests"),
+            }
+            handle.stop(true).await;
+        });
         app.run_until_stopped().await?;
         tracing::info!("filingdesk stopped");
         Ok(())

@@ -61,7 +61,8 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until SIGINT or SIGTERM, then finishes in-flight requests.
+    /// Serves until stopped through [`Application::handle`], finishing
+    /// in-flight requests first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
@@ -89,6 +90,9 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
             .default_service(web::to(not_matched))
             .wrap(middleware::from_fn(telemetry::observe))
     })
+    // The binary listens for SIGTERM/SIGINT itself, from before start-up,
+    // and stops the server through its handle (see `main.rs`).
+    .disable_signals()
     .shutdown_timeout(15)
     .listen(listener)?;
     if let Some(n) = workers {

@@ -11,12 +11,12 @@ use crate::db::DbConnection;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
-/// The canonical hash of an event (its `hash` field excluded).
-pub fn hash_of(e: &AuditEventRow) -> String {
+/// SHA-256 of the event's own fields (everything but its place in the
+/// chain), as a canonical JSON array.
+pub fn content_digest(e: &AuditEventRow) -> String {
     let canonical = serde_json::json!([
         e.id,
         e.chain,
-        e.seq,
         e.tenant_id,
         e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
         e.actor_type,
@@ -28,20 +28,42 @@ pub fn hash_of(e: &AuditEventRow) -> String {
         e.ip,
         e.user_agent,
         e.details,
-        e.prev_hash,
     ]);
-    Sha256::digest(canonical.to_string().as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    hex_sha256(canonical.to_string().as_bytes())
 }
 
-/// Links `row` after its chain's head and inserts it. The chain lock (and
-/// the unique `(chain, seq)` index behind it) keeps two appends from
-/// claiming the same predecessor.
+/// The link: SHA-256 of `"<prev_hash>:<seq>:<content digest>"`. PostgreSQL's
+/// `audit_append` computes the same.
+pub fn link_hash(prev_hash: &str, seq: i64, content_digest: &str) -> String {
+    hex_sha256(format!("{prev_hash}:{seq}:{content_digest}").as_bytes())
+}
+
+/// The hash an event must carry.
+pub fn hash_of(e: &AuditEventRow) -> String {
+    link_hash(&e.prev_hash, e.seq, &content_digest(e))
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Links `row` after its chain's head and inserts it, under the chain's
+/// lock (and the unique `(chain, seq)` index behind it), so two appends
+/// never claim the same predecessor.
 pub fn append(conn: &mut DbConnection, mut row: AuditEventRow) -> diesel::QueryResult<AuditEventRow> {
-    store::lock_chain(conn, &row.chain)?;
+    let digest = content_digest(&row);
+    if let Some((seq, prev, hash)) = store::append_pg(conn, &row, &digest)? {
+        row.seq = seq;
+        row.prev_hash = prev;
+        row.hash = hash;
+        return Ok(row);
+    }
+    // SQLite: the write transaction is `IMMEDIATE` (db::write_transaction),
+    // so this connection already holds the database's only write lock.
     let (seq, prev) = store::head(conn, &row.chain)?.unwrap_or((0, GENESIS.to_owned()));
     row.seq = seq + 1;
+    row.hash = link_hash(&prev, row.seq, &digest);
     row.prev_hash = prev;
-    row.hash = hash_of(&row);
     store::insert(conn, &row)?;
     Ok(row)
 }

@@ -38,15 +38,46 @@ pub struct CheckpointRow {
     pub updated_at: NaiveDateTime,
 }
 
-/// Serializes appends to one chain until the transaction ends. On SQLite
-/// the `IMMEDIATE` write transaction already holds the only write lock.
-pub fn lock_chain(conn: &mut DbConnection, chain: &str) -> QueryResult<()> {
-    if let DbConnection::Postgresql(c) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7321, hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(chain)
-            .execute(c)?;
-    }
-    Ok(())
+#[derive(QueryableByName)]
+struct Appended {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    o_seq: i64,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    o_prev_hash: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    o_hash: String,
+}
+
+/// On PostgreSQL, appends in one round trip through `audit_append` (see the
+/// migration) and returns the event's seq, prev_hash and hash; `None` on
+/// SQLite, where the caller links and inserts itself (its write lock is
+/// local, so the extra statements cost no network trips).
+pub fn append_pg(
+    conn: &mut DbConnection,
+    e: &AuditEventRow,
+    content_digest: &str,
+) -> QueryResult<Option<(i64, String, String)>> {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    let DbConnection::Postgresql(c) = conn else { return Ok(None) };
+    let r: Appended = diesel::sql_query(
+        "SELECT o_seq, o_prev_hash, o_hash FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+    )
+    .bind::<Text, _>(&e.id)
+    .bind::<Text, _>(&e.chain)
+    .bind::<Nullable<Text>, _>(&e.tenant_id)
+    .bind::<Timestamp, _>(e.at)
+    .bind::<Text, _>(&e.actor_type)
+    .bind::<Nullable<Text>, _>(&e.actor_id)
+    .bind::<Text, _>(&e.action)
+    .bind::<Nullable<Text>, _>(&e.target_type)
+    .bind::<Nullable<Text>, _>(&e.target_id)
+    .bind::<Nullable<Text>, _>(&e.request_id)
+    .bind::<Nullable<Text>, _>(&e.ip)
+    .bind::<Nullable<Text>, _>(&e.user_agent)
+    .bind::<Text, _>(&e.details)
+    .bind::<Text, _>(content_digest)
+    .get_result(c)?;
+    Ok(Some((r.o_seq, r.o_prev_hash, r.o_hash)))
 }
 
 /// The newest event's place and hash, or the checkpoint's when retention

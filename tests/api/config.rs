@@ -96,3 +96,53 @@ fn audit_verify_on_the_command_line_reports_each_chain_and_fails_on_a_broken_one
     assert!(String::from_utf8(out.stdout).unwrap().starts_with("platform: BROKEN at event "));
     assert!(!run(&["audit", "verify", "--tenant", "nope"]).status.success());
 }
+
+#[test]
+fn serve_logs_json_lines_and_stops_cleanly_on_sigterm() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = filingdesk()
+        .current_dir(dir.path())
+        .env("FILINGDESK_LISTEN", "127.0.0.1:0")
+        .env("FILINGDESK_LOG_FORMAT", "json")
+        .env("FILINGDESK_BOOTSTRAP_PASSWORD", "Json-Logs-Pass-1")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    // Read until the line that says where it listens; every log line is JSON.
+    let listening = loop {
+        let line = lines.next().expect("the server logs before it serves").unwrap();
+        if line.starts_with("filingdesk: ") {
+            continue; // the bootstrap credentials notice, printed for a human
+        }
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap_or_else(|_| panic!("not JSON: {line}"));
+        if v["message"].as_str().is_some_and(|m| m.starts_with("filingdesk listening")) {
+            break v;
+        }
+    };
+    assert_eq!(listening["level"], "INFO");
+    assert!(listening["address"].as_str().unwrap().starts_with("127.0.0.1:"));
+
+    // Serving (and so handling signals) once it answers.
+    let address = listening["address"].as_str().unwrap().to_owned();
+    let answered = (0..100).any(|_| {
+        use std::io::{Read, Write};
+        let ok = std::net::TcpStream::connect(&address).is_ok_and(|mut s| {
+            let _ = s.write_all(b"GET /healthz HTTP/1.0\r\n\r\n");
+            let mut buf = String::new();
+            let _ = s.read_to_string(&mut buf);
+            buf.starts_with("HTTP/1.0 200")
+        });
+        if !ok {
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        ok
+    });
+    assert!(answered, "the server answers on {address}");
+    let status = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let stopped = lines.map_while(Result::ok).any(|l| l.contains("filingdesk stopped"));
+    assert!(stopped, "the server says it stopped");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}

@@ -44,6 +44,42 @@ CREATE TABLE audit_retention_window (
     opened_at TIMESTAMP NOT NULL
 );
 
+-- Appending in one round trip: take the chain's lock, read its head (each
+-- statement of a PL/pgSQL function sees what committed before it, so the
+-- head is current once the lock is held), link and insert. The link hash is
+-- SHA-256 of "<prev_hash>:<seq>:<content digest>", where the content digest
+-- (SHA-256 of the event's own fields) comes from the application; Rust
+-- computes the same link in crate::audit::chain, for SQLite and for verify.
+CREATE FUNCTION audit_append(
+    p_id TEXT, p_chain TEXT, p_tenant_id TEXT, p_at TIMESTAMP, p_actor_type TEXT, p_actor_id TEXT,
+    p_action TEXT, p_target_type TEXT, p_target_id TEXT, p_request_id TEXT, p_ip TEXT,
+    p_user_agent TEXT, p_details TEXT, p_content_digest TEXT
+) RETURNS TABLE (o_seq BIGINT, o_prev_hash TEXT, o_hash TEXT) AS $$
+DECLARE
+    v_seq BIGINT;
+    v_prev TEXT;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7321, hashtext(p_chain));
+    SELECT e.seq, e.hash INTO v_seq, v_prev
+        FROM audit_events e WHERE e.chain = p_chain ORDER BY e.seq DESC LIMIT 1;
+    IF NOT FOUND THEN
+        SELECT c.seq, c.hash INTO v_seq, v_prev FROM audit_checkpoints c WHERE c.chain = p_chain;
+        IF NOT FOUND THEN
+            v_seq := 0;
+            v_prev := repeat('0', 64);
+        END IF;
+    END IF;
+    o_seq := v_seq + 1;
+    o_prev_hash := v_prev;
+    o_hash := encode(sha256(convert_to(v_prev || ':' || o_seq || ':' || p_content_digest, 'UTF8')), 'hex');
+    INSERT INTO audit_events (id, chain, seq, tenant_id, at, actor_type, actor_id, action, target_type,
+                              target_id, request_id, ip, user_agent, details, prev_hash, hash)
+    VALUES (p_id, p_chain, o_seq, p_tenant_id, p_at, p_actor_type, p_actor_id, p_action, p_target_type,
+            p_target_id, p_request_id, p_ip, p_user_agent, p_details, o_prev_hash, o_hash);
+    RETURN NEXT;
+END;
+$$ LANGUAGE plpgsql;
+
 -- PostgreSQL refuses UPDATE, DELETE and TRUNCATE on the audit log itself.
 CREATE FUNCTION audit_events_append_only() RETURNS trigger AS $$
 BEGIN

@@ -1,8 +1,10 @@
 //! The OpenAPI document: info, the bearer scheme, tags, and the problem
 //! responses every operation shares (added here once, not per handler).
 
-use utoipa::openapi::path::Operation;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::Required;
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::AppExt;
@@ -67,12 +69,30 @@ fn problem(description: &str) -> Response {
 fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let named = path.contains('{');
+        if let Some(post) = item.post.as_mut().filter(|_| !path.starts_with("/api/v1/auth/")) {
+            post.parameters.get_or_insert_with(Vec::new).push(RefOr::T(idempotency_key()));
+        }
         for op in
             [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
         {
             add_to_operation(op, named);
         }
     }
+}
+
+/// The optional `Idempotency-Key` header of creating POSTs (see
+/// `http::idempotency`).
+fn idempotency_key() -> Parameter {
+    ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "A repeat with the same key and body returns the first answer (header `Idempotent-Replayed: true`); \
+             the same key with another body is 422.",
+        ))
+        .schema(Some(ObjectBuilder::new().schema_type(Type::String).min_length(Some(1)).max_length(Some(255))))
+        .build()
 }
 
 fn add_to_operation(op: &mut Operation, named: bool) {

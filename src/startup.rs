@@ -31,7 +31,7 @@ impl Application {
     /// listener (port 0 picks a free port, as the tests do).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
-        bootstrap::data_key(&settings)?;
+        let cipher = crate::security::crypto::DataCipher::new(&bootstrap::data_key(&settings)?);
         let jwt = bootstrap::jwt_keys(&db, &settings)?;
         bootstrap::seed(&db, &settings)?;
         let listener =
@@ -43,7 +43,7 @@ impl Application {
             backend = bootstrap::backend_name(db.backend()),
             "filingdesk listening; Swagger UI at /swagger-ui/"
         );
-        let state = AppState { db: db.clone(), jwt, settings: Arc::new(settings.clone()) };
+        let state = AppState { db: db.clone(), jwt, cipher, settings: Arc::new(settings.clone()) };
         let server = serve(listener, state, settings.workers)?;
         Ok(Self { port, server, db })
     }
@@ -88,6 +88,7 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
             .app_data(path_config())
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
             .default_service(web::to(not_matched))
+            .wrap(middleware::from_fn(crate::http::idempotency::idempotency))
             .wrap(middleware::from_fn(telemetry::observe))
     })
     // The binary listens for SIGTERM/SIGINT itself, from before start-up,

@@ -19,6 +19,7 @@ macro_rules! per_backend {
 }
 
 pub mod audit;
+pub mod idempotency;
 pub mod meta;
 pub mod refresh_tokens;
 pub mod schema;

@@ -39,6 +39,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    idempotency_keys (scope, key) {
+        scope -> Text,
+        key -> Text,
+        tenant_id -> Nullable<Text>,
+        request_hash -> Text,
+        status -> Nullable<Int4>,
+        response -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Text,
         token_hash -> Text,

@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod fallback;
+pub mod idempotency;
 pub mod ops;
 pub mod routes;
 pub mod settings;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 use crate::config::Settings;
 use crate::db::Db;
+use crate::security::crypto::DataCipher;
 use crate::security::jwt::JwtKeys;
 
 /// What every handler may use, shared by all workers.
@@ -22,5 +24,7 @@ use crate::security::jwt::JwtKeys;
 pub struct AppState {
     pub db: Db,
     pub jwt: JwtKeys,
+    /// Encryption at rest with the data key.
+    pub cipher: DataCipher,
     pub settings: Arc<Settings>,
 }

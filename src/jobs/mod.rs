@@ -2,3 +2,4 @@
 //! `run_once` taking the clock, so tests drive it directly.
 
 pub mod audit_retention;
+pub mod idempotency_purge;

@@ -1,6 +1,7 @@
 //! Cryptography: password hashing, access tokens, opaque random tokens.
-//! Later: data-key encryption and the blind index.
+//! Data-key encryption at rest (`crypto`); the blind index comes with filings.
 
+pub mod crypto;
 pub mod jwt;
 pub mod password;
 pub mod tokens;

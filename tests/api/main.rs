@@ -7,6 +7,7 @@ mod auth;
 mod config;
 mod errors;
 mod helpers;
+mod idempotency;
 mod openapi;
 mod ops;
 mod settings;

@@ -101,6 +101,10 @@ pub struct Settings {
     pub db_pool_size: u32,
     /// `FILINGDESK_WORKERS`: HTTP worker threads (default: one per core).
     pub workers: Option<usize>,
+    /// `FILINGDESK_NOTIFY_MAX_ATTEMPTS`: delivery attempts before a notification is dead (default 8, 1–50).
+    pub notify_max_attempts: u32,
+    /// `FILINGDESK_DEV_SHOW_SECRETS`: `1` prints delivered secrets on the log channel (development only).
+    pub dev_show_secrets: bool,
 }
 
 /// A configuration value that cannot be used.
@@ -137,6 +141,8 @@ const KEYS: &[&str] = &[
     "REFRESH_TOKEN_DAYS",
     "DB_POOL_SIZE",
     "WORKERS",
+    "NOTIFY_MAX_ATTEMPTS",
+    "DEV_SHOW_SECRETS",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -149,6 +155,14 @@ impl Raw {
 
     fn err(key: &str, message: impl Into<String>) -> ConfigError {
         ConfigError { variable: format!("FILINGDESK_{key}"), message: message.into() }
+    }
+
+    fn flag(&self, key: &str) -> Result<bool, ConfigError> {
+        match self.get(key) {
+            None | Some("0") | Some("false") => Ok(false),
+            Some("1") | Some("true") => Ok(true),
+            Some(v) => Err(Self::err(key, format!("expected 1 or 0, got `{v}`"))),
+        }
     }
 
     fn number<T: std::str::FromStr + PartialOrd + fmt::Display>(
@@ -239,11 +253,7 @@ impl Settings {
                 return Err(Raw::err("SMS_WEBHOOK_URL", "expected http://… or https://…"));
             }
         }
-        let demo = match raw.get("DEMO") {
-            None | Some("0") | Some("false") => false,
-            Some("1") | Some("true") => true,
-            Some(v) => return Err(Raw::err("DEMO", format!("expected 1 or 0, got `{v}`"))),
-        };
+        let demo = raw.flag("DEMO")?;
         let log_format = match raw.get("LOG_FORMAT") {
             None | Some("human") => LogFormat::Human,
             Some("json") => LogFormat::Json,
@@ -270,6 +280,8 @@ impl Settings {
             refresh_token_days: raw.number("REFRESH_TOKEN_DAYS", 14, 1, 90)?,
             db_pool_size: raw.number("DB_POOL_SIZE", 10, 1, 200)?,
             workers: raw.get("WORKERS").map(|_| raw.number("WORKERS", 1, 1, 256)).transpose()?,
+            notify_max_attempts: raw.number("NOTIFY_MAX_ATTEMPTS", 8, 1, 50)?,
+            dev_show_secrets: raw.flag("DEV_SHOW_SECRETS")?,
         })
     }
 }

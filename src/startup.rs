@@ -24,6 +24,7 @@ pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    delivery: Arc<crate::notify::deliver::Delivery>,
 }
 
 impl Application {
@@ -43,9 +44,12 @@ impl Application {
             backend = bootstrap::backend_name(db.backend()),
             "filingdesk listening; Swagger UI at /swagger-ui/"
         );
-        let state = AppState { db: db.clone(), jwt, cipher, settings: Arc::new(settings.clone()) };
+        let delivery =
+            Arc::new(crate::notify::deliver::Delivery::from_settings(db.clone(), cipher.clone(), &settings)?);
+        let channels = crate::notify::ChannelSet::from_settings(&settings);
+        let state = AppState { db: db.clone(), jwt, cipher, channels, settings: Arc::new(settings.clone()) };
         let server = serve(listener, state, settings.workers)?;
-        Ok(Self { port, server, db })
+        Ok(Self { port, server, db, delivery })
     }
 
     pub fn port(&self) -> u16 {
@@ -54,6 +58,11 @@ impl Application {
 
     pub fn db(&self) -> &Db {
         &self.db
+    }
+
+    /// The outbox worker (run by the scheduler; tests call `run_once`).
+    pub fn delivery(&self) -> Arc<crate::notify::deliver::Delivery> {
+        self.delivery.clone()
     }
 
     /// Stops the server from elsewhere (tests stop theirs when done).

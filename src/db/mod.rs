@@ -21,6 +21,7 @@ macro_rules! per_backend {
 pub mod audit;
 pub mod idempotency;
 pub mod meta;
+pub mod notifications;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod settings;

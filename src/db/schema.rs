@@ -51,6 +51,31 @@ diesel::table! {
 }
 
 diesel::table! {
+    notifications (id) {
+        id -> Text,
+        tenant_id -> Text,
+        channel -> Text,
+        kind -> Text,
+        locale -> Text,
+        recipient -> Text,
+        recipient_masked -> Text,
+        params -> Nullable<Text>,
+        carries_secret -> Bool,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        dedupe_key -> Nullable<Text>,
+        ticket_id -> Nullable<Text>,
+        filing_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Text,
         token_hash -> Text,
@@ -110,6 +135,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(notifications -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
 diesel::joinable!(refresh_tokens -> tenants (tenant_id));
 diesel::joinable!(staff -> tenants (tenant_id));

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod extract;
 pub mod fallback;
 pub mod idempotency;
+pub mod notifications;
 pub mod ops;
 pub mod routes;
 pub mod settings;
@@ -26,5 +27,7 @@ pub struct AppState {
     pub jwt: JwtKeys,
     /// Encryption at rest with the data key.
     pub cipher: DataCipher,
+    /// Which notification channels are configured.
+    pub channels: crate::notify::ChannelSet,
     pub settings: Arc<Settings>,
 }

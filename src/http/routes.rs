@@ -3,7 +3,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{audit, auth, ops, settings, staff, tenants};
+use super::{audit, auth, notifications, ops, settings, staff, tenants};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -29,6 +29,10 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(staff::update::update_staff)
             .service(settings::get::get_settings)
             .service(settings::update::update_settings)
+            // Notifications (`test` before the `{id}` routes)
+            .service(notifications::test::test_notification)
+            .service(notifications::list::list_notifications)
+            .service(notifications::retry::retry_notification)
             // Audit log (`export` and `verify` before the list's siblings)
             .service(audit::export::export_audit_events)
             .service(audit::verify::verify_audit_events)

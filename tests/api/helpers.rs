@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The application's own database handle, for driving jobs with `run_once`.
     pub db: filingdesk::db::Db,
+    /// The outbox worker of this app, for `run_once`.
+    pub delivery: std::sync::Arc<filingdesk::notify::deliver::Delivery>,
     database_url: String,
     handle: actix_web::dev::ServerHandle,
     _sqlite_dir: Option<tempfile::TempDir>,
@@ -129,11 +131,13 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let address = format!("http://127.0.0.1:{}", app.port());
     let handle = app.handle();
     let db = app.db().clone();
+    let delivery = app.delivery();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         db,
+        delivery,
         database_url: url.clone(),
         handle,
         _sqlite_dir: sqlite_dir,
@@ -187,12 +191,21 @@ impl TestApp {
         }
     }
 
+    pub fn database_url(&self) -> String {
+        self.database_url.clone()
+    }
+
     pub fn is_postgres(&self) -> bool {
         self.pg_database.is_some()
     }
 
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
+    }
+
+    /// Runs the outbox worker once at `now` plus `ahead`.
+    pub async fn deliver(&self, ahead: chrono::Duration) -> filingdesk::notify::deliver::Report {
+        self.delivery.run_once(chrono::Utc::now().naive_utc() + ahead).await.unwrap()
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {

@@ -1,0 +1,196 @@
+//! The `notifications` table: the outbox.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::notifications;
+use super::DbConnection;
+use crate::domain::ids::TenantId;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct NotificationRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub channel: String,
+    pub kind: String,
+    pub locale: String,
+    pub recipient: String,
+    pub recipient_masked: String,
+    pub params: Option<String>,
+    pub carries_secret: bool,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub dedupe_key: Option<String>,
+    pub ticket_id: Option<String>,
+    pub filing_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(conn: &mut DbConnection, row: &NotificationRow) -> QueryResult<usize> {
+    diesel::insert_into(notifications::table).values(row).execute(conn)
+}
+
+/// Takes up to `limit` due notifications for sending until `lease_until`.
+/// On PostgreSQL the candidates are locked with `SKIP LOCKED`, so senders on
+/// other instances take other rows; SQLite's write transaction is already
+/// exclusive. Call inside a write transaction.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<NotificationRow>> {
+    let due = notifications::table
+        .filter(notifications::status.eq_any(["pending", "failed"]))
+        .filter(notifications::next_attempt_at.le(now))
+        .filter(notifications::locked_until.is_null().or(notifications::locked_until.lt(now)))
+        .order(notifications::next_attempt_at.asc())
+        .limit(limit)
+        .select(notifications::id);
+    let ids: Vec<String> = match conn {
+        DbConnection::Postgresql(c) => due.for_update().skip_locked().load(c)?,
+        DbConnection::Sqlite(c) => due.load(c)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
+        .set(notifications::locked_until.eq(Some(lease_until)))
+        .execute(conn)?;
+    notifications::table
+        .filter(notifications::id.eq_any(&ids))
+        .order(notifications::next_attempt_at.asc())
+        .select(NotificationRow::as_select())
+        .load(conn)
+}
+
+/// What became of one attempt.
+pub enum Outcome<'a> {
+    Sent,
+    /// Try again at the given time.
+    Failed {
+        error: &'a str,
+        retry_at: NaiveDateTime,
+    },
+    /// No more attempts.
+    Dead {
+        error: &'a str,
+    },
+}
+
+/// Records an attempt; scrubs the parameters of a secret-carrying
+/// notification once it is sent or dead. Only the holder of the lease
+/// records: returns false when the row was not leased any more.
+pub fn record_attempt(
+    conn: &mut DbConnection,
+    row: &NotificationRow,
+    outcome: Outcome<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let target = notifications::table.find(&row.id).filter(notifications::locked_until.eq(row.locked_until));
+    let attempts = row.attempts + 1;
+    let scrub = row.carries_secret && !matches!(outcome, Outcome::Failed { .. });
+    let params: Option<Option<String>> = scrub.then_some(None);
+    let n = match outcome {
+        Outcome::Sent => diesel::update(target)
+            .set((
+                notifications::status.eq("sent"),
+                notifications::attempts.eq(attempts),
+                notifications::sent_at.eq(Some(now)),
+                notifications::locked_until.eq(None::<NaiveDateTime>),
+                notifications::last_error.eq(None::<String>),
+                notifications::updated_at.eq(now),
+                params.map(|p| notifications::params.eq(p)),
+            ))
+            .execute(conn)?,
+        Outcome::Failed { error, retry_at } => diesel::update(target)
+            .set((
+                notifications::status.eq("failed"),
+                notifications::attempts.eq(attempts),
+                notifications::next_attempt_at.eq(retry_at),
+                notifications::locked_until.eq(None::<NaiveDateTime>),
+                notifications::last_error.eq(Some(error)),
+                notifications::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        Outcome::Dead { error } => diesel::update(target)
+            .set((
+                notifications::status.eq("dead"),
+                notifications::attempts.eq(attempts),
+                notifications::locked_until.eq(None::<NaiveDateTime>),
+                notifications::last_error.eq(Some(error)),
+                notifications::updated_at.eq(now),
+                params.map(|p| notifications::params.eq(p)),
+            ))
+            .execute(conn)?,
+    };
+    Ok(n == 1)
+}
+
+pub fn find(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<Option<NotificationRow>> {
+    notifications::table
+        .filter(notifications::tenant_id.eq(tenant.to_string()))
+        .filter(notifications::id.eq(id))
+        .select(NotificationRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub status: Option<String>,
+    pub channel: Option<String>,
+    pub ticket_id: Option<String>,
+}
+
+/// Newest first, after the keyset cursor `before_id` when given.
+pub fn list(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filter: &Filter,
+    before_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<NotificationRow>> {
+    let mut q = notifications::table
+        .filter(notifications::tenant_id.eq(tenant.to_string()))
+        .select(NotificationRow::as_select())
+        .order(notifications::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = &filter.status {
+        q = q.filter(notifications::status.eq(s.clone()));
+    }
+    if let Some(c) = &filter.channel {
+        q = q.filter(notifications::channel.eq(c.clone()));
+    }
+    if let Some(t) = &filter.ticket_id {
+        q = q.filter(notifications::ticket_id.eq(t.clone()));
+    }
+    if let Some(b) = before_id {
+        q = q.filter(notifications::id.lt(b.to_owned()));
+    }
+    q.load(conn)
+}
+
+/// Queues a failed or dead notification again, now.
+pub fn requeue(conn: &mut DbConnection, tenant: TenantId, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::tenant_id.eq(tenant.to_string()))
+            .filter(notifications::id.eq(id))
+            .filter(notifications::status.eq_any(["failed", "dead"])),
+    )
+    .set((
+        notifications::status.eq("pending"),
+        notifications::next_attempt_at.eq(now),
+        notifications::locked_until.eq(None::<NaiveDateTime>),
+        notifications::updated_at.eq(now),
+    ))
+    .execute(conn)
+}

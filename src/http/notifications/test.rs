@@ -1,0 +1,102 @@
+//! `POST /api/v1/notifications/test`.
+
+use actix_web::{post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::db;
+use crate::domain::contact::{Email, PhoneNumber};
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::domain::settings::Locale;
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::settings::TenantParam;
+use crate::http::AppState;
+use crate::notify::{self, templates::Kind, NewNotification, Recipient};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TestChannel {
+    Email,
+    Sms,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TestNotification {
+    pub channel: TestChannel,
+    /// An e-mail address, or a mainland mobile number.
+    pub to: String,
+    /// Default: the tenant's `default_locale`.
+    pub locale: Option<Locale>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Queued {
+    pub notification_ids: Vec<uuid::Uuid>,
+}
+
+/// Queue a test message, to check that a channel delivers.
+///
+/// The text is fixed (the `test` template); it goes out through the
+/// outbox like any other notification and shows in the list.
+#[utoipa::path(
+    tag = "notifications",
+    params(TenantParam),
+    request_body = TestNotification,
+    security(("bearer" = [])),
+    responses((status = 202, description = "Queued", body = Queued))
+)]
+#[post("/notifications/test")]
+pub async fn test_notification(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    meta: RequestMeta,
+    q: web::Query<TenantParam>,
+    body: web::Json<TestNotification>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let body = body.into_inner();
+    let recipient = match body.channel {
+        TestChannel::Email => {
+            Recipient::Email(Email::parse("to", &body.to).map_err(|e| ApiError::Validation(vec![e]))?)
+        }
+        TestChannel::Sms => {
+            Recipient::Phone(PhoneNumber::parse("to", &body.to).map_err(|e| ApiError::Validation(vec![e]))?)
+        }
+    };
+    let (cipher, channels) = (state.cipher.clone(), state.channels);
+    let row = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let t = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
+            let locale = match body.locale {
+                Some(l) => l,
+                None => db::settings::get(conn, tenant)?.default_locale,
+            };
+            let mut params = serde_json::Map::new();
+            params.insert("tenant".into(), t.name.into());
+            let n = NewNotification {
+                tenant,
+                recipient,
+                kind: Kind::Test,
+                locale,
+                params,
+                ticket_id: None,
+                filing_id: None,
+            };
+            let row = notify::enqueue(conn, &cipher, channels, n)?;
+            let e = Event::new("notification.test_queued", Actor::Staff(me.id))
+                .tenant(Some(tenant))
+                .target("notification", &row.id)
+                .details(serde_json::json!({"channel": row.channel, "recipient": row.recipient_masked}));
+            audit::record(conn, &meta, e)?;
+            Ok(row)
+        })
+        .await?;
+    let id = uuid::Uuid::parse_str(&row.id).map_err(anyhow::Error::from)?;
+    Ok(HttpResponse::Accepted().json(Queued { notification_ids: vec![id] }))
+}

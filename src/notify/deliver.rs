@@ -1,0 +1,216 @@
+//! The outbox worker: takes due notifications in bounded batches, sends
+//! them with bounded concurrency and a timeout, and records each outcome
+//! (with its audit event): sent, failed with a backed-off retry, or dead.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration as StdDuration;
+
+use chrono::{Duration, NaiveDateTime};
+use futures_util::stream::{self, StreamExt};
+use rand::Rng;
+use serde_json::json;
+
+use super::channels::{email::EmailSender, log::LogSender, sms::SmsGateway, sms::WebhookGateway, Outgoing};
+use super::cipher_context;
+use super::templates::{builtin, render, Kind};
+use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::config::Settings;
+use crate::db::notifications::{NotificationRow, Outcome};
+use crate::db::{self, Db};
+use crate::domain::ids::TenantId;
+use crate::domain::settings::Locale;
+use crate::security::crypto::DataCipher;
+
+pub struct Delivery {
+    db: Db,
+    cipher: DataCipher,
+    email: Option<EmailSender>,
+    sms: Option<Arc<dyn SmsGateway>>,
+    log: LogSender,
+    /// Attempts before a notification is dead.
+    pub max_attempts: i32,
+    /// Rows taken per run.
+    pub batch: i64,
+    /// Sends in flight at once.
+    pub concurrency: usize,
+}
+
+/// What one run did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Report {
+    pub sent: usize,
+    pub failed: usize,
+    pub dead: usize,
+}
+
+/// How long a sender holds the rows it took; a crashed sender's rows are
+/// taken again after it.
+const LEASE: Duration = Duration::minutes(2);
+/// Longest a single send may take.
+const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(15);
+
+/// The wait before attempt `attempts + 1`: 30 s doubling up to an hour,
+/// with ±25 % jitter so a recovering gateway is not hit all at once.
+pub fn backoff(attempts: i32) -> Duration {
+    let base = 30i64.saturating_mul(1i64 << attempts.clamp(0, 20)).min(3600);
+    let jitter = rand::thread_rng().gen_range(0.75..1.25);
+    Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64)
+}
+
+impl Delivery {
+    pub fn from_settings(db: Db, cipher: DataCipher, s: &Settings) -> anyhow::Result<Self> {
+        let email = s.smtp_url.as_ref().map(|u| EmailSender::new(u.expose(), s.smtp_from.as_deref())).transpose()?;
+        let sms = match &s.sms_webhook_url {
+            Some(url) => {
+                Some(Arc::new(WebhookGateway::new(url.clone(), s.sms_webhook_secret.as_ref().map(|x| x.expose()))?)
+                    as Arc<dyn SmsGateway>)
+            }
+            None => None,
+        };
+        Ok(Self {
+            db,
+            cipher,
+            email,
+            sms,
+            log: LogSender { show_secrets: s.dev_show_secrets },
+            max_attempts: s.notify_max_attempts as i32,
+            batch: 100,
+            concurrency: 8,
+        })
+    }
+
+    /// Sends what is due at `now`, one batch. Callers loop while it finds work.
+    pub async fn run_once(&self, now: NaiveDateTime) -> anyhow::Result<Report> {
+        let batch = self.batch;
+        let rows = self
+            .db
+            .transaction(move |conn| {
+                db::notifications::claim_due(conn, now, now + LEASE, batch).map_err(db::DbError::from)
+            })
+            .await?;
+        if rows.is_empty() {
+            return Ok(Report::default());
+        }
+        let slugs = self.tenant_slugs(&rows).await?;
+        let outcomes: Vec<(NotificationRow, Result<(), String>)> = stream::iter(rows)
+            .map(|row| {
+                let slug = slugs.get(&row.tenant_id).cloned().unwrap_or_default();
+                async move {
+                    let result = match self.prepare(&row, slug) {
+                        Ok(msg) => match tokio::time::timeout(SEND_TIMEOUT, self.send(&row.channel, &msg)).await {
+                            Ok(r) => r,
+                            Err(_) => Err("send timed out".to_owned()),
+                        },
+                        Err(e) => Err(e),
+                    };
+                    (row, result)
+                }
+            })
+            .buffer_unordered(self.concurrency)
+            .collect()
+            .await;
+
+        let max = self.max_attempts;
+        self.db
+            .transaction(move |conn| {
+                let mut report = Report::default();
+                for (row, result) in outcomes {
+                    let attempts = row.attempts + 1;
+                    let (outcome, action) = match &result {
+                        Ok(()) => (Outcome::Sent, "notification.sent"),
+                        Err(e) if attempts >= max => (Outcome::Dead { error: e }, "notification.dead"),
+                        Err(e) => {
+                            (Outcome::Failed { error: e, retry_at: now + backoff(row.attempts) }, "notification.failed")
+                        }
+                    };
+                    if !db::notifications::record_attempt(conn, &row, outcome, db::now())? {
+                        continue; // the lease ran out and another sender took it
+                    }
+                    match action {
+                        "notification.sent" => report.sent += 1,
+                        "notification.dead" => report.dead += 1,
+                        _ => report.failed += 1,
+                    }
+                    let e = Event::new(action, Actor::System("outbox"))
+                        .tenant(TenantId::parse(&row.tenant_id))
+                        .target("notification", &row.id)
+                        .details(json!({
+                            "channel": row.channel,
+                            "kind": row.kind,
+                            "recipient": row.recipient_masked,
+                            "attempt": attempts,
+                            "error": result.as_ref().err(),
+                        }));
+                    audit::record(conn, &RequestMeta::default(), e)?;
+                }
+                Ok::<_, db::DbError>(report)
+            })
+            .await
+            .map_err(Into::into)
+    }
+
+    async fn tenant_slugs(&self, rows: &[NotificationRow]) -> anyhow::Result<HashMap<String, String>> {
+        let mut ids: Vec<String> = rows.iter().map(|r| r.tenant_id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        self.db
+            .run(move |conn| {
+                let mut out = HashMap::new();
+                for id in ids {
+                    if let Some(t) = TenantId::parse(&id).map(|t| db::tenants::find(conn, t)).transpose()?.flatten() {
+                        out.insert(id, t.slug);
+                    }
+                }
+                Ok::<_, db::DbError>(out)
+            })
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Decrypts and renders a row. A row whose parameters were scrubbed (a
+    /// dead secret retried by hand) cannot be sent again.
+    fn prepare(&self, row: &NotificationRow, tenant_slug: String) -> Result<Outgoing, String> {
+        let kind = Kind::parse(&row.kind).ok_or("unknown notification kind")?;
+        let to = self
+            .cipher
+            .decrypt(&cipher_context(&row.id, "recipient"), &row.recipient)
+            .and_then(|b| String::from_utf8(b).ok())
+            .ok_or("recipient cannot be decrypted with the data key")?;
+        let params = row
+            .params
+            .as_deref()
+            .ok_or("the secret was scrubbed; issue a new one instead")
+            .and_then(|p| {
+                self.cipher.decrypt(&cipher_context(&row.id, "params"), p).ok_or("parameters cannot be decrypted")
+            })
+            .and_then(|b| serde_json::from_slice(&b).map_err(|_| "parameters are unreadable"))?;
+        let locale = if row.locale == "en" { Locale::En } else { Locale::ZhCn };
+        let t = builtin(kind, locale);
+        Ok(Outgoing {
+            id: row.id.clone(),
+            tenant_slug,
+            to,
+            to_masked: row.recipient_masked.clone(),
+            kind,
+            subject: render(&t.subject, &params),
+            body: render(&t.body, &params),
+            sms_text: render(&t.sms, &params),
+            params,
+        })
+    }
+
+    async fn send(&self, channel: &str, msg: &Outgoing) -> Result<(), String> {
+        match channel {
+            "email" => match &self.email {
+                Some(e) => e.send(msg).await,
+                None => Err("no e-mail channel is configured".into()),
+            },
+            "sms" => match &self.sms {
+                Some(s) => s.send(msg).await,
+                None => Err("no SMS channel is configured".into()),
+            },
+            _ => self.log.send(msg),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Notifications: an outbox row written in the transaction of the change
+//! that causes it ([`enqueue`]), delivered later by [`deliver::Delivery`]
+//! with retries. Nothing is sent inside a request.
+
+pub mod channels;
+pub mod deliver;
+pub mod templates;
+
+use serde_json::{Map, Value};
+
+use crate::config::Settings;
+use crate::db::{self, notifications::NotificationRow, DbConnection};
+use crate::domain::contact::{mask_email, Email, PhoneNumber};
+use crate::domain::ids::TenantId;
+use crate::domain::settings::Locale;
+use crate::security::crypto::DataCipher;
+use templates::Kind;
+
+/// Where a notification goes.
+#[derive(Debug, Clone)]
+pub enum Recipient {
+    Email(Email),
+    Phone(PhoneNumber),
+}
+
+/// Which real channels this deployment has; the rest falls back to `log`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ChannelSet {
+    pub email: bool,
+    pub sms: bool,
+}
+
+impl ChannelSet {
+    pub fn from_settings(s: &Settings) -> Self {
+        Self { email: s.smtp_url.is_some(), sms: s.sms_webhook_url.is_some() }
+    }
+}
+
+/// A notification to queue.
+#[derive(Debug, Clone)]
+pub struct NewNotification {
+    pub tenant: TenantId,
+    pub recipient: Recipient,
+    pub kind: Kind,
+    pub locale: Locale,
+    /// The template's values; a secret among them is encrypted at rest and
+    /// scrubbed after delivery.
+    pub params: Map<String, Value>,
+    pub ticket_id: Option<String>,
+    pub filing_id: Option<String>,
+}
+
+/// The context that binds an encrypted notification field to its row.
+pub fn cipher_context(id: &str, field: &str) -> String {
+    format!("notification:{id}:{field}")
+}
+
+/// Writes the outbox row. Call inside the transaction of the change that
+/// causes it.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    cipher: &DataCipher,
+    channels: ChannelSet,
+    n: NewNotification,
+) -> diesel::QueryResult<NotificationRow> {
+    let id = db::new_id();
+    let (channel, to, masked) = match &n.recipient {
+        Recipient::Email(e) => {
+            (if channels.email { "email" } else { "log" }, e.as_str().to_owned(), mask_email(e.as_str()))
+        }
+        Recipient::Phone(p) => (if channels.sms { "sms" } else { "log" }, p.as_str().to_owned(), p.masked()),
+    };
+    let now = db::now();
+    let params = serde_json::to_vec(&n.params).unwrap_or_default();
+    let row = NotificationRow {
+        recipient: cipher.encrypt(&cipher_context(&id, "recipient"), to.as_bytes()),
+        params: Some(cipher.encrypt(&cipher_context(&id, "params"), &params)),
+        id,
+        tenant_id: n.tenant.to_string(),
+        channel: channel.to_owned(),
+        kind: n.kind.as_str().to_owned(),
+        locale: match n.locale {
+            Locale::ZhCn => "zh-CN",
+            Locale::En => "en",
+        }
+        .to_owned(),
+        recipient_masked: masked,
+        carries_secret: n.kind.secret().is_some(),
+        status: "pending".to_owned(),
+        attempts: 0,
+        next_attempt_at: now,
+        locked_until: None,
+        last_error: None,
+        dedupe_key: None,
+        ticket_id: n.ticket_id,
+        filing_id: n.filing_id,
+        created_at: now,
+        updated_at: now,
+        sent_at: None,
+    };
+    db::notifications::insert(conn, &row)?;
+    Ok(row)
+}

@@ -1,0 +1,298 @@
+//! The outbox against a real SMTP server and a real HTTP SMS gateway.
+
+use chrono::Duration;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{sms_gateway::SmsGateway, smtp::SmtpServer};
+use filingdesk::config::Secret;
+
+const SMS_SECRET: &str = "gateway-shared-secret";
+
+async fn with_sms(gateway: &SmsGateway, max_attempts: u32) -> TestApp {
+    let url = gateway.url();
+    spawn_app_with(move |s| {
+        s.sms_webhook_url = Some(url);
+        s.sms_webhook_secret = Some(Secret::new(SMS_SECRET));
+        s.notify_max_attempts = max_attempts;
+    })
+    .await
+}
+
+async fn queue_test(app: &TestApp, token: &str, body: Value) -> String {
+    let resp = app.post("/api/v1/notifications/test", Some(token), body).await;
+    assert_eq!(resp.status(), 202);
+    resp.json::<Value>().await.unwrap()["notification_ids"][0].as_str().unwrap().to_owned()
+}
+
+async fn notification(app: &TestApp, token: &str, id: &str) -> Value {
+    let list: Value = app.get("/api/v1/notifications?limit=200", Some(token)).await.json().await.unwrap();
+    list["items"].as_array().unwrap().iter().find(|n| n["id"] == id).cloned().expect("listed")
+}
+
+#[tokio::test]
+async fn an_email_is_delivered_through_smtp_with_its_template() {
+    let smtp = SmtpServer::start().await;
+    let url = smtp.url();
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(Secret::new(url));
+        s.smtp_from = Some("filings@registrar.example".into());
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    let id = queue_test(&app, &t.admin.access, json!({"channel": "email", "to": "li.lei@example.com"})).await;
+    let queued = notification(&app, &t.admin.access, &id).await;
+    assert_eq!((queued["status"].as_str(), queued["channel"].as_str()), (Some("pending"), Some("email")));
+    assert_eq!(queued["recipient_masked"], "l***@example.com");
+    assert!(smtp.messages().is_empty(), "nothing is sent inside the request");
+
+    let report = app.deliver(Duration::zero()).await;
+    assert_eq!(report.sent, 1);
+    let messages = smtp.messages();
+    assert_eq!(messages.len(), 1);
+    let m = &messages[0];
+    assert!(m.contains("To: li.lei@example.com"), "{m}");
+    assert!(m.contains("From: filings@registrar.example"), "{m}");
+    assert!(m.contains(&format!("Message-ID: <{id}@filingdesk>")), "{m}");
+    assert!(m.contains("Subject: =?utf-8?b?"), "the zh-CN subject is encoded: {m}");
+
+    let sent = notification(&app, &t.admin.access, &id).await;
+    assert_eq!((sent["status"].as_str(), sent["attempts"].as_i64()), (Some("sent"), Some(1)));
+    // Nothing more is due.
+    assert_eq!(app.deliver(Duration::hours(1)).await, Default::default());
+}
+
+#[tokio::test]
+async fn an_sms_carries_the_contracted_body_signature_and_idempotency_key_in_both_locales() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 8).await;
+    let t = app.tenant("acme").await;
+    let en =
+        queue_test(&app, &t.admin.access, json!({"channel": "sms", "to": "+86 138-1234-5678", "locale": "en"})).await;
+    let zh = queue_test(&app, &t.admin.access, json!({"channel": "sms", "to": "13912345678"})).await;
+    assert_eq!(app.deliver(Duration::zero()).await.sent, 2);
+
+    let received = gateway.received();
+    assert_eq!(received.len(), 2);
+    for r in &received {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(SMS_SECRET.as_bytes()).unwrap();
+        mac.update(r.body.as_bytes());
+        let hex: String = mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(r.signature.as_deref(), Some(format!("sha256={hex}").as_str()));
+    }
+    let by_id = |id: &str| {
+        let r = received.iter().find(|r| r.idempotency_key.as_deref() == Some(id)).expect("sent with its id");
+        serde_json::from_str::<Value>(&r.body).unwrap()
+    };
+    let body = by_id(&en);
+    assert_eq!(body["notification_id"], en.as_str());
+    assert_eq!(body["tenant"], "acme");
+    assert_eq!(body["to"], "13812345678");
+    assert_eq!(body["template_code"], "FD_TEST");
+    assert_eq!(body["template_param"], json!({}));
+    assert_eq!(body["text"], "[acme registrar] Test notification.");
+    assert_eq!(by_id(&zh)["text"], "【acme registrar】测试通知。");
+}
+
+#[tokio::test]
+async fn a_gateway_that_is_down_gets_each_notification_exactly_once_after_it_recovers() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 8).await;
+    let t = app.tenant("acme").await;
+    let ids = [
+        queue_test(&app, &t.admin.access, json!({"channel": "sms", "to": "13812345678"})).await,
+        queue_test(&app, &t.admin.access, json!({"channel": "sms", "to": "13812345679"})).await,
+    ];
+    gateway.fail_with(Some(503));
+    assert_eq!(app.deliver(Duration::zero()).await.failed, 2);
+    let failed = notification(&app, &t.admin.access, &ids[0]).await;
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["attempts"], 1);
+    assert_eq!(failed["last_error"], "gateway answered HTTP 503");
+    // Backed off: nothing is due right away.
+    assert_eq!(app.deliver(Duration::seconds(1)).await, Default::default());
+
+    gateway.fail_with(None);
+    assert_eq!(app.deliver(Duration::hours(2)).await.sent, 2);
+    assert_eq!(app.deliver(Duration::hours(4)).await, Default::default());
+    let mut delivered: Vec<String> =
+        gateway.delivered().iter().map(|b| b["notification_id"].as_str().unwrap().to_owned()).collect();
+    delivered.sort();
+    let mut expected = ids.to_vec();
+    expected.sort();
+    assert_eq!(delivered, expected, "each delivered once");
+    assert_eq!(notification(&app, &t.admin.access, &ids[0]).await["attempts"], 2);
+
+    let events: Value =
+        app.get("/api/v1/audit-events?action=notification.failed", Some(&t.admin.access)).await.json().await.unwrap();
+    assert_eq!(events["items"].as_array().unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn a_notification_is_dead_after_the_limit_and_can_be_retried_by_hand() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 2).await;
+    let t = app.tenant("acme").await;
+    let id = queue_test(&app, &t.admin.access, json!({"channel": "sms", "to": "13812345678"})).await;
+    gateway.fail_with(Some(500));
+    app.deliver(Duration::zero()).await;
+    assert_eq!(app.deliver(Duration::hours(2)).await.dead, 1);
+    assert_eq!(notification(&app, &t.admin.access, &id).await["status"], "dead");
+    assert_eq!(app.deliver(Duration::hours(9)).await, Default::default(), "dead stays dead");
+
+    let resp = app.post(&format!("/api/v1/notifications/{id}/retry"), Some(&t.admin.access), json!({})).await;
+    assert_eq!(resp.status(), 202);
+    assert_eq!(resp.json::<Value>().await.unwrap()["status"], "pending");
+    gateway.fail_with(None);
+    assert_eq!(app.deliver(Duration::zero()).await.sent, 1);
+    let resp = app.post(&format!("/api/v1/notifications/{id}/retry"), Some(&t.admin.access), json!({})).await;
+    assert_problem(resp, 409, "not_retryable").await;
+}
+
+/// Queues `n` secret-carrying notifications directly, as the filings
+/// issue's initial-password route will.
+fn enqueue_secrets(app: &TestApp, tenant: &str, n: usize) -> Vec<String> {
+    use filingdesk::notify::{enqueue, templates::Kind, ChannelSet, NewNotification, Recipient};
+    let cipher = filingdesk::security::crypto::DataCipher::new(&filingdesk::config::DataKey([7u8; 32]));
+    let tenant = filingdesk::domain::ids::TenantId::parse(tenant).unwrap();
+    app.db
+        .run_blocking(|conn| {
+            filingdesk::db::write_transaction(conn, |conn| {
+                (0..n)
+                    .map(|i| {
+                        let phone =
+                            filingdesk::domain::contact::PhoneNumber::parse("p", &format!("1381234{i:04}")).unwrap();
+                        let mut params = serde_json::Map::new();
+                        params.insert("password".into(), format!("Secret{i:04}xyz").into());
+                        let n = NewNotification {
+                            tenant,
+                            recipient: Recipient::Phone(phone),
+                            kind: Kind::InitialPassword,
+                            locale: filingdesk::domain::settings::Locale::En,
+                            params,
+                            ticket_id: None,
+                            filing_id: None,
+                        };
+                        Ok(enqueue(conn, &cipher, ChannelSet { email: false, sms: true }, n)?.id)
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()
+            })
+        })
+        .unwrap()
+}
+
+fn stored_params(app: &TestApp, tenant: &str, id: &str) -> Option<String> {
+    let tenant = filingdesk::domain::ids::TenantId::parse(tenant).unwrap();
+    app.db.run_blocking(|conn| Ok(filingdesk::db::notifications::find(conn, tenant, id)?.unwrap().params)).unwrap()
+}
+
+#[tokio::test]
+async fn a_secret_is_encrypted_at_rest_scrubbed_once_sent_or_dead_and_never_shown() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 1).await;
+    let t = app.tenant("acme").await;
+    let ids = enqueue_secrets(&app, &t.id, 2);
+    let stored = stored_params(&app, &t.id, &ids[0]).unwrap();
+    assert!(stored.starts_with("v1:") && !stored.contains("Secret0000"), "encrypted at rest");
+
+    // Delivered with the secret, then scrubbed.
+    assert_eq!(app.deliver(Duration::zero()).await.sent, 2);
+    let mut passwords: Vec<String> =
+        gateway.delivered().iter().map(|b| b["template_param"]["password"].as_str().unwrap().to_owned()).collect();
+    passwords.sort();
+    assert_eq!(passwords, ["Secret0000xyz", "Secret0001xyz"]);
+    assert!(stored_params(&app, &t.id, &ids[0]).is_none() && stored_params(&app, &t.id, &ids[1]).is_none());
+
+    let ids2 = enqueue_secrets(&app, &t.id, 1);
+    gateway.fail_with(Some(503));
+    assert_eq!(app.deliver(Duration::zero()).await.dead, 1);
+    assert!(stored_params(&app, &t.id, &ids2[0]).is_none(), "scrubbed when dead");
+    let resp = app.post(&format!("/api/v1/notifications/{}/retry", ids2[0]), Some(&t.admin.access), json!({})).await;
+    assert_problem(resp, 409, "secret_scrubbed").await;
+
+    let list = app.get("/api/v1/notifications", Some(&t.admin.access)).await.text().await.unwrap();
+    assert!(!list.contains("Secret0000") && !list.contains("13812340000"), "{list}");
+    let export = app.get("/api/v1/audit-events/export", Some(&t.admin.access)).await.text().await.unwrap();
+    assert!(!export.contains("Secret0000") && !export.contains("13812340000"));
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_never_send_a_row_twice() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 8).await;
+    let t = app.tenant("acme").await;
+    let ids = enqueue_secrets(&app, &t.id, 150);
+    // A second instance: its own pool and worker on the same database.
+    let mut settings = filingdesk::config::Settings::load(None, Vec::<(String, String)>::new()).unwrap();
+    settings.database_url = filingdesk::db::DatabaseUrl::parse(&app.database_url()).unwrap();
+    settings.sms_webhook_url = Some(gateway.url());
+    settings.sms_webhook_secret = Some(Secret::new(SMS_SECRET));
+    settings.data_key = Some(filingdesk::config::DataKey([7u8; 32]));
+    let other_db = filingdesk::db::Db::connect(&settings.database_url, 4).unwrap();
+    let cipher = filingdesk::security::crypto::DataCipher::new(settings.data_key.as_ref().unwrap());
+    let mut other = filingdesk::notify::deliver::Delivery::from_settings(other_db, cipher, &settings).unwrap();
+    other.batch = 20;
+    let now = chrono::Utc::now().naive_utc();
+    let (mut a_sent, mut b_sent) = (0, 0);
+    loop {
+        let (a, b) = tokio::join!(app.delivery.run_once(now), other.run_once(now));
+        let (a, b) = (a.unwrap(), b.unwrap());
+        if a.sent + b.sent == 0 {
+            break;
+        }
+        a_sent += a.sent;
+        b_sent += b.sent;
+    }
+    assert_eq!(a_sent + b_sent, ids.len());
+    let mut delivered: Vec<String> =
+        gateway.delivered().iter().map(|b| b["notification_id"].as_str().unwrap().to_owned()).collect();
+    delivered.sort();
+    let before = delivered.len();
+    delivered.dedup();
+    assert_eq!(before, delivered.len(), "no notification was sent twice");
+    assert_eq!(delivered.len(), ids.len());
+}
+
+#[tokio::test]
+async fn without_a_configured_channel_notifications_go_to_the_log() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let id = queue_test(&app, &t.admin.access, json!({"channel": "sms", "to": "13812345678"})).await;
+    assert_eq!(notification(&app, &t.admin.access, &id).await["channel"], "log");
+    assert_eq!(app.deliver(Duration::zero()).await.sent, 1);
+    assert_eq!(notification(&app, &t.admin.access, &id).await["status"], "sent");
+}
+
+#[tokio::test]
+async fn notification_routes_refuse_bad_input_other_roles_and_other_tenants() {
+    let app = spawn_app().await;
+    let a = app.tenant("alpha").await;
+    let b = app.tenant("bravo").await;
+    let token = Some(a.admin.access.as_str());
+    let resp = app.post("/api/v1/notifications/test", token, json!({"channel": "fax", "to": "x"})).await;
+    assert_problem(resp, 422, "validation_failed").await;
+    let resp = app.post("/api/v1/notifications/test", token, json!({"channel": "sms", "to": "12345"})).await;
+    assert_eq!(assert_problem(resp, 422, "validation_failed").await["errors"][0]["field"], "to");
+    let resp = app.post("/api/v1/notifications/test", token, json!({"channel": "email", "to": "nobody"})).await;
+    assert_problem(resp, 422, "validation_failed").await;
+    assert_problem(app.get("/api/v1/notifications?status=lost", token).await, 400, "invalid_query").await;
+
+    let id = queue_test(&app, &a.admin.access, json!({"channel": "email", "to": "a@example.com"})).await;
+    // Bravo sees none of Alpha's notifications and cannot retry them.
+    let list: Value = app.get("/api/v1/notifications", Some(&b.admin.access)).await.json().await.unwrap();
+    assert_eq!(list["items"], json!([]));
+    let resp = app.post(&format!("/api/v1/notifications/{id}/retry"), Some(&b.admin.access), json!({})).await;
+    assert_problem(resp, 404, "not_found").await;
+    assert_problem(app.post("/api/v1/notifications/nope/retry", token, json!({})).await, 404, "not_found").await;
+
+    app.create_staff(&a.admin.access, None, "rita", "reviewer").await;
+    let rita = app.login(Some("alpha"), "rita", PASSWORD).await;
+    assert_problem(app.get("/api/v1/notifications", Some(&rita.access)).await, 403, "forbidden").await;
+    let resp = app
+        .post("/api/v1/notifications/test", Some(&rita.access), json!({"channel": "email", "to": "a@example.com"}))
+        .await;
+    assert_problem(resp, 403, "forbidden").await;
+    let resp = app.post(&format!("/api/v1/notifications/{id}/retry"), Some(&rita.access), json!({})).await;
+    assert_problem(resp, 403, "forbidden").await;
+}

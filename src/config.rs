@@ -103,6 +103,10 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// `FILINGDESK_NOTIFY_MAX_ATTEMPTS`: delivery attempts before a notification is dead (default 8, 1–50).
     pub notify_max_attempts: u32,
+    /// `FILINGDESK_SCHEDULER`: `0` runs no scheduled jobs in this instance (default `1`).
+    pub scheduler: bool,
+    /// `FILINGDESK_OUTBOX_INTERVAL_SECONDS`: seconds between outbox deliveries (default 5, 1–59).
+    pub outbox_interval_secs: u32,
     /// `FILINGDESK_DEV_SHOW_SECRETS`: `1` prints delivered secrets on the log channel (development only).
     pub dev_show_secrets: bool,
 }
@@ -143,6 +147,8 @@ const KEYS: &[&str] = &[
     "WORKERS",
     "NOTIFY_MAX_ATTEMPTS",
     "DEV_SHOW_SECRETS",
+    "SCHEDULER",
+    "OUTBOX_INTERVAL_SECONDS",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -282,6 +288,8 @@ impl Settings {
             workers: raw.get("WORKERS").map(|_| raw.number("WORKERS", 1, 1, 256)).transpose()?,
             notify_max_attempts: raw.number("NOTIFY_MAX_ATTEMPTS", 8, 1, 50)?,
             dev_show_secrets: raw.flag("DEV_SHOW_SECRETS")?,
+            scheduler: raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?,
+            outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
         })
     }
 }

@@ -17,14 +17,18 @@ use crate::db::Db;
 use crate::http::extract::{json_config, path_config, query_config};
 use crate::http::fallback::{not_matched, KnownPaths};
 use crate::http::{routes, AppState};
+use crate::jobs::{scheduler, Jobs};
 use crate::openapi::ApiDoc;
 use crate::telemetry::{self, Metrics};
+use tokio_cron_scheduler::JobScheduler;
 
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
     delivery: Arc<crate::notify::deliver::Delivery>,
+    jobs: Arc<Jobs>,
+    scheduler: Option<JobScheduler>,
 }
 
 impl Application {
@@ -47,9 +51,18 @@ impl Application {
         let delivery =
             Arc::new(crate::notify::deliver::Delivery::from_settings(db.clone(), cipher.clone(), &settings)?);
         let channels = crate::notify::ChannelSet::from_settings(&settings);
-        let state = AppState { db: db.clone(), jwt, cipher, channels, settings: Arc::new(settings.clone()) };
+        let jobs = Arc::new(Jobs::new(db.clone(), delivery.clone(), settings.outbox_interval_secs));
+        let scheduler = if settings.scheduler { Some(scheduler::start(jobs.clone()).await?) } else { None };
+        let state = AppState {
+            db: db.clone(),
+            jwt,
+            cipher,
+            channels,
+            jobs: jobs.clone(),
+            settings: Arc::new(settings.clone()),
+        };
         let server = serve(listener, state, settings.workers)?;
-        Ok(Self { port, server, db, delivery })
+        Ok(Self { port, server, db, delivery, jobs, scheduler })
     }
 
     pub fn port(&self) -> u16 {
@@ -65,6 +78,11 @@ impl Application {
         self.delivery.clone()
     }
 
+    /// The scheduled jobs (tests run them by hand).
+    pub fn jobs(&self) -> Arc<Jobs> {
+        self.jobs.clone()
+    }
+
     /// Stops the server from elsewhere (tests stop theirs when done).
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()
@@ -73,7 +91,11 @@ impl Application {
     /// Serves until stopped through [`Application::handle`], finishing
     /// in-flight requests first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        if let Some(mut s) = self.scheduler {
+            let _ = s.shutdown().await;
+        }
+        served
     }
 }
 

@@ -20,6 +20,7 @@ macro_rules! per_backend {
 
 pub mod audit;
 pub mod idempotency;
+pub mod jobs;
 pub mod meta;
 pub mod notifications;
 pub mod refresh_tokens;
@@ -36,7 +37,7 @@ use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
 use diesel::r2d2::{ManageConnection, Pool};
 use diesel::sqlite::SqliteConnection;
-use diesel::Connection;
+use diesel::{Connection, RunQueryDsl};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 /// One connection type for both backends; queries are written against it.
@@ -253,6 +254,62 @@ impl Db {
             let mut conn = pool.get_timeout(Duration::from_secs(2))?;
             conn.batch_execute("SELECT 1")?;
             Ok(())
+        })
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+}
+
+/// A PostgreSQL session-level advisory lock, held on its own pooled
+/// connection until [`LeaderLock::release`]. Used so that a scheduled job
+/// runs on one instance at a time.
+pub struct LeaderLock {
+    conn: Option<diesel::r2d2::PooledConnection<Manager>>,
+    key: i64,
+}
+
+impl LeaderLock {
+    /// Gives the lock back.
+    pub async fn release(mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let key = self.key;
+            let _ = tokio::task::spawn_blocking(move || unlock(&mut conn, key)).await;
+        }
+    }
+}
+
+fn unlock(conn: &mut DbConnection, key: i64) {
+    let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({key})")).execute(conn);
+}
+
+impl Drop for LeaderLock {
+    fn drop(&mut self) {
+        // Not released (a panic in the job): unlock before the connection
+        // goes back to the pool, or the lock would stay with it.
+        if let Some(mut conn) = self.conn.take() {
+            unlock(&mut conn, self.key);
+        }
+    }
+}
+
+impl Db {
+    /// Tries to become the one instance running the job `key`. On SQLite
+    /// (a single process) the answer is always yes.
+    pub async fn try_leader_lock(&self, key: i64) -> Result<Option<LeaderLock>, DbError> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(LeaderLock { conn: None, key }));
+        }
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            #[derive(diesel::QueryableByName)]
+            struct Got {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                locked: bool,
+            }
+            let mut conn = pool.get()?;
+            let got: Got =
+                diesel::sql_query(format!("SELECT pg_try_advisory_lock({key}) AS locked")).get_result(&mut *conn)?;
+            Ok(got.locked.then_some(LeaderLock { conn: Some(conn), key }))
         })
         .await
         .map_err(|e| DbError::Blocking(e.to_string()))?

@@ -51,6 +51,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    job_runs (name) {
+        name -> Text,
+        last_started_at -> Timestamp,
+        last_finished_at -> Nullable<Timestamp>,
+        last_outcome -> Text,
+        last_detail -> Nullable<Text>,
+        runs -> Int8,
+    }
+}
+
+diesel::table! {
     notifications (id) {
         id -> Text,
         tenant_id -> Text,

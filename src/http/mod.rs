@@ -6,6 +6,7 @@ pub mod auth;
 pub mod extract;
 pub mod fallback;
 pub mod idempotency;
+pub mod jobs;
 pub mod notifications;
 pub mod ops;
 pub mod routes;
@@ -29,5 +30,7 @@ pub struct AppState {
     pub cipher: DataCipher,
     /// Which notification channels are configured.
     pub channels: crate::notify::ChannelSet,
+    /// The scheduled jobs (their schedules and runs).
+    pub jobs: Arc<crate::jobs::Jobs>,
     pub settings: Arc<Settings>,
 }

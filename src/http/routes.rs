@@ -3,7 +3,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{audit, auth, notifications, ops, settings, staff, tenants};
+use super::{audit, auth, jobs, notifications, ops, settings, staff, tenants};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -33,6 +33,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(notifications::test::test_notification)
             .service(notifications::list::list_notifications)
             .service(notifications::retry::retry_notification)
+            .service(jobs::list_jobs)
             // Audit log (`export` and `verify` before the list's siblings)
             .service(audit::export::export_audit_events)
             .service(audit::verify::verify_audit_events)

@@ -1,5 +1,141 @@
-//! Scheduled jobs, one file each. Every job is idempotent and exposes a
-//! `run_once` taking the clock, so tests drive it directly.
+//! Scheduled jobs, one file each, each idempotent with a `run_once` that
+//! takes the clock so tests drive it directly. [`Jobs::run`] is how the
+//! scheduler runs one: under a PostgreSQL advisory lock (one instance at a
+//! time), with its outcome kept for `GET /api/v1/jobs`.
 
 pub mod audit_retention;
 pub mod idempotency_purge;
+pub mod outbox;
+pub mod scheduler;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use chrono::NaiveDateTime;
+
+use crate::db::{self, Db};
+use crate::notify::deliver::Delivery;
+
+/// Every job: name, cron schedule (with seconds), what it does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobName {
+    Outbox,
+    AuditRetention,
+    IdempotencyPurge,
+}
+
+impl JobName {
+    pub const ALL: [JobName; 3] = [JobName::Outbox, JobName::AuditRetention, JobName::IdempotencyPurge];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobName::Outbox => "outbox",
+            JobName::AuditRetention => "audit_retention",
+            JobName::IdempotencyPurge => "idempotency_purge",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            JobName::Outbox => "deliver due notifications",
+            JobName::AuditRetention => "remove audit events past each tenant's retention, behind a checkpoint",
+            JobName::IdempotencyPurge => "forget Idempotency-Key answers older than a day",
+        }
+    }
+
+    /// The advisory lock key of the job (PostgreSQL).
+    fn lock_key(self) -> i64 {
+        7_400 + self as i64
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    Ok(String),
+    /// Another instance holds the job's lock.
+    Skipped,
+    Error(String),
+}
+
+/// Everything the jobs need.
+pub struct Jobs {
+    pub db: Db,
+    pub delivery: Arc<Delivery>,
+    /// Seconds between outbox runs.
+    pub outbox_interval_secs: u32,
+    /// One run per job at a time in this process too.
+    running: [AtomicBool; 3],
+}
+
+impl Jobs {
+    pub fn new(db: Db, delivery: Arc<Delivery>, outbox_interval_secs: u32) -> Self {
+        Self { db, delivery, outbox_interval_secs, running: Default::default() }
+    }
+
+    /// The cron schedule of a job (seconds first).
+    pub fn schedule(&self, job: JobName) -> String {
+        match job {
+            JobName::Outbox => format!("*/{} * * * * *", self.outbox_interval_secs.clamp(1, 59)),
+            JobName::AuditRetention => "0 15 3 * * *".to_owned(),
+            JobName::IdempotencyPurge => "0 7 * * * *".to_owned(),
+        }
+    }
+
+    /// Runs `job` once as of `now`, if no other instance is running it.
+    pub async fn run(&self, job: JobName, now: NaiveDateTime) -> RunOutcome {
+        let started = db::now();
+        let flag = &self.running[job as usize];
+        if flag.swap(true, Ordering::AcqRel) {
+            return RunOutcome::Skipped;
+        }
+        let outcome = match self.db.try_leader_lock(job.lock_key()).await {
+            Err(e) => RunOutcome::Error(format!("lock: {e}")),
+            Ok(None) => RunOutcome::Skipped,
+            Ok(Some(lock)) => {
+                let result = self.run_unlocked(job, now).await;
+                lock.release().await;
+                match result {
+                    Ok(detail) => RunOutcome::Ok(detail),
+                    Err(e) => RunOutcome::Error(format!("{e:#}")),
+                }
+            }
+        };
+        let (word, detail) = match &outcome {
+            RunOutcome::Ok(d) => ("ok", Some(d.clone())),
+            RunOutcome::Skipped => ("skipped", None),
+            RunOutcome::Error(e) => ("error", Some(e.clone())),
+        };
+        flag.store(false, Ordering::Release);
+        if let RunOutcome::Error(e) = &outcome {
+            tracing::error!(job = job.as_str(), error = %e, "job failed");
+        }
+        let recorded = self
+            .db
+            .transaction(move |conn| {
+                db::jobs::record(conn, job.as_str(), started, db::now(), word, detail.as_deref())
+                    .map_err(db::DbError::from)
+            })
+            .await;
+        if let Err(e) = recorded {
+            tracing::error!(job = job.as_str(), error = %e, "could not record the job's run");
+        }
+        outcome
+    }
+
+    async fn run_unlocked(&self, job: JobName, now: NaiveDateTime) -> anyhow::Result<String> {
+        match job {
+            JobName::Outbox => outbox::run_once(&self.delivery, now).await.map(|r| format!("{r:?}")),
+            JobName::AuditRetention => {
+                let db = self.db.clone();
+                let r = tokio::task::spawn_blocking(move || audit_retention::run_once(&db, now)).await??;
+                Ok(format!("removed {:?}", r.removed))
+            }
+            JobName::IdempotencyPurge => {
+                let db = self.db.clone();
+                let n = tokio::task::spawn_blocking(move || idempotency_purge::run_once(&db, now)).await??;
+                Ok(format!("forgot {n} keys"))
+            }
+        }
+    }
+}

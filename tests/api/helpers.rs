@@ -21,6 +21,7 @@ pub struct TestApp {
     pub db: filingdesk::db::Db,
     /// The outbox worker of this app, for `run_once`.
     pub delivery: std::sync::Arc<filingdesk::notify::deliver::Delivery>,
+    pub jobs: std::sync::Arc<filingdesk::jobs::Jobs>,
     database_url: String,
     handle: actix_web::dev::ServerHandle,
     _sqlite_dir: Option<tempfile::TempDir>,
@@ -99,6 +100,8 @@ pub fn test_settings(database_url: &str) -> Settings {
     s.db_pool_size = 4;
     s.workers = Some(1);
     s.log_filter = "warn".into();
+    // Tests run jobs by hand, with their own clock.
+    s.scheduler = false;
     s
 }
 
@@ -132,12 +135,14 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let handle = app.handle();
     let db = app.db().clone();
     let delivery = app.delivery();
+    let jobs = app.jobs();
     tokio::spawn(app.run_until_stopped());
     TestApp {
         address,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
         db,
         delivery,
+        jobs,
         database_url: url.clone(),
         handle,
         _sqlite_dir: sqlite_dir,

@@ -8,6 +8,7 @@ mod config;
 mod errors;
 mod helpers;
 mod idempotency;
+mod jobs;
 mod notifications;
 mod openapi;
 mod ops;

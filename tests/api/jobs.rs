@@ -1,0 +1,77 @@
+//! Scheduled jobs: run by hand with a clock, one instance at a time, on
+//! their schedule, and visible to the platform admin.
+
+use filingdesk::jobs::{JobName, RunOutcome};
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with};
+
+async fn jobs(app: &crate::helpers::TestApp, token: &str) -> Vec<Value> {
+    let resp = app.get("/api/v1/jobs", Some(token)).await;
+    assert_eq!(resp.status(), 200);
+    resp.json::<Value>().await.unwrap().as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn the_platform_admin_sees_every_job_with_its_schedule_and_last_run() {
+    let app = spawn_app().await;
+    let root = app.platform_admin().await;
+    let listed = jobs(&app, &root.access).await;
+    let names: Vec<&str> = listed.iter().map(|j| j["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["outbox", "audit_retention", "idempotency_purge"]);
+    assert!(listed.iter().all(|j| j["runs"] == 0 && j["last_outcome"].is_null()));
+    assert_eq!(listed[1]["schedule"], "0 15 3 * * *");
+
+    let outcome = app.jobs.run(JobName::Outbox, chrono::Utc::now().naive_utc()).await;
+    assert!(matches!(outcome, RunOutcome::Ok(_)), "{outcome:?}");
+    let outbox = &jobs(&app, &root.access).await[0];
+    assert_eq!((outbox["runs"].as_i64(), outbox["last_outcome"].as_str()), (Some(1), Some("ok")));
+    assert!(outbox["last_finished_at"].is_string());
+
+    let t = app.tenant("acme").await;
+    assert_problem(app.get("/api/v1/jobs", Some(&t.admin.access)).await, 403, "forbidden").await;
+    assert_problem(app.get("/api/v1/jobs", None).await, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn a_job_held_by_another_instance_is_skipped() {
+    let app = spawn_app().await;
+    // Another instance (here: another pool) holds the outbox job.
+    let other =
+        filingdesk::db::Db::connect(&filingdesk::db::DatabaseUrl::parse(&app.database_url()).unwrap(), 1).unwrap();
+    let lock = other.try_leader_lock(7_400).await.unwrap().expect("free at first");
+    let now = chrono::Utc::now().naive_utc();
+    let outcome = app.jobs.run(JobName::Outbox, now).await;
+    if app.is_postgres() {
+        assert_eq!(outcome, RunOutcome::Skipped);
+    } else {
+        // SQLite serves one process; there is no other instance to defer to.
+        assert!(matches!(outcome, RunOutcome::Ok(_)));
+    }
+    lock.release().await;
+    assert!(matches!(app.jobs.run(JobName::Outbox, now).await, RunOutcome::Ok(_)));
+}
+
+#[tokio::test]
+async fn the_scheduler_delivers_the_outbox_on_its_own() {
+    let app = spawn_app_with(|s| {
+        s.scheduler = true;
+        s.outbox_interval_secs = 1;
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    let resp = app
+        .post("/api/v1/notifications/test", Some(&t.admin.access), json!({"channel": "email", "to": "a@example.com"}))
+        .await;
+    assert_eq!(resp.status(), 202);
+    // Poll until the scheduled run has sent it, within a deadline.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    loop {
+        let list: Value = app.get("/api/v1/notifications", Some(&t.admin.access)).await.json().await.unwrap();
+        if list["items"][0]["status"] == "sent" {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not delivered by the scheduler: {list}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}

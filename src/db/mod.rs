@@ -27,6 +27,7 @@ pub mod refresh_tokens;
 pub mod schema;
 pub mod settings;
 pub mod staff;
+pub mod templates;
 pub mod tenants;
 
 use std::time::Duration;

@@ -62,6 +62,18 @@ diesel::table! {
 }
 
 diesel::table! {
+    notification_templates (tenant_id, kind, locale) {
+        tenant_id -> Text,
+        kind -> Text,
+        locale -> Text,
+        subject -> Text,
+        body -> Text,
+        sms -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     notifications (id) {
         id -> Text,
         tenant_id -> Text,
@@ -146,6 +158,7 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(notification_templates -> tenants (tenant_id));
 diesel::joinable!(notifications -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
 diesel::joinable!(refresh_tokens -> tenants (tenant_id));

@@ -12,6 +12,7 @@ pub mod ops;
 pub mod routes;
 pub mod settings;
 pub mod staff;
+pub mod templates;
 pub mod tenants;
 
 use std::sync::Arc;

@@ -3,7 +3,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{audit, auth, jobs, notifications, ops, settings, staff, tenants};
+use super::{audit, auth, jobs, notifications, ops, settings, staff, templates, tenants};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -29,6 +29,10 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(staff::update::update_staff)
             .service(settings::get::get_settings)
             .service(settings::update::update_settings)
+            .service(templates::list::list_templates)
+            .service(templates::get::get_template)
+            .service(templates::update::update_template)
+            .service(templates::reset::reset_template)
             // Notifications (`test` before the `{id}` routes)
             .service(notifications::test::test_notification)
             .service(notifications::list::list_notifications)

@@ -22,6 +22,13 @@ use crate::domain::ids::TenantId;
 use crate::domain::settings::Locale;
 use crate::security::crypto::DataCipher;
 
+/// What rendering needs of a tenant.
+struct TenantContext {
+    slug: String,
+    /// `(kind, locale, template)` the tenant replaced.
+    templates: Vec<(String, String, super::templates::Template)>,
+}
+
 pub struct Delivery {
     db: Db,
     cipher: DataCipher,
@@ -92,12 +99,12 @@ impl Delivery {
         if rows.is_empty() {
             return Ok(Report::default());
         }
-        let slugs = self.tenant_slugs(&rows).await?;
+        let tenants = self.tenant_context(&rows).await?;
         let outcomes: Vec<(NotificationRow, Result<(), String>)> = stream::iter(rows)
             .map(|row| {
-                let slug = slugs.get(&row.tenant_id).cloned().unwrap_or_default();
+                let context = tenants.get(&row.tenant_id);
                 async move {
-                    let result = match self.prepare(&row, slug) {
+                    let result = match self.prepare(&row, context) {
                         Ok(msg) => match tokio::time::timeout(SEND_TIMEOUT, self.send(&row.channel, &msg)).await {
                             Ok(r) => r,
                             Err(_) => Err("send timed out".to_owned()),
@@ -150,7 +157,9 @@ impl Delivery {
             .map_err(Into::into)
     }
 
-    async fn tenant_slugs(&self, rows: &[NotificationRow]) -> anyhow::Result<HashMap<String, String>> {
+    /// The slug and replaced templates of each tenant in the batch: one
+    /// lookup per tenant, not per notification.
+    async fn tenant_context(&self, rows: &[NotificationRow]) -> anyhow::Result<HashMap<String, TenantContext>> {
         let mut ids: Vec<String> = rows.iter().map(|r| r.tenant_id.clone()).collect();
         ids.sort();
         ids.dedup();
@@ -158,8 +167,10 @@ impl Delivery {
             .run(move |conn| {
                 let mut out = HashMap::new();
                 for id in ids {
-                    if let Some(t) = TenantId::parse(&id).map(|t| db::tenants::find(conn, t)).transpose()?.flatten() {
-                        out.insert(id, t.slug);
+                    let Some(tenant) = TenantId::parse(&id) else { continue };
+                    if let Some(t) = db::tenants::find(conn, tenant)? {
+                        let templates = db::templates::all(conn, tenant)?;
+                        out.insert(id, TenantContext { slug: t.slug, templates });
                     }
                 }
                 Ok::<_, db::DbError>(out)
@@ -170,7 +181,8 @@ impl Delivery {
 
     /// Decrypts and renders a row. A row whose parameters were scrubbed (a
     /// dead secret retried by hand) cannot be sent again.
-    fn prepare(&self, row: &NotificationRow, tenant_slug: String) -> Result<Outgoing, String> {
+    fn prepare(&self, row: &NotificationRow, tenant: Option<&TenantContext>) -> Result<Outgoing, String> {
+        let tenant = tenant.ok_or("the tenant no longer exists")?;
         let kind = Kind::parse(&row.kind).ok_or("unknown notification kind")?;
         let to = self
             .cipher
@@ -186,10 +198,14 @@ impl Delivery {
             })
             .and_then(|b| serde_json::from_slice(&b).map_err(|_| "parameters are unreadable"))?;
         let locale = if row.locale == "en" { Locale::En } else { Locale::ZhCn };
-        let t = builtin(kind, locale);
+        let t = tenant
+            .templates
+            .iter()
+            .find(|(k, l, _)| *k == row.kind && *l == row.locale)
+            .map_or_else(|| builtin(kind, locale), |(_, _, t)| t.clone());
         Ok(Outgoing {
             id: row.id.clone(),
-            tenant_slug,
+            tenant_slug: tenant.slug.clone(),
             to,
             to_masked: row.recipient_masked.clone(),
             kind,

@@ -207,6 +207,67 @@ pub fn builtin(kind: Kind, locale: Locale) -> Template {
     Template { subject: subject.into(), body: body.into(), sms: sms.into() }
 }
 
+/// A locale's wire name.
+pub fn locale_str(l: Locale) -> &'static str {
+    match l {
+        Locale::ZhCn => "zh-CN",
+        Locale::En => "en",
+    }
+}
+
+pub fn parse_locale(s: &str) -> Option<Locale> {
+    match s {
+        "zh-CN" => Some(Locale::ZhCn),
+        "en" => Some(Locale::En),
+        _ => None,
+    }
+}
+
+/// Checks a tenant's template for a kind: every text present and not too
+/// long, only the kind's placeholders, and the secret (for kinds that
+/// deliver one) in both the e-mail body and the SMS. Each problem is one
+/// field error.
+pub fn validate(kind: Kind, t: &Template) -> Result<(), Vec<crate::domain::FieldError>> {
+    use crate::domain::FieldError;
+    let mut errors = Vec::new();
+    for (field, text, max) in [("subject", &t.subject, 200), ("body", &t.body, 5000), ("sms", &t.sms, 500)] {
+        if text.trim().is_empty() {
+            errors.push(FieldError::new(field, "required", format!("{field} must not be empty")));
+        } else if text.chars().count() > max {
+            errors.push(FieldError::new(field, "too_long", format!("{field} must be at most {max} characters")));
+        }
+        for p in placeholders_in(text) {
+            if !kind.placeholders().contains(&p) {
+                errors.push(FieldError::new(
+                    field,
+                    "unknown_placeholder",
+                    format!(
+                        "{{{p}}} is not a placeholder of {}; allowed: {}",
+                        kind.as_str(),
+                        kind.placeholders().join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    if let Some(secret) = kind.secret() {
+        for (field, text) in [("body", &t.body), ("sms", &t.sms)] {
+            if !placeholders_in(text).contains(&secret) {
+                errors.push(FieldError::new(
+                    field,
+                    "missing_placeholder",
+                    format!("{field} must contain {{{secret}}}"),
+                ));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 /// The placeholders a text uses, in order.
 pub fn placeholders_in(text: &str) -> Vec<&str> {
     let mut out = Vec::new();

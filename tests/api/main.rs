@@ -15,4 +15,5 @@ mod ops;
 mod settings;
 mod staff;
 mod support;
+mod templates;
 mod tenants;

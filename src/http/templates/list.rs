@@ -1,0 +1,49 @@
+//! `GET /api/v1/settings/templates`.
+
+use actix_web::{get, web, HttpResponse};
+
+use super::TemplateView;
+use crate::db;
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::domain::settings::Locale;
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::settings::TenantParam;
+use crate::http::AppState;
+use crate::notify::templates::{builtin, locale_str, Kind};
+
+/// Every notification template of the tenant, per kind and locale.
+#[utoipa::path(
+    tag = "settings",
+    params(TenantParam),
+    security(("bearer" = [])),
+    responses((status = 200, description = "Every kind in every locale", body = Vec<TemplateView>))
+)]
+#[get("/settings/templates")]
+pub async fn list_templates(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    q: web::Query<TenantParam>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let custom = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
+            Ok(db::templates::all(conn, tenant)?)
+        })
+        .await?;
+    let mut views = Vec::new();
+    for kind in Kind::ALL {
+        for locale in [Locale::ZhCn, Locale::En] {
+            let own = custom.iter().find(|(k, l, _)| k == kind.as_str() && l == locale_str(locale));
+            views.push(match own {
+                Some((_, _, t)) => TemplateView::new(kind, locale, t.clone(), true),
+                None => TemplateView::new(kind, locale, builtin(kind, locale), false),
+            });
+        }
+    }
+    Ok(HttpResponse::Ok().json(views))
+}

@@ -30,10 +30,44 @@ pub struct NotificationRow {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    pub recipient_index: Option<String>,
 }
 
 pub fn insert(conn: &mut DbConnection, row: &NotificationRow) -> QueryResult<usize> {
     diesel::insert_into(notifications::table).values(row).execute(conn)
+}
+
+/// The send times (scheduled or past, since `since`) of the tenant's SMS
+/// to one recipient or about one filing, for the send budget. Serialized per
+/// recipient on PostgreSQL so two requests cannot take the same slot.
+pub fn budget_times(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    recipient_index: &str,
+    filing_id: Option<&str>,
+    since: NaiveDateTime,
+) -> QueryResult<(Vec<NaiveDateTime>, Vec<NaiveDateTime>)> {
+    if let DbConnection::Postgresql(c) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7500, hashtext($1))")
+            .bind::<diesel::sql_types::Text, _>(recipient_index)
+            .execute(c)?;
+    }
+    let base = || {
+        notifications::table
+            .filter(notifications::tenant_id.eq(tenant.to_string()))
+            .filter(notifications::status.ne("dead"))
+            .filter(notifications::next_attempt_at.gt(since))
+            .filter(notifications::recipient_index.is_not_null())
+    };
+    let by_recipient = base()
+        .filter(notifications::recipient_index.eq(recipient_index))
+        .select(notifications::next_attempt_at)
+        .load(conn)?;
+    let by_filing = match filing_id {
+        Some(f) => base().filter(notifications::filing_id.eq(f)).select(notifications::next_attempt_at).load(conn)?,
+        None => Vec::new(),
+    };
+    Ok((by_recipient, by_filing))
 }
 
 /// Takes up to `limit` due notifications for sending until `lease_until`.

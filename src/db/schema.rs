@@ -95,6 +95,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        recipient_index -> Nullable<Text>,
     }
 }
 

@@ -41,6 +41,16 @@ pub struct PerKind {
     pub contact_change: u32,
 }
 
+/// How many SMS one number (and one filing) may receive, like the
+/// carriers' caps. Over budget, a message waits; it is never dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendBudget {
+    pub per_minute: u32,
+    pub per_hour: u32,
+    pub per_day: u32,
+}
+
 /// A tenant's settings as stored and served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TenantSettings {
@@ -66,6 +76,8 @@ pub struct TenantSettings {
     pub lockout_minutes: u32,
     /// Days audit events are kept (365–3650; default three years).
     pub audit_retention_days: u32,
+    /// SMS per number and per filing (per minute 1–10, per hour 1–60, per day 1–200).
+    pub sms_budget: SendBudget,
 }
 
 impl Default for TenantSettings {
@@ -82,6 +94,7 @@ impl Default for TenantSettings {
             lockout_threshold: 5,
             lockout_minutes: 15,
             audit_retention_days: 1095,
+            sms_budget: SendBudget { per_minute: 1, per_hour: 5, per_day: 10 },
         }
     }
 }
@@ -102,6 +115,7 @@ pub struct SettingsUpdate {
     pub lockout_threshold: Option<u32>,
     pub lockout_minutes: Option<u32>,
     pub audit_retention_days: Option<u32>,
+    pub sms_budget: Option<SendBudget>,
 }
 
 fn in_range(v: &mut Violations, field: &str, value: u32, min: u32, max: u32) {
@@ -131,6 +145,7 @@ impl TenantSettings {
             lockout_threshold: u.lockout_threshold.unwrap_or(self.lockout_threshold),
             lockout_minutes: u.lockout_minutes.unwrap_or(self.lockout_minutes),
             audit_retention_days: u.audit_retention_days.unwrap_or(self.audit_retention_days),
+            sms_budget: u.sms_budget.unwrap_or(self.sms_budget),
         };
         s.validate()?;
         Ok(s)
@@ -146,6 +161,9 @@ impl TenantSettings {
         in_range(&mut v, "lockout_threshold", self.lockout_threshold, 3, 20);
         in_range(&mut v, "lockout_minutes", self.lockout_minutes, 1, 1440);
         in_range(&mut v, "audit_retention_days", self.audit_retention_days, 365, 3650);
+        in_range(&mut v, "sms_budget.per_minute", self.sms_budget.per_minute, 1, 10);
+        in_range(&mut v, "sms_budget.per_hour", self.sms_budget.per_hour, 1, 60);
+        in_range(&mut v, "sms_budget.per_day", self.sms_budget.per_day, 1, 200);
         v.finish()
     }
 

@@ -50,6 +50,24 @@ pub struct NewNotification {
     pub filing_id: Option<String>,
 }
 
+/// The first slot that fits both the recipient's and the filing's budget.
+fn slot_for_both(
+    now: chrono::NaiveDateTime,
+    by_recipient: &[chrono::NaiveDateTime],
+    by_filing: &[chrono::NaiveDateTime],
+    budget: crate::domain::settings::SendBudget,
+) -> chrono::NaiveDateTime {
+    use crate::domain::budget::next_slot;
+    let mut t = now;
+    loop {
+        let next = next_slot(next_slot(t, by_recipient, budget), by_filing, budget);
+        if next == t {
+            return t;
+        }
+        t = next;
+    }
+}
+
 /// The context that binds an encrypted notification field to its row.
 pub fn cipher_context(id: &str, field: &str) -> String {
     format!("notification:{id}:{field}")
@@ -71,6 +89,18 @@ pub fn enqueue(
         Recipient::Phone(p) => (if channels.sms { "sms" } else { "log" }, p.as_str().to_owned(), p.masked()),
     };
     let now = db::now();
+    let (recipient_index, send_at) = match &n.recipient {
+        Recipient::Email(e) => (cipher.blind_index("email", e.as_str()), now),
+        Recipient::Phone(p) => {
+            let index = cipher.blind_index("phone", p.as_str());
+            let budget = db::settings::get(conn, n.tenant)
+                .map_err(|e| diesel::result::Error::DeserializationError(e.into_boxed_dyn_error()))?;
+            let since = now - chrono::Duration::days(1);
+            let (by_recipient, by_filing) =
+                db::notifications::budget_times(conn, n.tenant, &index, n.filing_id.as_deref(), since)?;
+            (index, slot_for_both(now, &by_recipient, &by_filing, budget.sms_budget))
+        }
+    };
     let params = serde_json::to_vec(&n.params).unwrap_or_default();
     let row = NotificationRow {
         recipient: cipher.encrypt(&cipher_context(&id, "recipient"), to.as_bytes()),
@@ -88,7 +118,7 @@ pub fn enqueue(
         carries_secret: n.kind.secret().is_some(),
         status: "pending".to_owned(),
         attempts: 0,
-        next_attempt_at: now,
+        next_attempt_at: send_at,
         locked_until: None,
         last_error: None,
         dedupe_key: None,
@@ -97,6 +127,7 @@ pub fn enqueue(
         created_at: now,
         updated_at: now,
         sent_at: None,
+        recipient_index: Some(recipient_index),
     };
     db::notifications::insert(conn, &row)?;
     Ok(row)

@@ -18,6 +18,9 @@ const PREFIX: &str = "v1:";
 #[derive(Clone)]
 pub struct DataCipher {
     aead: XChaCha20Poly1305,
+    /// Derived from the data key, so the index and the ciphertexts never
+    /// share a key.
+    index_key: [u8; 32],
 }
 
 impl std::fmt::Debug for DataCipher {
@@ -28,7 +31,11 @@ impl std::fmt::Debug for DataCipher {
 
 impl DataCipher {
     pub fn new(key: &DataKey) -> Self {
-        Self { aead: XChaCha20Poly1305::new((&key.0).into()) }
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&key.0).expect("any key length");
+        mac.update(b"filingdesk blind index v1");
+        let index_key = mac.finalize().into_bytes().into();
+        Self { aead: XChaCha20Poly1305::new((&key.0).into()), index_key }
     }
 
     /// Encrypts `plaintext` for the place named by `context`.
@@ -42,6 +49,17 @@ impl DataCipher {
         let mut out = nonce.to_vec();
         out.extend(ct);
         format!("{PREFIX}{}", STANDARD.encode(out))
+    }
+
+    /// A keyed hash for finding a value without storing it in clear (a
+    /// blind index). Equal inputs give equal outputs for one data key.
+    pub fn blind_index(&self, context: &str, value: &str) -> String {
+        use hmac::{Hmac, Mac};
+        let mut mac = <Hmac<sha2::Sha256> as Mac>::new_from_slice(&self.index_key).expect("any key length");
+        mac.update(context.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 
     /// Decrypts a value stored by [`DataCipher::encrypt`] with the same

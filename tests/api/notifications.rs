@@ -206,7 +206,8 @@ async fn a_secret_is_encrypted_at_rest_scrubbed_once_sent_or_dead_and_never_show
 
     let ids2 = enqueue_secrets(&app, &t.id, 1);
     gateway.fail_with(Some(503));
-    assert_eq!(app.deliver(Duration::zero()).await.dead, 1);
+    // Same number as the first: its SMS budget puts it a minute later.
+    assert_eq!(app.deliver(Duration::minutes(2)).await.dead, 1);
     assert!(stored_params(&app, &t.id, &ids2[0]).is_none(), "scrubbed when dead");
     let resp = app.post(&format!("/api/v1/notifications/{}/retry", ids2[0]), Some(&t.admin.access), json!({})).await;
     assert_problem(resp, 409, "secret_scrubbed").await;
@@ -295,4 +296,42 @@ async fn notification_routes_refuse_bad_input_other_roles_and_other_tenants() {
     assert_problem(resp, 403, "forbidden").await;
     let resp = app.post(&format!("/api/v1/notifications/{id}/retry"), Some(&rita.access), json!({})).await;
     assert_problem(resp, 403, "forbidden").await;
+}
+
+#[tokio::test]
+async fn sms_over_the_send_budget_waits_for_it_and_the_api_says_so() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 8).await;
+    let t = app.tenant("acme").await;
+    let token = t.admin.access.as_str();
+    let send =
+        |to: &'static str| app.post("/api/v1/notifications/test", Some(token), json!({"channel": "sms", "to": to}));
+
+    let first: Value = send("13812345678").await.json().await.unwrap();
+    assert_eq!(first["delayed_until"], Value::Null);
+    let second: Value = send("+86 138 1234 5678").await.json().await.unwrap();
+    let until = chrono::DateTime::parse_from_rfc3339(second["delayed_until"].as_str().expect("delayed")).unwrap();
+    let wait = until.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    assert!(wait > Duration::seconds(50) && wait <= Duration::seconds(60), "{wait:?}");
+    // Another number has its own budget.
+    let other: Value = send("13900000000").await.json().await.unwrap();
+    assert_eq!(other["delayed_until"], Value::Null);
+
+    assert_eq!(app.deliver(Duration::zero()).await.sent, 2);
+    assert_eq!(app.deliver(Duration::seconds(61)).await.sent, 1, "the delayed one, once its minute came");
+    let to: Vec<String> = gateway.delivered().iter().map(|b| b["to"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(to.iter().filter(|n| *n == "13812345678").count(), 2);
+
+    // The budget is a tenant setting.
+    let resp = app
+        .put("/api/v1/settings", Some(token), json!({"sms_budget": {"per_minute": 0, "per_hour": 5, "per_day": 10}}))
+        .await;
+    assert_problem(resp, 422, "validation_failed").await;
+    let resp = app
+        .put("/api/v1/settings", Some(token), json!({"sms_budget": {"per_minute": 5, "per_hour": 60, "per_day": 200}}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    let third: Value = send("13711111111").await.json().await.unwrap();
+    let fourth: Value = send("13711111111").await.json().await.unwrap();
+    assert_eq!((third["delayed_until"].clone(), fourth["delayed_until"].clone()), (Value::Null, Value::Null));
 }

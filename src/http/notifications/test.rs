@@ -36,6 +36,9 @@ pub struct TestNotification {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Queued {
     pub notification_ids: Vec<uuid::Uuid>,
+    /// Set when the recipient's send budget is used up: the message waits
+    /// until then (it is never dropped).
+    pub delayed_until: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Queue a test message, to check that a channel delivers.
@@ -98,5 +101,6 @@ pub async fn test_notification(
         })
         .await?;
     let id = uuid::Uuid::parse_str(&row.id).map_err(anyhow::Error::from)?;
-    Ok(HttpResponse::Accepted().json(Queued { notification_ids: vec![id] }))
+    let delayed_until = (row.next_attempt_at > row.created_at).then(|| row.next_attempt_at.and_utc());
+    Ok(HttpResponse::Accepted().json(Queued { notification_ids: vec![id], delayed_until }))
 }

@@ -103,6 +103,8 @@ pub struct Settings {
     pub workers: Option<usize>,
     /// `FILINGDESK_NOTIFY_MAX_ATTEMPTS`: delivery attempts before a notification is dead (default 8, 1–50).
     pub notify_max_attempts: u32,
+    /// `FILINGDESK_NOTIFY_RETRY_BASE_SECONDS`: first retry delay, doubling up to an hour (default 10, 1–3600).
+    pub notify_retry_base_secs: u32,
     /// `FILINGDESK_SCHEDULER`: `0` runs no scheduled jobs in this instance (default `1`).
     pub scheduler: bool,
     /// `FILINGDESK_OUTBOX_INTERVAL_SECONDS`: seconds between outbox deliveries (default 5, 1–59).
@@ -148,6 +150,7 @@ const KEYS: &[&str] = &[
     "NOTIFY_MAX_ATTEMPTS",
     "DEV_SHOW_SECRETS",
     "SCHEDULER",
+    "NOTIFY_RETRY_BASE_SECONDS",
     "OUTBOX_INTERVAL_SECONDS",
 ];
 
@@ -288,6 +291,7 @@ impl Settings {
             workers: raw.get("WORKERS").map(|_| raw.number("WORKERS", 1, 1, 256)).transpose()?,
             notify_max_attempts: raw.number("NOTIFY_MAX_ATTEMPTS", 8, 1, 50)?,
             dev_show_secrets: raw.flag("DEV_SHOW_SECRETS")?,
+            notify_retry_base_secs: raw.number("NOTIFY_RETRY_BASE_SECONDS", 10, 1, 3600)?,
             scheduler: raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?,
             outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
         })

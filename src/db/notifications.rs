@@ -55,9 +55,9 @@ pub fn budget_times(
     let base = || {
         notifications::table
             .filter(notifications::tenant_id.eq(tenant.to_string()))
-            .filter(notifications::status.ne("dead"))
             .filter(notifications::next_attempt_at.gt(since))
-            .filter(notifications::recipient_index.is_not_null())
+            .filter(notifications::status.ne("dead"))
+            .into_boxed()
     };
     let by_recipient = base()
         .filter(notifications::recipient_index.eq(recipient_index))

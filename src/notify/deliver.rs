@@ -41,6 +41,8 @@ pub struct Delivery {
     pub batch: i64,
     /// Sends in flight at once.
     pub concurrency: usize,
+    /// First retry delay in seconds (doubling after).
+    pub retry_base_secs: u32,
 }
 
 /// What one run did.
@@ -57,10 +59,10 @@ const LEASE: Duration = Duration::minutes(2);
 /// Longest a single send may take.
 const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 
-/// The wait before attempt `attempts + 1`: 30 s doubling up to an hour,
-/// with ±25 % jitter so a recovering gateway is not hit all at once.
-pub fn backoff(attempts: i32) -> Duration {
-    let base = 30i64.saturating_mul(1i64 << attempts.clamp(0, 20)).min(3600);
+/// The wait before attempt `attempts + 1`: `base_secs` doubling up to an
+/// hour, with ±25 % jitter so a recovering gateway is not hit all at once.
+pub fn backoff(base_secs: u32, attempts: i32) -> Duration {
+    let base = i64::from(base_secs).saturating_mul(1i64 << attempts.clamp(0, 20)).min(3600);
     let jitter = rand::thread_rng().gen_range(0.75..1.25);
     Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64)
 }
@@ -84,6 +86,7 @@ impl Delivery {
             max_attempts: s.notify_max_attempts as i32,
             batch: 100,
             concurrency: 8,
+            retry_base_secs: s.notify_retry_base_secs,
         })
     }
 
@@ -118,7 +121,7 @@ impl Delivery {
             .collect()
             .await;
 
-        let max = self.max_attempts;
+        let (max, base) = (self.max_attempts, self.retry_base_secs);
         self.db
             .transaction(move |conn| {
                 let mut report = Report::default();
@@ -127,9 +130,10 @@ impl Delivery {
                     let (outcome, action) = match &result {
                         Ok(()) => (Outcome::Sent, "notification.sent"),
                         Err(e) if attempts >= max => (Outcome::Dead { error: e }, "notification.dead"),
-                        Err(e) => {
-                            (Outcome::Failed { error: e, retry_at: now + backoff(row.attempts) }, "notification.failed")
-                        }
+                        Err(e) => (
+                            Outcome::Failed { error: e, retry_at: now + backoff(base, row.attempts) },
+                            "notification.failed",
+                        ),
                     };
                     if !db::notifications::record_attempt(conn, &row, outcome, db::now())? {
                         continue; // the lease ran out and another sender took it

@@ -27,6 +27,7 @@ use crate::http::routes;
         (name = "tenants", description = "Tenants (platform admin)"),
         (name = "staff", description = "A tenant's staff"),
         (name = "settings", description = "A tenant's settings"),
+        (name = "filings", description = "Filing records and their query passwords"),
         (name = "notifications", description = "The notification outbox"),
         (name = "audit", description = "The audit log: list, export, verify"),
     )

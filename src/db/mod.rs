@@ -19,6 +19,7 @@ macro_rules! per_backend {
 }
 
 pub mod audit;
+pub mod filings;
 pub mod idempotency;
 pub mod jobs;
 pub mod meta;

@@ -39,6 +39,44 @@ diesel::table! {
 }
 
 diesel::table! {
+    filing_domains (tenant_id, domain) {
+        tenant_id -> Text,
+        domain -> Text,
+        filing_id -> Text,
+    }
+}
+
+diesel::table! {
+    filings (id) {
+        id -> Text,
+        tenant_id -> Text,
+        filing_number -> Text,
+        province -> Text,
+        subject_name -> Text,
+        subject_type -> Text,
+        responsible_person -> Text,
+        id_number_enc -> Text,
+        id_number_index -> Text,
+        id_number_masked -> Text,
+        phone_enc -> Text,
+        phone_index -> Text,
+        phone_masked -> Text,
+        email_enc -> Text,
+        email_index -> Text,
+        email_masked -> Text,
+        agency_id -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        must_change_password -> Bool,
+        password_expires_at -> Nullable<Timestamp>,
+        password_changed_at -> Nullable<Timestamp>,
+        failed_logins -> Int4,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     idempotency_keys (scope, key) {
         scope -> Text,
         key -> Text,
@@ -159,6 +197,9 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(filing_domains -> filings (filing_id));
+diesel::joinable!(filing_domains -> tenants (tenant_id));
+diesel::joinable!(filings -> tenants (tenant_id));
 diesel::joinable!(notification_templates -> tenants (tenant_id));
 diesel::joinable!(notifications -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));

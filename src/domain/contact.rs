@@ -57,15 +57,7 @@ impl std::fmt::Debug for PhoneNumber {
 
 impl PhoneNumber {
     pub fn parse(field: &str, raw: &str) -> Result<Self, FieldError> {
-        let digits: String = raw
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '-' | '\u{3000}'))
-            .map(|c| match c {
-                '０'..='９' => char::from_u32(c as u32 - '０' as u32 + '0' as u32).unwrap_or(c),
-                '＋' => '+',
-                other => other,
-            })
-            .collect();
+        let digits: String = super::filing::normalize(raw).chars().filter(|c| *c != '-').collect();
         let local = digits.strip_prefix("+86").or_else(|| digits.strip_prefix("0086")).unwrap_or(&digits);
         let b = local.as_bytes();
         if b.len() == 11 && b[0] == b'1' && (b'3'..=b'9').contains(&b[1]) && b.iter().all(u8::is_ascii_digit) {

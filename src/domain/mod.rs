@@ -3,6 +3,7 @@
 
 pub mod budget;
 pub mod contact;
+pub mod filing;
 pub mod ids;
 pub mod role;
 pub mod settings;

@@ -62,6 +62,8 @@ pub struct TenantSettings {
     pub reset_mode: ResetMode,
     /// Hours a reset link stays valid (1–168).
     pub reset_link_ttl_hours: u32,
+    /// Hours a generated (initial or temporary) password works if unused (1–720).
+    pub generated_password_ttl_hours: u32,
     /// Distinct approvals each ticket kind needs (1–3).
     pub approvals_required: PerKind,
     /// SLA deadline in hours per ticket kind (1–720).
@@ -87,6 +89,7 @@ impl Default for TenantSettings {
             initial_password_length: 12,
             reset_mode: ResetMode::TempPassword,
             reset_link_ttl_hours: 24,
+            generated_password_ttl_hours: 72,
             approvals_required: PerKind { password_reset: 1, initial_password_resend: 1, contact_change: 2 },
             sla_hours: PerKind { password_reset: 48, initial_password_resend: 48, contact_change: 72 },
             needs_info_expiry_hours: 168,
@@ -108,6 +111,7 @@ pub struct SettingsUpdate {
     pub initial_password_length: Option<u32>,
     pub reset_mode: Option<ResetMode>,
     pub reset_link_ttl_hours: Option<u32>,
+    pub generated_password_ttl_hours: Option<u32>,
     pub approvals_required: Option<PerKind>,
     pub sla_hours: Option<PerKind>,
     pub needs_info_expiry_hours: Option<u32>,
@@ -138,6 +142,7 @@ impl TenantSettings {
             initial_password_length: u.initial_password_length.unwrap_or(self.initial_password_length),
             reset_mode: u.reset_mode.unwrap_or(self.reset_mode),
             reset_link_ttl_hours: u.reset_link_ttl_hours.unwrap_or(self.reset_link_ttl_hours),
+            generated_password_ttl_hours: u.generated_password_ttl_hours.unwrap_or(self.generated_password_ttl_hours),
             approvals_required: u.approvals_required.unwrap_or(self.approvals_required),
             sla_hours: u.sla_hours.unwrap_or(self.sla_hours),
             needs_info_expiry_hours: u.needs_info_expiry_hours.unwrap_or(self.needs_info_expiry_hours),
@@ -155,6 +160,7 @@ impl TenantSettings {
         let mut v = Violations::default();
         in_range(&mut v, "initial_password_length", self.initial_password_length, 6, 12);
         in_range(&mut v, "reset_link_ttl_hours", self.reset_link_ttl_hours, 1, 168);
+        in_range(&mut v, "generated_password_ttl_hours", self.generated_password_ttl_hours, 1, 720);
         per_kind_in_range(&mut v, "approvals_required", self.approvals_required, 1, 3);
         per_kind_in_range(&mut v, "sla_hours", self.sla_hours, 1, 720);
         in_range(&mut v, "needs_info_expiry_hours", self.needs_info_expiry_hours, 1, 2160);

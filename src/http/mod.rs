@@ -5,6 +5,7 @@ pub mod audit;
 pub mod auth;
 pub mod extract;
 pub mod fallback;
+pub mod filings;
 pub mod idempotency;
 pub mod jobs;
 pub mod notifications;

@@ -3,7 +3,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{audit, auth, jobs, notifications, ops, settings, staff, templates, tenants};
+use super::{audit, auth, filings, jobs, notifications, ops, settings, staff, templates, tenants};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -33,6 +33,12 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(templates::get::get_template)
             .service(templates::update::update_template)
             .service(templates::reset::reset_template)
+            // Filings
+            .service(filings::create::create_filing)
+            .service(filings::list::list_filings)
+            .service(filings::get::get_filing)
+            .service(filings::update::update_filing)
+            .service(filings::initial_password::issue_initial_password)
             // Notifications (`test` before the `{id}` routes)
             .service(notifications::test::test_notification)
             .service(notifications::list::list_notifications)

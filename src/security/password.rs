@@ -51,9 +51,38 @@ pub async fn verify_blocking(password: String, stored: Option<String>) -> bool {
     .unwrap_or(false)
 }
 
+/// Letters and digits that cannot be mistaken for one another when read
+/// from an SMS (no 0/O, 1/l/I).
+const GENERATED_ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789";
+
+/// A generated password (initial or temporary): `len` characters from a
+/// CSPRNG, letters and digits, at least one of each.
+pub fn generate(len: usize) -> String {
+    use rand::Rng;
+    let mut rng = rand::rngs::OsRng;
+    loop {
+        let p: String =
+            (0..len).map(|_| GENERATED_ALPHABET[rng.gen_range(0..GENERATED_ALPHABET.len())] as char).collect();
+        if p.chars().any(|c| c.is_ascii_digit()) && p.chars().any(|c| c.is_ascii_alphabetic()) {
+            return p;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn generated_passwords_mix_letters_and_digits_at_the_asked_length() {
+        for len in 6..=12 {
+            let p = generate(len);
+            assert_eq!(p.len(), len);
+            assert!(p.chars().any(|c| c.is_ascii_digit()) && p.chars().any(|c| c.is_ascii_alphabetic()), "{p}");
+            assert!(!p.contains(['0', 'O', '1', 'l', 'I']), "{p}");
+        }
+        assert_ne!(generate(12), generate(12));
+    }
 
     #[test]
     fn hashes_are_argon2id_with_owasp_parameters_and_verify() {

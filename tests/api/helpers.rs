@@ -196,6 +196,24 @@ impl TestApp {
         }
     }
 
+    /// Reads one text column (aliased `v`) straight from the database.
+    pub fn sql_strings(&self, query: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let rows: Vec<Row> = match self.database_url.strip_prefix("sqlite://") {
+            Some(path) => {
+                diesel::sql_query(query).load(&mut diesel::SqliteConnection::establish(path).unwrap()).unwrap()
+            }
+            None => diesel::sql_query(query)
+                .load(&mut diesel::PgConnection::establish(&self.database_url).unwrap())
+                .unwrap(),
+        };
+        rows.into_iter().map(|r| r.v).collect()
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone()
     }

@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod config;
 mod errors;
+mod filings;
 mod helpers;
 mod idempotency;
 mod jobs;

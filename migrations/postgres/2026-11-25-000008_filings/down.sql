@@ -1,0 +1,2 @@
+DROP TABLE filing_domains;
+DROP TABLE filings;

@@ -1,0 +1,129 @@
+//! The `filings` and `filing_domains` tables. Every query takes the tenant.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{filing_domains, filings};
+use super::DbConnection;
+use crate::domain::ids::TenantId;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = filings, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_null = true)]
+pub struct FilingRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub filing_number: String,
+    pub province: String,
+    pub subject_name: String,
+    pub subject_type: String,
+    pub responsible_person: String,
+    pub id_number_enc: String,
+    pub id_number_index: String,
+    pub id_number_masked: String,
+    pub phone_enc: String,
+    pub phone_index: String,
+    pub phone_masked: String,
+    pub email_enc: String,
+    pub email_index: String,
+    pub email_masked: String,
+    pub agency_id: Option<String>,
+    pub password_hash: Option<String>,
+    pub must_change_password: bool,
+    pub password_expires_at: Option<NaiveDateTime>,
+    pub password_changed_at: Option<NaiveDateTime>,
+    pub failed_logins: i32,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub const NUMBER_UNIQUE: &[&str] = &["filings_tenant_number_key", "filings.tenant_id, filings.filing_number"];
+pub const DOMAIN_UNIQUE: &[&str] = &["filing_domains_pkey", "filing_domains.tenant_id, filing_domains.domain"];
+
+pub fn insert(conn: &mut DbConnection, row: &FilingRow) -> QueryResult<usize> {
+    diesel::insert_into(filings::table).values(row).execute(conn)
+}
+
+/// Replaces every column of the row (the caller read it first).
+pub fn save(conn: &mut DbConnection, row: &FilingRow) -> QueryResult<usize> {
+    diesel::update(filings::table.find(&row.id).filter(filings::tenant_id.eq(&row.tenant_id))).set(row).execute(conn)
+}
+
+pub fn find(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<Option<FilingRow>> {
+    filings::table
+        .filter(filings::tenant_id.eq(tenant.to_string()))
+        .filter(filings::id.eq(id))
+        .select(FilingRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_number(conn: &mut DbConnection, tenant: TenantId, number: &str) -> QueryResult<Option<FilingRow>> {
+    filings::table
+        .filter(filings::tenant_id.eq(tenant.to_string()))
+        .filter(filings::filing_number.eq(number))
+        .select(FilingRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Newest first; `q` matches the start of the filing number or any part of
+/// the subject's name.
+pub fn list(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    q: Option<&str>,
+    before_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<FilingRow>> {
+    let mut query = filings::table
+        .filter(filings::tenant_id.eq(tenant.to_string()))
+        .select(FilingRow::as_select())
+        .order(filings::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(q) = q.filter(|q| !q.is_empty()) {
+        let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        query = query.filter(
+            filings::filing_number
+                .like(format!("{escaped}%"))
+                .escape('\\')
+                .or(filings::subject_name.like(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(b) = before_id {
+        query = query.filter(filings::id.lt(b.to_owned()));
+    }
+    query.load(conn)
+}
+
+/// The domains of each given filing.
+pub fn domains(conn: &mut DbConnection, tenant: TenantId, filing_ids: &[String]) -> QueryResult<Vec<(String, String)>> {
+    filing_domains::table
+        .filter(filing_domains::tenant_id.eq(tenant.to_string()))
+        .filter(filing_domains::filing_id.eq_any(filing_ids))
+        .select((filing_domains::filing_id, filing_domains::domain))
+        .order(filing_domains::domain)
+        .load(conn)
+}
+
+/// Makes `domains` the filing's domains.
+pub fn set_domains(conn: &mut DbConnection, tenant: TenantId, filing_id: &str, domains: &[String]) -> QueryResult<()> {
+    diesel::delete(
+        filing_domains::table
+            .filter(filing_domains::tenant_id.eq(tenant.to_string()))
+            .filter(filing_domains::filing_id.eq(filing_id)),
+    )
+    .execute(conn)?;
+    for d in domains {
+        diesel::insert_into(filing_domains::table)
+            .values((
+                filing_domains::tenant_id.eq(tenant.to_string()),
+                filing_domains::domain.eq(d),
+                filing_domains::filing_id.eq(filing_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,40 @@
+//! `GET /api/v1/filings/{id}`.
+
+use actix_web::{get, web, HttpResponse};
+
+use super::FilingView;
+use crate::db;
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::settings::TenantParam;
+use crate::http::AppState;
+
+/// Read a filing, personal data masked.
+#[utoipa::path(
+    tag = "filings",
+    params(("id" = uuid::Uuid, Path, description = "Filing id"), TenantParam),
+    security(("bearer" = [])),
+    responses((status = 200, description = "The filing", body = FilingView))
+)]
+#[get("/filings/{id}")]
+pub async fn get_filing(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    id: web::Path<String>,
+    q: web::Query<TenantParam>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer])?;
+    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?.to_string();
+    let view = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let row = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
+            let domains = db::filings::domains(conn, tenant, std::slice::from_ref(&row.id))?;
+            Ok(FilingView::new(row, domains.into_iter().map(|(_, d)| d).collect()))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

@@ -1,0 +1,109 @@
+//! `POST /api/v1/filings/{id}/initial-password`.
+
+use actix_web::{post, web, HttpResponse};
+use chrono::Duration;
+
+use super::open;
+use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::db;
+use crate::domain::contact::{Email, PhoneNumber};
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::notifications::test::Queued;
+use crate::http::settings::TenantParam;
+use crate::http::AppState;
+use crate::notify::{self, templates::Kind, NewNotification, Recipient};
+use crate::security::password;
+
+/// Issue a new initial query password and send it to the contact on file.
+///
+/// The password is generated (letters and digits, the tenant's length),
+/// stored as Argon2id, must be changed at first sign-in, expires unused
+/// after the tenant's `generated_password_ttl_hours`, and is sent by SMS and
+/// e-mail through the outbox. It never appears in a response, log or audit
+/// event.
+#[utoipa::path(
+    tag = "filings",
+    params(("id" = uuid::Uuid, Path, description = "Filing id"), TenantParam),
+    security(("bearer" = [])),
+    responses((status = 202, description = "Queued for the phone and e-mail on file", body = Queued))
+)]
+#[post("/filings/{id}/initial-password")]
+pub async fn issue_initial_password(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    meta: RequestMeta,
+    id: web::Path<String>,
+    q: web::Query<TenantParam>,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?.to_string();
+    let settings = {
+        let id = id.clone();
+        state
+            .db
+            .run(move |conn| -> Result<_, ApiError> {
+                db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
+                Ok(db::settings::get(conn, tenant)?)
+            })
+            .await?
+    };
+    let plain = password::generate(settings.initial_password_length as usize);
+    let hash = password::hash_blocking(plain.clone()).await?;
+    let (cipher, channels) = (state.cipher.clone(), state.channels);
+    let rows = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let mut filing = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
+            let tenant_name = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?.name;
+            let now = db::now();
+            filing.password_hash = Some(hash);
+            filing.must_change_password = true;
+            filing.password_expires_at = Some(now + Duration::hours(i64::from(settings.generated_password_ttl_hours)));
+            filing.failed_logins = 0;
+            filing.locked_until = None;
+            filing.updated_at = now;
+            db::filings::save(conn, &filing)?;
+
+            let phone = PhoneNumber::parse("phone", &open(&cipher, &filing.id, "phone", &filing.phone_enc)?)
+                .map_err(|e| anyhow::anyhow!("stored phone unreadable: {}", e.message))?;
+            let email = Email::parse("email", &open(&cipher, &filing.id, "email", &filing.email_enc)?)
+                .map_err(|e| anyhow::anyhow!("stored e-mail unreadable: {}", e.message))?;
+            let mut params = serde_json::Map::new();
+            params.insert("tenant".into(), tenant_name.into());
+            params.insert("filing_number".into(), filing.filing_number.clone().into());
+            params.insert("password".into(), plain.into());
+            let mut rows = Vec::new();
+            for recipient in [Recipient::Phone(phone), Recipient::Email(email)] {
+                let n = NewNotification {
+                    tenant,
+                    recipient,
+                    kind: Kind::InitialPassword,
+                    locale: settings.default_locale,
+                    params: params.clone(),
+                    ticket_id: None,
+                    filing_id: Some(filing.id.clone()),
+                };
+                rows.push(notify::enqueue(conn, &cipher, channels, n)?);
+            }
+            let e = Event::new("filing.initial_password_issued", Actor::Staff(me.id))
+                .tenant(Some(tenant))
+                .target("filing", &filing.id)
+                .details(serde_json::json!({
+                    "filing_number": filing.filing_number,
+                    "notification_ids": rows.iter().map(|r| &r.id).collect::<Vec<_>>(),
+                    "recipients": rows.iter().map(|r| &r.recipient_masked).collect::<Vec<_>>(),
+                    "expires_at": filing.password_expires_at.map(|t| t.and_utc()),
+                }));
+            audit::record(conn, &meta, e)?;
+            Ok(rows)
+        })
+        .await?;
+    let delayed_until =
+        rows.iter().filter(|r| r.next_attempt_at > r.created_at).map(|r| r.next_attempt_at.and_utc()).max();
+    let notification_ids = rows.iter().filter_map(|r| uuid::Uuid::parse_str(&r.id).ok()).collect();
+    Ok(HttpResponse::Accepted().json(Queued { notification_ids, delayed_until }))
+}

@@ -1,0 +1,249 @@
+//! Filing records: validation, masking, encryption at rest, the initial
+//! password by SMS and e-mail, tenancy.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::support::{sms_gateway::SmsGateway, smtp::SmtpServer};
+
+/// 11010519491231002X is GB 11643's own example.
+const ID: &str = "11010519491231002X";
+const PHONE: &str = "13812345678";
+const EMAIL: &str = "zhang.san@example.com";
+
+fn filing(number: &str) -> Value {
+    json!({
+        "filing_number": number, "subject_name": "北京示例科技有限公司", "subject_type": "enterprise",
+        "responsible_person": "张三", "id_number": ID, "phone": PHONE, "email": EMAIL,
+        "domains": ["Example.CN", "www.example.cn"],
+    })
+}
+
+async fn create(app: &TestApp, token: &str, body: Value) -> Value {
+    let resp = app.post("/api/v1/filings", Some(token), body).await;
+    assert_eq!(resp.status(), 201);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_filing_is_stored_canonical_and_shown_masked() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let mut body = filing("京ICP备１２３４５６７８号");
+    body["phone"] = json!("+86 138 1234 5678");
+    let f = create(&app, &t.admin.access, body).await;
+    assert_eq!(f["filing_number"], "京ICP备12345678号");
+    assert_eq!(f["province"], "北京");
+    assert_eq!(f["id_number_masked"], "110***********002X");
+    assert_eq!(f["phone_masked"], "138****5678");
+    assert_eq!(f["email_masked"], "z***@example.com");
+    assert_eq!(f["domains"], json!(["example.cn", "www.example.cn"]));
+    assert_eq!(f["has_password"], false);
+    let text = f.to_string();
+    for raw in [ID, PHONE, EMAIL] {
+        assert!(!text.contains(raw), "{raw} in {text}");
+    }
+    let got: Value = app
+        .get(&format!("/api/v1/filings/{}", f["id"].as_str().unwrap()), Some(&t.admin.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got, f);
+}
+
+#[tokio::test]
+async fn personal_data_is_ciphertext_in_the_database() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    create(&app, &t.admin.access, filing("京ICP备12345678号")).await;
+    let stored = app.sql_strings(
+        "SELECT id_number_enc || '|' || phone_enc || '|' || email_enc || '|' || id_number_index || '|' || phone_index AS v FROM filings",
+    );
+    assert_eq!(stored.len(), 1);
+    for raw in [ID, PHONE, EMAIL, "zhang.san"] {
+        assert!(!stored[0].contains(raw), "{raw} is stored in clear");
+    }
+    assert!(stored[0].starts_with("v1:"));
+    let audit = app.sql_strings("SELECT details AS v FROM audit_events");
+    assert!(audit.iter().all(|d| !d.contains(ID) && !d.contains(PHONE) && !d.contains(EMAIL)));
+}
+
+#[tokio::test]
+async fn bad_filings_report_every_field() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let resp = app
+        .post(
+            "/api/v1/filings",
+            Some(&t.admin.access),
+            json!({
+                "filing_number": "川ICP备12345678号", "subject_name": " ", "subject_type": "enterprise",
+                "responsible_person": "张三", "id_number": "110105194912310021", "phone": "12345",
+                "email": "nobody", "domains": ["ok.cn", "not a domain"],
+            }),
+        )
+        .await;
+    let body = assert_problem(resp, 422, "validation_failed").await;
+    let fields: Vec<(&str, &str)> = body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("filing_number", "invalid"),
+            ("subject_name", "required"),
+            ("id_number", "invalid_check_digit"),
+            ("phone", "invalid"),
+            ("email", "invalid"),
+            ("domains[1]", "invalid"),
+        ]
+    );
+    let mut wrong_type = filing("京ICP备12345678号");
+    wrong_type["subject_type"] = json!("pirate");
+    assert_problem(app.post("/api/v1/filings", Some(&t.admin.access), wrong_type).await, 422, "validation_failed")
+        .await;
+}
+
+#[tokio::test]
+async fn numbers_and_domains_are_unique_in_a_tenant_without_partial_writes() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    create(&app, &t.admin.access, filing("京ICP备12345678号")).await;
+    let resp = app.post("/api/v1/filings", Some(&t.admin.access), filing("京ICP备12345678号")).await;
+    assert_problem(resp, 409, "filing_exists").await;
+    let resp = app.post("/api/v1/filings", Some(&t.admin.access), filing("沪ICP备87654321号")).await;
+    assert_problem(resp, 409, "domain_taken").await;
+    let list: Value = app.get("/api/v1/filings", Some(&t.admin.access)).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 1, "the refused filing left nothing behind");
+
+    // Another tenant may hold the same number and domains.
+    let other = app.tenant("other").await;
+    create(&app, &other.admin.access, filing("京ICP备12345678号")).await;
+}
+
+#[tokio::test]
+async fn the_initial_password_reaches_the_contacts_on_file_by_sms_and_email_and_nowhere_else() {
+    let smtp = SmtpServer::start().await;
+    let gateway = SmsGateway::start().await;
+    let (smtp_url, sms_url) = (smtp.url(), gateway.url());
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(filingdesk::config::Secret::new(smtp_url));
+        s.sms_webhook_url = Some(sms_url);
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    app.put("/api/v1/settings", Some(&t.admin.access), json!({"initial_password_length": 10, "default_locale": "en"}))
+        .await;
+    let f = create(&app, &t.admin.access, filing("京ICP备12345678号")).await;
+    let id = f["id"].as_str().unwrap();
+
+    let resp = app.post(&format!("/api/v1/filings/{id}/initial-password"), Some(&t.admin.access), json!({})).await;
+    assert_eq!(resp.status(), 202);
+    let queued: Value = resp.json().await.unwrap();
+    assert_eq!(queued["notification_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(app.deliver(chrono::Duration::zero()).await.sent, 2);
+
+    let sms = &gateway.delivered()[0];
+    assert_eq!(sms["to"], PHONE);
+    assert_eq!(sms["template_code"], "FD_INITIAL_PASSWORD");
+    let password = sms["template_param"]["password"].as_str().unwrap().to_owned();
+    assert_eq!(password.len(), 10);
+    assert!(sms["text"].as_str().unwrap().contains(&password));
+    let mail = &smtp.messages()[0];
+    assert!(mail.contains(&format!("To: {EMAIL}")), "{mail}");
+    assert!(mail.contains(&password), "the e-mail carries the same password");
+
+    let after: Value = app.get(&format!("/api/v1/filings/{id}"), Some(&t.admin.access)).await.json().await.unwrap();
+    assert_eq!((after["has_password"].as_bool(), after["must_change_password"].as_bool()), (Some(true), Some(true)));
+    let hash = app.sql_strings("SELECT password_hash AS v FROM filings");
+    assert!(hash[0].starts_with("$argon2id$") && !hash[0].contains(&password));
+    for path in ["/api/v1/notifications", "/api/v1/audit-events/export", &format!("/api/v1/filings/{id}")] {
+        let text = app.get(path, Some(&t.admin.access)).await.text().await.unwrap();
+        assert!(!text.contains(&password), "the password shows in {path}");
+    }
+    assert!(app.sql_strings("SELECT params AS v FROM notifications WHERE params IS NOT NULL").is_empty(), "scrubbed");
+}
+
+#[tokio::test]
+async fn reviewers_read_filings_and_other_tenants_find_nothing() {
+    let app = spawn_app().await;
+    let a = app.tenant("alpha").await;
+    let b = app.tenant("bravo").await;
+    let f = create(&app, &a.admin.access, filing("京ICP备12345678号")).await;
+    create(
+        &app,
+        &a.admin.access,
+        json!({
+            "filing_number": "粤ICP备11112222号", "subject_name": "广州示例", "subject_type": "individual",
+            "responsible_person": "李四", "id_number": ID, "phone": PHONE, "email": EMAIL,
+        }),
+    )
+    .await;
+    let id = f["id"].as_str().unwrap();
+    app.create_staff(&a.admin.access, None, "rita", "reviewer").await;
+    let rita = app.login(Some("alpha"), "rita", PASSWORD).await;
+
+    let seen: Value = app.get(&format!("/api/v1/filings/{id}"), Some(&rita.access)).await.json().await.unwrap();
+    assert_eq!(seen["phone_masked"], "138****5678");
+    let found: Value = app.get("/api/v1/filings?q=粤ICP", Some(&rita.access)).await.json().await.unwrap();
+    assert_eq!(found["items"].as_array().unwrap().len(), 1);
+    let found: Value = app.get("/api/v1/filings?q=示例科技", Some(&rita.access)).await.json().await.unwrap();
+    assert_eq!(found["items"][0]["id"], id);
+    assert_problem(
+        app.post("/api/v1/filings", Some(&rita.access), filing("沪ICP备12345678号")).await,
+        403,
+        "forbidden",
+    )
+    .await;
+    let resp = app.post(&format!("/api/v1/filings/{id}/initial-password"), Some(&rita.access), json!({})).await;
+    assert_problem(resp, 403, "forbidden").await;
+    assert_problem(
+        app.patch(&format!("/api/v1/filings/{id}"), Some(&rita.access), json!({"subject_name": "x"})).await,
+        403,
+        "forbidden",
+    )
+    .await;
+
+    for (method, path) in
+        [("GET", format!("/api/v1/filings/{id}")), ("POST", format!("/api/v1/filings/{id}/initial-password"))]
+    {
+        let resp = if method == "GET" {
+            app.get(&path, Some(&b.admin.access)).await
+        } else {
+            app.post(&path, Some(&b.admin.access), json!({})).await
+        };
+        assert_problem(resp, 404, "not_found").await;
+    }
+    let resp = app.patch(&format!("/api/v1/filings/{id}"), Some(&b.admin.access), json!({"subject_name": "x"})).await;
+    assert_problem(resp, 404, "not_found").await;
+    let theirs: Value = app.get("/api/v1/filings", Some(&b.admin.access)).await.json().await.unwrap();
+    assert_eq!(theirs["items"], json!([]));
+}
+
+#[tokio::test]
+async fn an_update_changes_the_contact_on_file_and_validates_like_creation() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let f = create(&app, &t.admin.access, filing("京ICP备12345678号")).await;
+    let path = format!("/api/v1/filings/{}", f["id"].as_str().unwrap());
+    let resp =
+        app.patch(&path, Some(&t.admin.access), json!({"phone": "13900001111", "domains": ["new.example.cn"]})).await;
+    assert_eq!(resp.status(), 200);
+    let after: Value = resp.json().await.unwrap();
+    assert_eq!(after["phone_masked"], "139****1111");
+    assert_eq!(after["domains"], json!(["new.example.cn"]));
+    assert_eq!(after["filing_number"], f["filing_number"]);
+    let resp = app.patch(&path, Some(&t.admin.access), json!({"phone": "1", "id_number": "x"})).await;
+    let body = assert_problem(resp, 422, "validation_failed").await;
+    assert_eq!(body["errors"].as_array().unwrap().len(), 2);
+    assert_problem(
+        app.patch(&path, Some(&t.admin.access), json!({"filing_number": "沪ICP备12345678号"})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+}

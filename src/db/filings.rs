@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{filing_domains, filings};
+use super::schema::{filing_domains, filing_password_history, filings};
 use super::DbConnection;
 use crate::domain::ids::TenantId;
 
@@ -126,4 +126,32 @@ pub fn set_domains(conn: &mut DbConnection, tenant: TenantId, filing_id: &str, d
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The filing's last `n` earlier password hashes, newest first.
+pub fn password_history(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filing_id: &str,
+    n: i64,
+) -> QueryResult<Vec<String>> {
+    filing_password_history::table
+        .filter(filing_password_history::tenant_id.eq(tenant.to_string()))
+        .filter(filing_password_history::filing_id.eq(filing_id))
+        .order(filing_password_history::id.desc())
+        .limit(n)
+        .select(filing_password_history::password_hash)
+        .load(conn)
+}
+
+pub fn remember_password(conn: &mut DbConnection, tenant: TenantId, filing_id: &str, hash: &str) -> QueryResult<usize> {
+    diesel::insert_into(filing_password_history::table)
+        .values((
+            filing_password_history::id.eq(super::new_id()),
+            filing_password_history::tenant_id.eq(tenant.to_string()),
+            filing_password_history::filing_id.eq(filing_id),
+            filing_password_history::password_hash.eq(hash),
+            filing_password_history::created_at.eq(super::now()),
+        ))
+        .execute(conn)
 }

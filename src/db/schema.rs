@@ -47,6 +47,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    filing_password_history (id) {
+        id -> Text,
+        tenant_id -> Text,
+        filing_id -> Text,
+        password_hash -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     filings (id) {
         id -> Text,
         tenant_id -> Text,
@@ -198,6 +208,8 @@ diesel::table! {
 }
 
 diesel::joinable!(filing_domains -> filings (filing_id));
+diesel::joinable!(filing_password_history -> filings (filing_id));
+diesel::joinable!(filing_password_history -> tenants (tenant_id));
 diesel::joinable!(filing_domains -> tenants (tenant_id));
 diesel::joinable!(filings -> tenants (tenant_id));
 diesel::joinable!(notification_templates -> tenants (tenant_id));

@@ -5,6 +5,7 @@ pub mod budget;
 pub mod contact;
 pub mod filing;
 pub mod ids;
+pub mod password_policy;
 pub mod role;
 pub mod settings;
 pub mod staff;

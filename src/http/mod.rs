@@ -13,6 +13,7 @@ pub mod ops;
 pub mod routes;
 pub mod settings;
 pub mod staff;
+pub mod subject;
 pub mod templates;
 pub mod tenants;
 

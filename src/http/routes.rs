@@ -3,7 +3,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{audit, auth, filings, jobs, notifications, ops, settings, staff, templates, tenants};
+use super::{audit, auth, filings, jobs, notifications, ops, settings, staff, subject, templates, tenants};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -39,6 +39,10 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(filings::get::get_filing)
             .service(filings::update::update_filing)
             .service(filings::initial_password::issue_initial_password)
+            // Filing subjects
+            .service(subject::login::subject_login)
+            .service(subject::filing::get_own_filing)
+            .service(subject::password::change_subject_password)
             // Notifications (`test` before the `{id}` routes)
             .service(notifications::test::test_notification)
             .service(notifications::list::list_notifications)

@@ -22,6 +22,10 @@ pub struct Claims {
     pub exp: i64,
     /// A unique id per token.
     pub jti: String,
+    /// A narrowed token: `password_change` opens only the subject's own
+    /// filing and the password change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
 }
 
 /// Signs and checks access tokens with one HMAC key.
@@ -38,6 +42,17 @@ impl JwtKeys {
 
     /// Issues a token for `sub` valid for [`ACCESS_TTL_SECS`].
     pub fn issue(&self, sub: String, tid: Option<String>, role: &str) -> anyhow::Result<String> {
+        self.issue_scoped(sub, tid, role, None)
+    }
+
+    /// Issues a token narrowed to `scope`.
+    pub fn issue_scoped(
+        &self,
+        sub: String,
+        tid: Option<String>,
+        role: &str,
+        scope: Option<&str>,
+    ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
         let claims = Claims {
             sub,
@@ -46,6 +61,7 @@ impl JwtKeys {
             iat: now,
             exp: now + ACCESS_TTL_SECS,
             jti: uuid::Uuid::new_v4().to_string(),
+            scope: scope.map(str::to_owned),
         };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }

@@ -15,6 +15,7 @@ mod openapi;
 mod ops;
 mod settings;
 mod staff;
+mod subject;
 mod support;
 mod templates;
 mod tenants;

@@ -1,0 +1,1 @@
+DROP TABLE filing_password_history;

@@ -1,0 +1,64 @@
+//! Filing subjects: sign in with filing number and query password, read
+//! their own filing, change the password.
+
+pub mod filing;
+pub mod login;
+pub mod password;
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::db;
+use crate::db::filings::FilingRow;
+use crate::domain::ids::TenantId;
+use crate::error::ApiError;
+use crate::http::AppState;
+
+pub const ROLE: &str = "subject";
+
+/// The filing subject a valid subject token speaks for, with their filing
+/// as it is now. Staff tokens are refused, and subject tokens are refused
+/// by every staff route (their role is not a staff role).
+pub struct CurrentSubject {
+    pub tenant: TenantId,
+    pub filing: FilingRow,
+}
+
+impl FromRequest for CurrentSubject {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(actix_web::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, t)| t.trim().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
+            let invalid = || ApiError::Unauthorized("the token is invalid or expired");
+            let claims = token.and_then(|t| state.jwt.verify(&t)).ok_or_else(invalid)?;
+            if claims.role != ROLE {
+                return Err(ApiError::forbidden("this route is for filing subjects"));
+            }
+            let tenant = claims.tid.as_deref().and_then(TenantId::parse).ok_or_else(invalid)?;
+            let filing_id = claims.sub;
+            let found = state
+                .db
+                .run(move |conn| -> Result<_, ApiError> {
+                    let active = db::tenants::find(conn, tenant)?.is_some_and(|t| t.status == "active");
+                    Ok(if active { db::filings::find(conn, tenant, &filing_id)? } else { None })
+                })
+                .await?;
+            // A password changed or reset since the token was issued does
+            // not end it; the lock does.
+            let filing = found.ok_or(ApiError::Unauthorized("the filing or its tenant is no longer available"))?;
+            Ok(CurrentSubject { tenant, filing })
+        })
+    }
+}

@@ -1,0 +1,149 @@
+//! Filing subjects: sign-in with the initial password, the narrowed token,
+//! the password policy, lockout.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app_with, TestApp};
+use crate::support::sms_gateway::SmsGateway;
+
+const NUMBER: &str = "京ICP备12345678号";
+
+/// A tenant `acme` with one filing whose initial password was delivered;
+/// returns the app, the gateway, the admin token and the password.
+async fn with_initial_password(
+    tweak: impl FnOnce(&mut filingdesk::config::Settings) + Send + 'static,
+) -> (TestApp, SmsGateway, String, String) {
+    let gateway = SmsGateway::start().await;
+    let url = gateway.url();
+    let app = spawn_app_with(move |s| {
+        s.sms_webhook_url = Some(url);
+        tweak(s);
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    let f: Value = app
+        .post(
+            "/api/v1/filings",
+            Some(&t.admin.access),
+            json!({"filing_number": NUMBER, "subject_name": "示例", "subject_type": "enterprise", "responsible_person": "张三",
+                   "id_number": "11010519491231002X", "phone": "13812345678", "email": "z@example.com"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let resp = app
+        .post(
+            &format!("/api/v1/filings/{}/initial-password", f["id"].as_str().unwrap()),
+            Some(&t.admin.access),
+            json!({}),
+        )
+        .await;
+    assert_eq!(resp.status(), 202);
+    app.deliver(chrono::Duration::zero()).await;
+    let password = gateway.delivered()[0]["template_param"]["password"].as_str().unwrap().to_owned();
+    (app, gateway, t.admin.access.clone(), password)
+}
+
+async fn login(app: &TestApp, tenant: &str, number: &str, password: &str) -> reqwest::Response {
+    app.post(
+        &format!("/api/v1/public/{tenant}/subject/login"),
+        None,
+        json!({"filing_number": number, "password": password}),
+    )
+    .await
+}
+
+async fn change(app: &TestApp, token: &str, current: &str, new: &str) -> reqwest::Response {
+    app.put("/api/v1/subject/password", Some(token), json!({"current_password": current, "new_password": new})).await
+}
+
+#[tokio::test]
+async fn the_initial_password_signs_in_once_and_must_be_changed_under_the_policy() {
+    let (app, _gw, _admin, initial) = with_initial_password(|_| {}).await;
+    let resp = login(&app, "acme", "京ICP备１２３４５６７８号", &initial).await;
+    assert_eq!(resp.status(), 200);
+    let session: Value = resp.json().await.unwrap();
+    assert_eq!(session["must_change_password"], true);
+    assert_eq!(session["expires_in"], 900);
+    let token = session["access_token"].as_str().unwrap().to_owned();
+
+    let own: Value = app.get("/api/v1/subject/filing", Some(&token)).await.json().await.unwrap();
+    assert_eq!((own["filing_number"].as_str(), own["phone_masked"].as_str()), (Some(NUMBER), Some("138****5678")));
+
+    // Every broken rule, each with its code.
+    let body = assert_problem(change(&app, &token, &initial, "19491231").await, 422, "validation_failed").await;
+    let codes: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["missing_letter", "missing_special", "contains_birthdate", "contains_id_number"]);
+    let body = assert_problem(change(&app, &token, &initial, "Ab#12345678").await, 422, "validation_failed").await;
+    let codes: Vec<&str> = body["errors"].as_array().unwrap().iter().map(|e| e["code"].as_str().unwrap()).collect();
+    assert_eq!(codes, ["contains_phone", "contains_filing_number"]);
+    let body = assert_problem(change(&app, &token, &initial, "Aa123456!").await, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "too_common");
+    let body = assert_problem(change(&app, &token, "wrong", "Fresh#Pass2026").await, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "current_password");
+
+    assert_eq!(change(&app, &token, &initial, "Fresh#Pass2026").await.status(), 204);
+    assert_problem(login(&app, "acme", NUMBER, &initial).await, 401, "unauthorized").await;
+    let again: Value = login(&app, "acme", NUMBER, "Fresh#Pass2026").await.json().await.unwrap();
+    assert_eq!(again["must_change_password"], false);
+
+    // The last passwords cannot come back.
+    let token = again["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(change(&app, &token, "Fresh#Pass2026", "Second#Pass2026").await.status(), 204);
+    let body =
+        assert_problem(change(&app, &token, "Second#Pass2026", "Fresh#Pass2026").await, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "reused");
+    let body = assert_problem(change(&app, &token, "Second#Pass2026", &initial).await, 422, "validation_failed").await;
+    assert!(body["errors"].as_array().unwrap().iter().any(|e| e["code"] == "reused"));
+}
+
+#[tokio::test]
+async fn unknown_tenant_unknown_filing_and_wrong_password_look_the_same() {
+    let (app, _gw, _admin, initial) = with_initial_password(|_| {}).await;
+    let strip = |mut v: Value| {
+        v.as_object_mut().unwrap().remove("request_id");
+        v
+    };
+    let wrong = assert_problem(login(&app, "acme", NUMBER, "Wrong#Pass1").await, 401, "unauthorized").await;
+    let no_filing = assert_problem(login(&app, "acme", "沪ICP备12345678号", &initial).await, 401, "unauthorized").await;
+    let malformed = assert_problem(login(&app, "acme", "not a number", &initial).await, 401, "unauthorized").await;
+    let no_tenant = assert_problem(login(&app, "nobody", NUMBER, &initial).await, 401, "unauthorized").await;
+    for other in [no_filing, malformed, no_tenant] {
+        assert_eq!(strip(wrong.clone()), strip(other));
+    }
+    let resp = app.post("/api/v1/public/acme/subject/login", None, json!({"filing_number": NUMBER})).await;
+    assert_problem(resp, 422, "validation_failed").await;
+}
+
+#[tokio::test]
+async fn too_many_failures_lock_the_filing() {
+    let (app, _gw, admin, initial) = with_initial_password(|_| {}).await;
+    app.put("/api/v1/settings", Some(&admin), json!({"lockout_threshold": 3})).await;
+    for _ in 0..3 {
+        assert_problem(login(&app, "acme", NUMBER, "Wrong#Pass1").await, 401, "unauthorized").await;
+    }
+    assert_problem(login(&app, "acme", NUMBER, &initial).await, 423, "locked").await;
+    let events: Value =
+        app.get("/api/v1/audit-events?action=subject.account.locked", Some(&admin)).await.json().await.unwrap();
+    assert_eq!(events["items"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn an_expired_generated_password_opens_nothing() {
+    let (app, _gw, _admin, initial) = with_initial_password(|_| {}).await;
+    app.sql("UPDATE filings SET password_expires_at = '2001-01-01 00:00:00'").unwrap();
+    assert_problem(login(&app, "acme", NUMBER, &initial).await, 401, "unauthorized").await;
+}
+
+#[tokio::test]
+async fn subject_and_staff_tokens_do_not_cross() {
+    let (app, _gw, admin, initial) = with_initial_password(|_| {}).await;
+    let session: Value = login(&app, "acme", NUMBER, &initial).await.json().await.unwrap();
+    let subject = session["access_token"].as_str().unwrap();
+    assert_problem(app.get("/api/v1/filings", Some(subject)).await, 401, "unauthorized").await;
+    assert_problem(app.get("/api/v1/subject/filing", Some(&admin)).await, 403, "forbidden").await;
+    assert_problem(app.get("/api/v1/subject/filing", None).await, 401, "unauthorized").await;
+    // The same filing number at another tenant is another filing: acme's password does not open it.
+    assert_problem(login(&app, "other", NUMBER, &initial).await, 401, "unauthorized").await;
+}

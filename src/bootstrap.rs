@@ -8,10 +8,14 @@ use rand::Rng;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::config::{DataKey, Settings};
 use crate::db::{self, staff::NewStaff, tenants::NewTenant, Backend, Db};
+use crate::domain::contact::{Email, PhoneNumber};
+use crate::domain::filing::{FilingNumber, IdNumber, SubjectType};
 use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::staff::{StaffPassword, StaffStatus, Username};
 use crate::domain::tenant::TenantStatus;
+use crate::filings::{build_row, FilingInput};
+use crate::security::crypto::DataCipher;
 use crate::security::{jwt::JwtKeys, password};
 
 /// A random password for printing once: 20 letters and digits.
@@ -113,8 +117,9 @@ pub fn create_staff(
 /// On a database without platform staff: creates the bootstrap admin and,
 /// with `FILINGDESK_DEMO=1`, the demo tenant. Credentials are printed to
 /// standard output once (never to the log).
-pub fn seed(db_conn: &Db, settings: &Settings) -> anyhow::Result<()> {
+pub fn seed(db_conn: &Db, settings: &Settings, cipher: &DataCipher) -> anyhow::Result<()> {
     let settings = settings.clone();
+    let cipher = cipher.clone();
     run_sync(db_conn, move |conn| {
         db::write_transaction(conn, |conn| {
             if db::staff::count_platform_admins(conn)? > 0 {
@@ -137,14 +142,18 @@ pub fn seed(db_conn: &Db, settings: &Settings) -> anyhow::Result<()> {
                 );
             }
             if settings.demo {
-                seed_demo(conn)?;
+                seed_demo(conn, &cipher)?;
             }
             Ok(())
         })
     })
 }
 
-fn seed_demo(conn: &mut db::DbConnection) -> anyhow::Result<()> {
+fn parsed<T>(r: Result<T, crate::domain::FieldError>) -> anyhow::Result<T> {
+    r.map_err(|e| anyhow::anyhow!(e.message))
+}
+
+fn seed_demo(conn: &mut db::DbConnection, cipher: &DataCipher) -> anyhow::Result<()> {
     let now = db::now();
     let tenant = db::tenants::insert(
         conn,
@@ -166,9 +175,32 @@ fn seed_demo(conn: &mut db::DbConnection) -> anyhow::Result<()> {
     let reviewer_pw = random_password();
     create_staff(conn, "demo", Some(&tenant.id), "demo-admin", Role::TenantAdmin, &admin_pw, false)?;
     create_staff(conn, "demo", Some(&tenant.id), "demo-reviewer", Role::Reviewer, &reviewer_pw, false)?;
+    let tenant_id = TenantId::parse(&tenant.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
+    let input = FilingInput {
+        number: parsed(FilingNumber::parse("京ICP备00000001号"))?,
+        subject_name: "示例科技有限公司".into(),
+        subject_type: SubjectType::Enterprise,
+        responsible_person: "张三".into(),
+        id_number: parsed(IdNumber::parse("id_number", "11010519491231002X", chrono::Utc::now().date_naive()))?,
+        phone: parsed(PhoneNumber::parse("phone", "13800138000"))?,
+        email: parsed(Email::parse("email", "demo-subject@example.com"))?,
+        agency_id: None,
+    };
+    let mut filing = build_row(tenant_id, cipher, input);
+    let filing_pw = password::generate(12);
+    filing.password_hash = Some(password::hash(&filing_pw)?);
+    filing.must_change_password = true;
+    db::filings::insert(conn, &filing)?;
+    db::filings::set_domains(conn, tenant_id, &filing.id, &["demo.example.cn".to_owned()])?;
+    let e = Event::new("filing.created", Actor::System("demo"))
+        .tenant(Some(tenant_id))
+        .target("filing", &filing.id)
+        .details(serde_json::json!({"filing_number": filing.filing_number}));
+    audit::record(conn, &RequestMeta::default(), e)?;
     println!("filingdesk: demo tenant `demo` (id {})", tenant.id);
     println!("filingdesk:   tenant admin  demo-admin / {admin_pw}");
     println!("filingdesk:   reviewer      demo-reviewer / {reviewer_pw}");
+    println!("filingdesk:   filing        {} / {filing_pw} (subject sign-in; must be changed)", filing.filing_number);
     println!(
         "filingdesk:   sign in with POST /api/v1/auth/login {{\"tenant\":\"demo\",\"username\":…,\"password\":…}}"
     );

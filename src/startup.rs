@@ -38,7 +38,7 @@ impl Application {
         let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
         let cipher = crate::security::crypto::DataCipher::new(&bootstrap::data_key(&settings)?);
         let jwt = bootstrap::jwt_keys(&db, &settings)?;
-        bootstrap::seed(&db, &settings)?;
+        bootstrap::seed(&db, &settings, &cipher)?;
         let listener =
             TcpListener::bind(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();

@@ -155,3 +155,31 @@ pub fn remember_password(conn: &mut DbConnection, tenant: TenantId, filing_id: &
         ))
         .execute(conn)
 }
+
+/// The one read across tenants, for the public platform lookup: which active
+/// tenant (slug, name) hosts a filing number or domain; nothing else.
+pub fn hosting_tenant(
+    conn: &mut DbConnection,
+    numbers: &[&str],
+    domain: Option<&str>,
+) -> QueryResult<Option<(String, String)>> {
+    use super::schema::tenants;
+    match domain {
+        Some(d) => filing_domains::table
+            .inner_join(tenants::table)
+            .filter(filing_domains::domain.eq(d))
+            .filter(tenants::status.eq("active"))
+            .order(tenants::id.asc())
+            .select((tenants::slug, tenants::name))
+            .first(conn)
+            .optional(),
+        None => filings::table
+            .inner_join(tenants::table)
+            .filter(filings::filing_number.eq_any(numbers))
+            .filter(tenants::status.eq("active"))
+            .order(tenants::id.asc())
+            .select((tenants::slug, tenants::name))
+            .first(conn)
+            .optional(),
+    }
+}

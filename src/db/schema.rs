@@ -219,4 +219,20 @@ diesel::joinable!(refresh_tokens -> tenants (tenant_id));
 diesel::joinable!(staff -> tenants (tenant_id));
 diesel::joinable!(tenant_settings -> tenants (tenant_id));
 
-diesel::allow_tables_to_appear_in_same_query!(refresh_tokens, service_meta, staff, tenant_settings, tenants,);
+diesel::allow_tables_to_appear_in_same_query!(
+    audit_checkpoints,
+    audit_events,
+    audit_retention_window,
+    filing_domains,
+    filing_password_history,
+    filings,
+    idempotency_keys,
+    job_runs,
+    notification_templates,
+    notifications,
+    refresh_tokens,
+    service_meta,
+    staff,
+    tenant_settings,
+    tenants,
+);

@@ -108,6 +108,24 @@ impl FilingNumber {
         PROVINCES.iter().find(|(c, _)| *c == p).map_or("", |(_, name)| name)
     }
 
+    /// The subject's number, without a website's `-N`.
+    pub fn subject_number(&self) -> &str {
+        self.0.split_once('-').map_or(&self.0, |(base, _)| base)
+    }
+
+    /// The provincial communications administration that issued it.
+    pub fn administration(&self) -> String {
+        match self.province() {
+            p @ ("北京" | "天津" | "上海" | "重庆") => format!("{p}市通信管理局"),
+            "内蒙古" => "内蒙古自治区通信管理局".to_owned(),
+            "广西" => "广西壮族自治区通信管理局".to_owned(),
+            "西藏" => "西藏自治区通信管理局".to_owned(),
+            "宁夏" => "宁夏回族自治区通信管理局".to_owned(),
+            "新疆" => "新疆维吾尔自治区通信管理局".to_owned(),
+            p => format!("{p}省通信管理局"),
+        }
+    }
+
     /// The 8 digits (a password must not contain them).
     pub fn digits(&self) -> String {
         self.0.chars().filter(char::is_ascii_digit).take(8).collect()

@@ -43,6 +43,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(subject::login::subject_login)
             .service(subject::filing::get_own_filing)
             .service(subject::password::change_subject_password)
+            .service(subject::lookup::lookup_filing)
             // Notifications (`test` before the `{id}` routes)
             .service(notifications::test::test_notification)
             .service(notifications::list::list_notifications)

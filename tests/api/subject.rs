@@ -147,3 +147,35 @@ async fn subject_and_staff_tokens_do_not_cross() {
     // The same filing number at another tenant is another filing: acme's password does not open it.
     assert_problem(login(&app, "other", NUMBER, &initial).await, 401, "unauthorized").await;
 }
+
+#[tokio::test]
+async fn the_public_lookup_names_the_host_or_the_administration_and_nothing_more() {
+    let (app, _gw, _admin, _pw) = with_initial_password(|_| {}).await;
+    let get = |q: &str| app.client.get(app.url(&format!("/api/v1/public/lookup?{q}"))).send();
+    let hosted: Value = get("filing_number=京ICP备12345678号-3").await.unwrap().json().await.unwrap();
+    assert_eq!(hosted["hosted"], true);
+    assert_eq!(hosted["tenant"], json!({"slug": "acme", "name": "acme registrar"}));
+    assert_eq!(hosted.as_object().unwrap().len(), 3, "nothing else about the filing: {hosted}");
+
+    let elsewhere: Value = get("filing_number=蜀ICP备87654321号").await.unwrap().json().await.unwrap();
+    assert_eq!((elsewhere["hosted"].as_bool(), elsewhere["tenant"].is_null()), (Some(false), true));
+    let guidance = elsewhere["guidance"].as_str().unwrap();
+    assert!(guidance.contains("四川省通信管理局") && guidance.contains("beian.miit.gov.cn"), "{guidance}");
+    let nm: Value = get("filing_number=新ICP备87654321号").await.unwrap().json().await.unwrap();
+    assert!(nm["guidance"].as_str().unwrap().contains("新疆维吾尔自治区通信管理局"));
+
+    let unknown_domain: Value = get("domain=unknown.example.cn").await.unwrap().json().await.unwrap();
+    assert_eq!(unknown_domain["hosted"], false);
+    assert_problem(get("filing_number=川ICP备12345678号").await.unwrap(), 422, "validation_failed").await;
+    assert_problem(get("domain=not%20a%20domain").await.unwrap(), 422, "validation_failed").await;
+    assert_problem(get("").await.unwrap(), 422, "validation_failed").await;
+    assert_problem(get("filing_number=京ICP备12345678号&domain=a.cn").await.unwrap(), 422, "validation_failed").await;
+
+    // A suspended tenant hosts nothing.
+    let root = app.platform_admin().await;
+    let tenants: Value = app.get("/api/v1/tenants", Some(&root.access)).await.json().await.unwrap();
+    let id = tenants["items"][0]["id"].as_str().unwrap();
+    app.patch(&format!("/api/v1/tenants/{id}"), Some(&root.access), json!({"status": "suspended"})).await;
+    let gone: Value = get("filing_number=京ICP备12345678号").await.unwrap().json().await.unwrap();
+    assert_eq!(gone["hosted"], false);
+}

@@ -104,3 +104,20 @@ async fn the_tenant_list_pages_newest_first_with_a_cursor() {
     }
     assert_eq!(seen, ["t4", "t3", "t2", "t1", "t0"]);
 }
+
+#[tokio::test]
+async fn the_demo_seed_brings_a_tenant_with_staff_and_a_filing() {
+    let app = crate::helpers::spawn_app_with(|s| s.demo = true).await;
+    let root = app.platform_admin().await;
+    let tenants: Value = app.get("/api/v1/tenants", Some(&root.access)).await.json().await.unwrap();
+    assert_eq!(tenants["items"][0]["slug"], "demo");
+    let id = tenants["items"][0]["id"].as_str().unwrap();
+    let staff: Value =
+        app.get(&format!("/api/v1/staff?tenant_id={id}"), Some(&root.access)).await.json().await.unwrap();
+    let names: Vec<&str> = staff["items"].as_array().unwrap().iter().map(|s| s["username"].as_str().unwrap()).collect();
+    assert_eq!(names, ["demo-reviewer", "demo-admin"]);
+    let filings: Value =
+        app.get(&format!("/api/v1/filings?tenant_id={id}"), Some(&root.access)).await.json().await.unwrap();
+    assert_eq!(filings["items"][0]["filing_number"], "京ICP备00000001号");
+    assert_eq!(filings["items"][0]["has_password"], true);
+}

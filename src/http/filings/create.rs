@@ -4,15 +4,16 @@ use actix_web::{post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{seal_email, seal_id_number, seal_phone, FilingView};
+use super::FilingView;
 use crate::audit::{self, Actor, Event, RequestMeta};
-use crate::db::{self, filings::FilingRow};
+use crate::db;
 use crate::domain::contact::{Email, PhoneNumber};
 use crate::domain::filing::{Domain, FilingNumber, IdNumber, SubjectType};
 use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::{parse_text, FieldError, Violations};
 use crate::error::ApiError;
+use crate::filings::{build_row, FilingInput};
 use crate::http::extract::CurrentStaff;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
@@ -107,37 +108,17 @@ pub async fn create_filing(
     let (row, domains) = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
-            let now = db::now();
-            let mut row = FilingRow {
-                id: db::new_id(),
-                tenant_id: tenant.to_string(),
-                filing_number: number.as_str().to_owned(),
-                province: number.province().to_owned(),
+            let input = FilingInput {
+                number,
                 subject_name,
-                subject_type: b.subject_type.as_str().to_owned(),
+                subject_type: b.subject_type,
                 responsible_person: person,
-                id_number_enc: String::new(),
-                id_number_index: String::new(),
-                id_number_masked: String::new(),
-                phone_enc: String::new(),
-                phone_index: String::new(),
-                phone_masked: String::new(),
-                email_enc: String::new(),
-                email_index: String::new(),
-                email_masked: String::new(),
+                id_number,
+                phone,
+                email,
                 agency_id: b.agency_id.map(|a| a.to_string()),
-                password_hash: None,
-                must_change_password: false,
-                password_expires_at: None,
-                password_changed_at: None,
-                failed_logins: 0,
-                locked_until: None,
-                created_at: now,
-                updated_at: now,
             };
-            seal_id_number(&mut row, &cipher, &id_number);
-            seal_phone(&mut row, &cipher, &phone);
-            seal_email(&mut row, &cipher, &email);
+            let row = build_row(tenant, &cipher, input);
             db::filings::insert(conn, &row).map_err(conflict)?;
             db::filings::set_domains(conn, tenant, &row.id, &domains).map_err(conflict)?;
             let e = Event::new("filing.created", Actor::Staff(me.id))

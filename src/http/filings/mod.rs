@@ -12,9 +12,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::filings::FilingRow;
-use crate::domain::contact::{mask_email, Email, PhoneNumber};
-use crate::domain::filing::{IdNumber, SubjectType};
-use crate::security::crypto::DataCipher;
+use crate::domain::filing::SubjectType;
 
 /// A filing as the API shows it: personal data masked, never in clear.
 #[derive(Debug, Serialize, ToSchema)]
@@ -63,36 +61,4 @@ impl FilingView {
     }
 }
 
-/// The encryption context of a filing's field: a ciphertext only opens in
-/// its own row and column.
-pub fn context(filing_id: &str, field: &str) -> String {
-    format!("filing:{filing_id}:{field}")
-}
-
-/// Stores the ID number encrypted, indexed and masked.
-pub fn seal_id_number(row: &mut FilingRow, cipher: &DataCipher, v: &IdNumber) {
-    row.id_number_enc = cipher.encrypt(&context(&row.id, "id_number"), v.as_str().as_bytes());
-    row.id_number_index = cipher.blind_index("id_number", v.as_str());
-    row.id_number_masked = v.masked();
-}
-
-pub fn seal_phone(row: &mut FilingRow, cipher: &DataCipher, v: &PhoneNumber) {
-    row.phone_enc = cipher.encrypt(&context(&row.id, "phone"), v.as_str().as_bytes());
-    row.phone_index = cipher.blind_index("phone", v.as_str());
-    row.phone_masked = v.masked();
-}
-
-pub fn seal_email(row: &mut FilingRow, cipher: &DataCipher, v: &Email) {
-    let lower = v.as_str().to_lowercase();
-    row.email_enc = cipher.encrypt(&context(&row.id, "email"), v.as_str().as_bytes());
-    row.email_index = cipher.blind_index("email", &lower);
-    row.email_masked = mask_email(v.as_str());
-}
-
-/// Reads back a sealed field.
-pub fn open(cipher: &DataCipher, filing_id: &str, field: &str, sealed: &str) -> anyhow::Result<String> {
-    cipher
-        .decrypt(&context(filing_id, field), sealed)
-        .and_then(|b| String::from_utf8(b).ok())
-        .ok_or_else(|| anyhow::anyhow!("the filing's {field} cannot be decrypted with the data key"))
-}
+pub use crate::filings::open;

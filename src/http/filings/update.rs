@@ -5,7 +5,7 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::create::{conflict, parse_domains};
-use super::{seal_email, seal_id_number, seal_phone, FilingView};
+use super::FilingView;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::contact::{Email, PhoneNumber};
@@ -14,6 +14,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
+use crate::filings::{seal_email, seal_id_number, seal_phone};
 use crate::http::extract::CurrentStaff;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;

@@ -3,6 +3,7 @@
 
 pub mod filing;
 pub mod login;
+pub mod lookup;
 pub mod password;
 
 use std::future::Future;

@@ -35,6 +35,8 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(templates::reset::reset_template)
             // Filings
             .service(filings::create::create_filing)
+            // `import` before `{id}`
+            .service(filings::import::import_filings)
             .service(filings::list::list_filings)
             .service(filings::get::get_filing)
             .service(filings::update::update_filing)

@@ -247,3 +247,72 @@ async fn an_update_changes_the_contact_on_file_and_validates_like_creation() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn an_import_creates_and_updates_by_number_and_reports_bad_lines_without_stopping() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    create(&app, &t.admin.access, filing("京ICP备12345678号")).await;
+    let csv = format!(
+        "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
+         京ICP备12345678号,改名公司,enterprise,张三,{ID},13900001111,{EMAIL},example.cn;www.example.cn\n\
+         沪ICP备00000002号,上海公司,individual,李四,{ID},13800000002,b@example.com,sh.example.cn\n\
+         川ICP备00000003号,坏前缀,enterprise,王五,{ID},13800000003,c@example.com,\n\
+         粤ICP备00000004号,广州公司,pirate,赵六,110105194912310021,138,d@example.com,\n\
+         粤ICP备00000005号,撞域名,enterprise,钱七,{ID},13800000005,e@example.com,sh.example.cn\n\
+         粤ICP备00000006号,广州二,enterprise,孙八,{ID},13800000006,f@example.com,gz.example.cn\n"
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/filings/import"))
+        .bearer_auth(&t.admin.access)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(2), Some(1)), "{report}");
+    let lines: Vec<u64> = report["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [4, 5, 6]);
+    let msg = report["errors"][1]["message"].as_str().unwrap();
+    assert!(msg.contains("subject_type") && msg.contains("id_number") && msg.contains("phone"), "{msg}");
+    assert!(!report.to_string().contains("110105194912310021"), "no raw ID number in the report");
+
+    let list: Value = app.get("/api/v1/filings?limit=10", Some(&t.admin.access)).await.json().await.unwrap();
+    let numbers: Vec<&str> =
+        list["items"].as_array().unwrap().iter().map(|f| f["filing_number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, ["粤ICP备00000006号", "沪ICP备00000002号", "京ICP备12345678号"]);
+    let updated = list["items"].as_array().unwrap().iter().find(|f| f["filing_number"] == "京ICP备12345678号").unwrap();
+    assert_eq!(
+        (updated["subject_name"].as_str(), updated["phone_masked"].as_str()),
+        (Some("改名公司"), Some("139****1111"))
+    );
+
+    let resp = app
+        .client
+        .post(app.url("/api/v1/filings/import"))
+        .bearer_auth(&t.admin.access)
+        .header("content-type", "text/csv")
+        .body("filing_number,subject_name\n京ICP备12345678号,x\n")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 422, "validation_failed").await;
+    let resp = app.post("/api/v1/filings/import", Some(&t.admin.access), json!({"not": "csv"})).await;
+    assert_problem(resp, 415, "unsupported_media_type").await;
+    let other = app.tenant("other").await;
+    app.create_staff(&other.admin.access, None, "rita", "reviewer").await;
+    let rita = app.login(Some("other"), "rita", PASSWORD).await;
+    let resp = app
+        .client
+        .post(app.url("/api/v1/filings/import"))
+        .bearer_auth(&rita.access)
+        .header("content-type", "text/csv")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 403, "forbidden").await;
+}

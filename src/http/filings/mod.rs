@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod get;
+pub mod import;
 pub mod initial_password;
 pub mod list;
 pub mod update;

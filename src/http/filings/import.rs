@@ -1,0 +1,246 @@
+//! `POST /api/v1/filings/import`.
+
+use actix_web::{post, web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::create::parse_domains;
+use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::db::{self, filings::FilingRow};
+use crate::domain::contact::{Email, PhoneNumber};
+use crate::domain::filing::{FilingNumber, IdNumber, SubjectType};
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::domain::{parse_text, Violations};
+use crate::error::ApiError;
+use crate::filings::{build_row, seal_email, seal_id_number, seal_phone, FilingInput};
+use crate::http::extract::CurrentStaff;
+use crate::http::settings::TenantParam;
+use crate::http::AppState;
+
+/// Largest CSV accepted in one request (about 250 000 filings).
+const MAX_BYTES: usize = 64 * 1024 * 1024;
+/// Filings written per transaction.
+const BATCH: usize = 500;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineError {
+    /// The line of the file (the header is line 1).
+    pub line: u64,
+    pub message: String,
+}
+
+#[derive(Debug, Default, Serialize, ToSchema)]
+pub struct ImportReport {
+    pub created: u64,
+    pub updated: u64,
+    pub errors: Vec<LineError>,
+}
+
+/// One good line, ready to write.
+pub struct Parsed {
+    pub line: u64,
+    pub input: FilingInput,
+    pub domains: Vec<String>,
+}
+
+const REQUIRED: [&str; 7] =
+    ["filing_number", "subject_name", "subject_type", "responsible_person", "id_number", "phone", "email"];
+
+/// Parses a CSV of filings; good lines and per-line errors.
+pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>), ApiError> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
+    let headers = reader
+        .headers()
+        .map_err(|_| ApiError::field("body", "invalid", "the first line must be a CSV header"))?
+        .clone();
+    let col = |name: &str| headers.iter().position(|h| h.trim_start_matches('\u{feff}') == name);
+    let missing: Vec<&str> = REQUIRED.iter().copied().filter(|n| col(n).is_none()).collect();
+    if !missing.is_empty() {
+        return Err(ApiError::field("body", "missing_columns", &format!("the header lacks: {}", missing.join(", "))));
+    }
+    let idx: Vec<usize> = REQUIRED.iter().map(|n| col(n).unwrap_or(0)).collect();
+    let (domains_col, agency_col) = (col("domains"), col("agency_id"));
+    let today = chrono::Utc::now().date_naive();
+    let (mut good, mut bad) = (Vec::new(), Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let line = i as u64 + 2;
+        let record = match record {
+            Ok(r) => r,
+            Err(_) => {
+                bad.push(LineError { line, message: "not a well-formed CSV line".into() });
+                continue;
+            }
+        };
+        let get = |c: usize| record.get(c).unwrap_or("");
+        let mut v = Violations::default();
+        let number = v.check(FilingNumber::parse(get(idx[0])));
+        let name = v.check(parse_text("subject_name", get(idx[1]), 200));
+        let kind = SubjectType::parse(get(idx[2]));
+        if kind.is_none() {
+            v.push(crate::domain::FieldError::new(
+                "subject_type",
+                "invalid",
+                "subject_type is not one of enterprise, individual, government, institution, other",
+            ));
+        }
+        let person = v.check(parse_text("responsible_person", get(idx[3]), 100));
+        let id_number = v.check(IdNumber::parse("id_number", get(idx[4]), today));
+        let phone = v.check(PhoneNumber::parse("phone", get(idx[5])));
+        let email = v.check(Email::parse("email", get(idx[6])));
+        let raw_domains: Vec<String> = domains_col
+            .map(|c| get(c).split(';').map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned).collect())
+            .unwrap_or_default();
+        let domains = parse_domains(&mut v, &raw_domains);
+        let agency = agency_col.map(get).filter(|a| !a.is_empty());
+        if agency.is_some_and(|a| uuid::Uuid::parse_str(a).is_err()) {
+            v.push(crate::domain::FieldError::new("agency_id", "invalid", "agency_id is not a UUID"));
+        }
+        match v.finish() {
+            Err(errors) => bad.push(LineError {
+                line,
+                message: errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
+            }),
+            Ok(()) => good.push(Parsed {
+                line,
+                input: FilingInput {
+                    number: number.expect("checked"),
+                    subject_name: name.expect("checked"),
+                    subject_type: kind.expect("checked"),
+                    responsible_person: person.expect("checked"),
+                    id_number: id_number.expect("checked"),
+                    phone: phone.expect("checked"),
+                    email: email.expect("checked"),
+                    agency_id: agency.map(str::to_owned),
+                },
+                domains,
+            }),
+        }
+    }
+    Ok((good, bad))
+}
+
+/// Writes one batch in one transaction; each line in a savepoint, so a
+/// conflict costs that line only.
+pub fn write_batch(
+    conn: &mut db::DbConnection,
+    tenant: TenantId,
+    cipher: &crate::security::crypto::DataCipher,
+    actor: Actor,
+    meta: &RequestMeta,
+    batch: Vec<Parsed>,
+    report: &mut ImportReport,
+) -> Result<(), ApiError> {
+    use diesel::Connection;
+    let (mut created, mut updated) = (Vec::new(), Vec::new());
+    for p in batch {
+        let number = p.input.number.as_str().to_owned();
+        let outcome = conn.transaction(|conn| -> Result<bool, diesel::result::Error> {
+            let (row, is_new): (FilingRow, bool) = match db::filings::find_by_number(conn, tenant, &number)? {
+                None => (build_row(tenant, cipher, p.input), true),
+                Some(mut row) => {
+                    row.subject_name = p.input.subject_name;
+                    row.subject_type = p.input.subject_type.as_str().to_owned();
+                    row.responsible_person = p.input.responsible_person;
+                    seal_id_number(&mut row, cipher, &p.input.id_number);
+                    seal_phone(&mut row, cipher, &p.input.phone);
+                    seal_email(&mut row, cipher, &p.input.email);
+                    if p.input.agency_id.is_some() {
+                        row.agency_id = p.input.agency_id;
+                    }
+                    row.updated_at = db::now();
+                    (row, false)
+                }
+            };
+            if is_new {
+                db::filings::insert(conn, &row)?;
+            } else {
+                db::filings::save(conn, &row)?;
+            }
+            db::filings::set_domains(conn, tenant, &row.id, &p.domains)?;
+            Ok(is_new)
+        });
+        match outcome {
+            Ok(true) => created.push(number),
+            Ok(false) => updated.push(number),
+            Err(e) if db::is_unique_violation(&e, db::filings::DOMAIN_UNIQUE) => {
+                report.errors.push(LineError { line: p.line, message: "a domain belongs to another filing".into() })
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    report.created += created.len() as u64;
+    report.updated += updated.len() as u64;
+    if !created.is_empty() || !updated.is_empty() {
+        let e = Event::new("filing.imported", actor)
+            .tenant(Some(tenant))
+            .details(serde_json::json!({"created": created, "updated": updated}));
+        audit::record(conn, meta, e)?;
+    }
+    Ok(())
+}
+
+/// Import filings from CSV (tenant admin).
+///
+/// The header names the fields of `POST /api/v1/filings` (`domains`
+/// separated by `;`). Lines create filings or update the one with their
+/// filing number, 500 to a transaction; a bad line is reported and never
+/// stops the good ones.
+#[utoipa::path(
+    tag = "filings",
+    params(TenantParam),
+    request_body(content = String, content_type = "text/csv", description = "CSV with a header line"),
+    security(("bearer" = [])),
+    responses((status = 200, description = "What was created, updated and refused", body = ImportReport))
+)]
+#[post("/filings/import")]
+pub async fn import_filings(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    meta: RequestMeta,
+    q: web::Query<TenantParam>,
+    req: HttpRequest,
+    mut payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
+    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let ct = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if !ct.starts_with("text/csv") {
+        return Err(ApiError::UnsupportedMediaType("the body must be text/csv".into()));
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| ApiError::BadRequest { code: "bad_request", detail: "the body could not be read".into() })?;
+        if body.len() + chunk.len() > MAX_BYTES {
+            return Err(ApiError::PayloadTooLarge);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let (good, errors) = parse_csv(&body)?;
+    let mut report = ImportReport { errors, ..Default::default() };
+    let mut batches = Vec::new();
+    let mut rest = good;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(BATCH));
+        batches.push(rest);
+        rest = tail;
+    }
+    for batch in batches {
+        let (cipher, meta, actor) = (state.cipher.clone(), meta.clone(), Actor::Staff(me.id));
+        let part = state
+            .db
+            .transaction(move |conn| -> Result<_, ApiError> {
+                let mut part = ImportReport::default();
+                write_batch(conn, tenant, &cipher, actor, &meta, batch, &mut part)?;
+                Ok(part)
+            })
+            .await?;
+        report.created += part.created;
+        report.updated += part.updated;
+        report.errors.extend(part.errors);
+    }
+    report.errors.sort_by_key(|e| e.line);
+    Ok(HttpResponse::Ok().json(report))
+}

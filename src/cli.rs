@@ -39,6 +39,14 @@ pub enum Command {
         #[arg(long)]
         tenant: Option<String>,
     },
+    /// Import filings from a CSV file (the columns of POST /api/v1/filings; domains separated by `;`).
+    ImportFilings {
+        /// The tenant (slug).
+        #[arg(long)]
+        tenant: String,
+        /// The CSV file.
+        file: PathBuf,
+    },
     /// Audit log tools.
     Audit {
         #[command(subcommand)]

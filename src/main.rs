@@ -26,6 +26,7 @@ fn main() -> ExitCode {
         }
         Command::Openapi => unreachable!("handled above"),
         Command::CreateAdmin { username, password, tenant } => create_admin(&settings, &username, password, tenant),
+        Command::ImportFilings { tenant, file } => import_filings(&settings, &tenant, &file),
         Command::Audit { command: AuditCommand::Verify { tenant } } => match audit_verify(&settings, tenant.as_deref())
         {
             Ok(true) => Ok(()),
@@ -93,6 +94,57 @@ fn audit_verify(settings: &Settings, tenant: Option<&str>) -> anyhow::Result<boo
         }
         Ok(all_ok)
     })
+}
+
+/// Imports a CSV of filings with a progress bar, then prints a summary.
+fn import_filings(settings: &Settings, slug: &str, file: &std::path::Path) -> anyhow::Result<()> {
+    use filingdesk::audit::{Actor, RequestMeta};
+    use filingdesk::http::filings::import::{parse_csv, write_batch, ImportReport};
+    let started = std::time::Instant::now();
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+    let db = db::Db::connect(&settings.database_url, 2)?;
+    let cipher = filingdesk::security::crypto::DataCipher::new(&bootstrap::data_key(settings)?);
+    let tenant = db.run_blocking(|conn| {
+        let t =
+            db::tenants::find_by_slug(conn, slug)?.ok_or_else(|| anyhow::anyhow!("no tenant with slug `{slug}`"))?;
+        filingdesk::domain::ids::TenantId::parse(&t.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))
+    })?;
+    let (good, errors) =
+        parse_csv(&bytes).map_err(|e| anyhow::anyhow!("{e}: the header must name the filing fields"))?;
+    let lines = good.len() + errors.len();
+    let bar = indicatif::ProgressBar::new(good.len() as u64).with_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} filings  {per_sec}  eta {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let mut report = ImportReport { errors, ..Default::default() };
+    let mut rest = good;
+    while !rest.is_empty() {
+        let tail = rest.split_off(rest.len().min(500));
+        let n = rest.len() as u64;
+        db.run_blocking(|conn| {
+            db::write_transaction(conn, |conn| {
+                write_batch(conn, tenant, &cipher, Actor::System("import"), &RequestMeta::default(), rest, &mut report)
+                    .map_err(|e| anyhow::anyhow!("{e:?}"))
+            })
+        })?;
+        bar.inc(n);
+        rest = tail;
+    }
+    bar.finish_and_clear();
+    report.errors.sort_by_key(|e| e.line);
+    let secs = started.elapsed().as_secs_f64();
+    println!("lines read      {lines:>9}");
+    println!("created         {:>9}", report.created);
+    println!("updated         {:>9}", report.updated);
+    println!("refused         {:>9}", report.errors.len());
+    println!("time            {secs:>8.1}s  ({:.0} lines/s)", lines as f64 / secs.max(1e-9));
+    for e in report.errors.iter().take(20) {
+        println!("  line {}: {}", e.line, e.message);
+    }
+    if report.errors.len() > 20 {
+        println!("  … and {} more", report.errors.len() - 20);
+    }
+    Ok(())
 }
 
 fn create_admin(

@@ -129,7 +129,15 @@ impl ManageConnection for Manager {
         use diesel::r2d2::Error;
         match self.url.backend {
             Backend::Postgres => {
-                PgConnection::establish(&self.url.target).map(DbConnection::Postgresql).map_err(Error::ConnectionError)
+                let mut conn = PgConnection::establish(&self.url.target).map_err(Error::ConnectionError)?;
+                // diesel keeps prepared statements per connection, and
+                // PostgreSQL soon switches them to a generic plan made once:
+                // for a table that was empty then, a sequential scan kept for
+                // the connection's life (measured: the import and the send
+                // budget slowed quadratically, BENCHMARKS.md). Planning each
+                // execution with its parameters costs microseconds.
+                conn.batch_execute("SET plan_cache_mode = force_custom_plan").map_err(Error::QueryError)?;
+                Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite => {
                 let mut conn = SqliteConnection::establish(&self.url.target).map_err(Error::ConnectionError)?;

@@ -316,3 +316,44 @@ async fn an_import_creates_and_updates_by_number_and_reports_bad_lines_without_s
         .unwrap();
     assert_problem(resp, 403, "forbidden").await;
 }
+
+#[tokio::test]
+async fn the_import_command_reads_a_file_and_prints_a_summary() {
+    use base64::Engine;
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("filings.csv");
+    std::fs::write(
+        &file,
+        format!(
+            "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
+             京ICP备00000001号,一号,enterprise,张三,{ID},13800000001,a@example.com,one.example.cn\n\
+             京ICP备0000002号,坏号,enterprise,李四,{ID},13800000002,b@example.com,\n\
+             京ICP备00000003号,三号,other,王五,{ID},13800000003,c@example.com,\n"
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_filingdesk"))
+        .env_clear()
+        .env("FILINGDESK_DATABASE_URL", app.database_url())
+        .env("FILINGDESK_DATA_KEY", base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+        .env("FILINGDESK_LOG", "error")
+        .args(["import-filings", "--tenant", "acme"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("created                 2"), "{stdout}");
+    assert!(stdout.contains("refused                 1"), "{stdout}");
+    assert!(stdout.contains("line 3: filing_number"), "{stdout}");
+    let list: Value = app.get("/api/v1/filings", Some(&t.admin.access)).await.json().await.unwrap();
+    assert_eq!(list["items"].as_array().unwrap().len(), 2);
+    // What the command sealed, the service opens (same data key): issuing
+    // a password decrypts the phone and e-mail on file.
+    let f = &list["items"][0];
+    assert_eq!(f["phone_masked"], "138****0003");
+    let path = format!("/api/v1/filings/{}/initial-password", f["id"].as_str().unwrap());
+    assert_eq!(app.post(&path, Some(&t.admin.access), json!({})).await.status(), 202);
+}

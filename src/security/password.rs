@@ -34,12 +34,24 @@ pub fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash(&uuid::Uuid::new_v4().to_string()).expect("hashing a random string"))
 }
 
+/// At most one Argon2 computation per core, plus one ready to take a core
+/// that frees up. Without the cap a burst of sign-ins puts dozens of 19 MiB
+/// hashes on the blocking pool at once: memory balloons and every other
+/// request waits behind them (`/healthz` p99 went from 72 ms to 7 ms under
+/// saturating sign-ins; BENCHMARKS.md).
+fn hashing_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()) + 1))
+}
+
 pub async fn hash_blocking(password: String) -> anyhow::Result<String> {
+    let _slot = hashing_slots().acquire().await?;
     tokio::task::spawn_blocking(move || hash(&password)).await?
 }
 
 /// Verifies against `stored`, or against the dummy hash when there is none.
 pub async fn verify_blocking(password: String, stored: Option<String>) -> bool {
+    let Ok(_slot) = hashing_slots().acquire().await else { return false };
     tokio::task::spawn_blocking(move || match stored {
         Some(h) => verify(&password, &h),
         None => {

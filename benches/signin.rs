@@ -1,0 +1,138 @@
+//! Subject sign-in throughput against the machine's Argon2id limit, and
+//! `/healthz` latency while sign-ins saturate the CPU (see BENCHMARKS.md).
+//!
+//!   cargo bench --bench signin -- [SECONDS]     (default 5; SQLite, in-process server)
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use filingdesk::config::{DataKey, Settings};
+use filingdesk::db::{self, DatabaseUrl};
+use filingdesk::domain::contact::{Email, PhoneNumber};
+use filingdesk::domain::filing::{FilingNumber, IdNumber, SubjectType};
+use filingdesk::domain::ids::TenantId;
+use filingdesk::filings::{build_row, FilingInput};
+use filingdesk::security::{crypto::DataCipher, password};
+
+const PASSWORD: &str = "Bench#Pass2026";
+
+fn main() {
+    let secs: u64 = std::env::args().skip(1).find(|a| a != "--bench").and_then(|a| a.parse().ok()).unwrap_or(5);
+    let window = Duration::from_secs(secs);
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+
+    // 1. The Argon2id limit: every core verifying, nothing else.
+    let hash = password::hash(PASSWORD).unwrap();
+    let count = Arc::new(AtomicU64::new(0));
+    let start = Instant::now();
+    let threads: Vec<_> = (0..cores)
+        .map(|_| {
+            let (hash, count) = (hash.clone(), count.clone());
+            std::thread::spawn(move || {
+                while start.elapsed() < window {
+                    assert!(password::verify(PASSWORD, &hash));
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    let limit = count.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+
+    // 2. Sign-ins over HTTP on the same machine, and /healthz meanwhile.
+    let dir = tempfile::tempdir().unwrap();
+    let mut settings = Settings::load(None, Vec::<(String, String)>::new()).unwrap();
+    settings.database_url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("b.db").display())).unwrap();
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.data_key = Some(DataKey([3; 32]));
+    settings.bootstrap_password = Some(filingdesk::config::Secret::new("Bench-Root-Pass-1"));
+    settings.log_filter = "error".into();
+    settings.scheduler = false;
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    rt.block_on(async move {
+        let app = filingdesk::startup::Application::build(settings).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let database = app.db().clone();
+        tokio::spawn(app.run_until_stopped());
+        database
+            .run_blocking(|conn| {
+                let now = db::now();
+                let t = db::tenants::insert(
+                    conn,
+                    &db::tenants::NewTenant {
+                        id: db::new_id(),
+                        slug: "bench",
+                        name: "Bench",
+                        status: "active",
+                        created_at: now,
+                        updated_at: now,
+                    },
+                )?;
+                let tenant = TenantId::parse(&t.id).unwrap();
+                let today = chrono::Utc::now().date_naive();
+                let input = FilingInput {
+                    number: FilingNumber::parse("京ICP备12345678号").unwrap(),
+                    subject_name: "Bench".into(),
+                    subject_type: SubjectType::Enterprise,
+                    responsible_person: "张三".into(),
+                    id_number: IdNumber::parse("id", "11010519491231002X", today).unwrap(),
+                    phone: PhoneNumber::parse("p", "13800000000").unwrap(),
+                    email: Email::parse("e", "b@example.com").unwrap(),
+                    agency_id: None,
+                };
+                let mut row = build_row(tenant, &DataCipher::new(&DataKey([3; 32])), input);
+                row.password_hash = Some(hash.clone());
+                db::filings::insert(conn, &row)?;
+                Ok(())
+            })
+            .unwrap();
+        let client = reqwest::Client::new();
+        let stop = Arc::new(AtomicBool::new(false));
+        let logins = Arc::new(AtomicU64::new(0));
+        let login_url = format!("{base}/api/v1/public/bench/subject/login");
+        let workers: Vec<_> = (0..16)
+            .map(|_| {
+                let (client, stop, logins, url) = (client.clone(), stop.clone(), logins.clone(), login_url.clone());
+                tokio::spawn(async move {
+                    while !stop.load(Ordering::Relaxed) {
+                        let r = client
+                            .post(&url)
+                            .json(&serde_json::json!({"filing_number": "京ICP备12345678号", "password": PASSWORD}))
+                            .send()
+                            .await
+                            .unwrap();
+                        assert_eq!(r.status(), 200);
+                        logins.fetch_add(1, Ordering::Relaxed);
+                    }
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await; // let the load settle before measuring
+        let (before, started) = (logins.load(Ordering::Relaxed), Instant::now());
+        let mut health = Vec::new();
+        while started.elapsed() < window {
+            let t = Instant::now();
+            assert!(client.get(format!("{base}/healthz")).send().await.unwrap().status().is_success());
+            health.push(t.elapsed());
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let rate = (logins.load(Ordering::Relaxed) - before) as f64 / started.elapsed().as_secs_f64();
+        stop.store(true, Ordering::Relaxed);
+        for w in workers {
+            let _ = w.await;
+        }
+        health.sort();
+        let pct = |p: f64| health[((health.len() - 1) as f64 * p) as usize].as_secs_f64() * 1e3;
+        println!("Argon2id verify limit ({cores} threads):  {limit:>7.1} /s");
+        println!("subject sign-in over HTTP (16 clients): {rate:>7.1} /s");
+        println!("sign-in / limit:                         {:>6.1} %", 100.0 * rate / limit);
+        println!(
+            "/healthz during the load ({} samples): p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            health.len(),
+            pct(0.5),
+            pct(0.99),
+            pct(1.0)
+        );
+    });
+}

@@ -29,7 +29,7 @@ pub fn jwt_keys(db_conn: &Db, settings: &Settings) -> anyhow::Result<JwtKeys> {
     if let Some(s) = &settings.jwt_secret {
         return Ok(JwtKeys::new(s.expose().as_bytes()));
     }
-    let secret = run_sync(db_conn, |conn| {
+    let secret = db_conn.run_blocking(|conn| {
         db::meta::get_or_insert(conn, "jwt_secret", crate::security::tokens::generate).map_err(Into::into)
     })?;
     tracing::warn!("FILINGDESK_JWT_SECRET is not set: using a generated key kept in the database");
@@ -66,10 +66,6 @@ fn write_private(path: &str, contents: &str) -> std::io::Result<()> {
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
     opts.open(path)?.write_all(contents.as_bytes())
-}
-
-fn run_sync<T>(db_conn: &Db, f: impl FnOnce(&mut db::DbConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
-    db_conn.run_blocking(f)
 }
 
 /// Creates a staff member directly (bootstrap, demo, `create-admin`), and
@@ -120,7 +116,7 @@ pub fn create_staff(
 pub fn seed(db_conn: &Db, settings: &Settings, cipher: &DataCipher) -> anyhow::Result<()> {
     let settings = settings.clone();
     let cipher = cipher.clone();
-    run_sync(db_conn, move |conn| {
+    db_conn.run_blocking(move |conn| {
         db::write_transaction(conn, |conn| {
             if db::staff::count_platform_admins(conn)? > 0 {
                 return Ok(());

@@ -37,6 +37,13 @@ impl CurrentStaff {
         }
     }
 
+    /// [`require`](Self::require) then [`tenant_scope`](Self::tenant_scope):
+    /// the tenant a tenant-level route acts on, for the roles it allows.
+    pub fn acting_for(&self, roles: &[Role], requested: Option<uuid::Uuid>) -> Result<TenantId, ApiError> {
+        self.require(roles)?;
+        self.tenant_scope(requested.map(TenantId::from))
+    }
+
     /// The tenant a request acts on: a tenant's staff always act on their
     /// own; the platform admin names one with `?tenant_id=`.
     pub fn tenant_scope(&self, requested: Option<TenantId>) -> Result<TenantId, ApiError> {
@@ -48,7 +55,8 @@ impl CurrentStaff {
     }
 }
 
-fn bearer(req: &HttpRequest) -> Option<String> {
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(req: &HttpRequest) -> Option<String> {
     let value = req.headers().get(actix_web::http::header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = value.split_once(' ')?;
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())

@@ -35,9 +35,8 @@ fn applies(req: &ServiceRequest) -> bool {
 
 /// Whose key it is: the signed-in staff member, or the public route.
 fn scope(req: &ServiceRequest, state: &AppState) -> Option<(String, Option<String>)> {
-    let auth = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    match auth.and_then(|a| a.split_once(' ')).map(|(_, t)| t.trim()) {
-        Some(token) => state.jwt.verify(token).map(|c| (format!("staff:{}", c.sub), c.tid)),
+    match super::extract::bearer(req.request()) {
+        Some(token) => state.jwt.verify(&token).map(|c| (format!("staff:{}", c.sub), c.tid)),
         None => Some((format!("public:{}", req.path()), None)),
     }
 }

@@ -9,7 +9,6 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::contact::{Email, PhoneNumber};
 use crate::domain::filing::{Domain, FilingNumber, IdNumber, SubjectType};
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::{parse_text, FieldError, Violations};
 use crate::error::ApiError;
@@ -83,8 +82,7 @@ pub async fn create_filing(
     q: web::Query<TenantParam>,
     body: web::Json<CreateFiling>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let b = body.into_inner();
     let today = chrono::Utc::now().date_naive();
     let mut v = Violations::default();

@@ -4,10 +4,9 @@ use actix_web::{get, web, HttpResponse};
 
 use super::FilingView;
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -25,9 +24,8 @@ pub async fn get_filing(
     id: web::Path<String>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?.to_string();
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer], q.tenant_id)?;
+    let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let view = state
         .db
         .run(move |conn| -> Result<_, ApiError> {

@@ -6,7 +6,6 @@ use utoipa::IntoParams;
 
 use super::FilingView;
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
@@ -35,8 +34,7 @@ pub async fn list_filings(
     q: web::Query<FilingQuery>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer], q.tenant_id)?;
     let page = p.parse()?;
     let search = q.q.as_deref().map(crate::domain::filing::half_width).map(|s| s.trim().to_owned());
     if search.as_ref().is_some_and(|s| s.chars().count() > 100) {

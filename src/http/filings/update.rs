@@ -10,12 +10,11 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::contact::{Email, PhoneNumber};
 use crate::domain::filing::{IdNumber, SubjectType};
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
 use crate::filings::{seal_email, seal_id_number, seal_phone};
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -53,9 +52,8 @@ pub async fn update_filing(
     q: web::Query<TenantParam>,
     body: web::Json<UpdateFiling>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?.to_string();
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let b = body.into_inner();
     let today = chrono::Utc::now().date_naive();
     let mut v = Violations::default();

@@ -4,7 +4,6 @@ use actix_web::{get, web, HttpResponse};
 
 use super::{NotificationFilter, NotificationView};
 use crate::db::{self, notifications::Filter};
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
@@ -24,8 +23,7 @@ pub async fn list_notifications(
     q: web::Query<NotificationFilter>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let filter = Filter {
         status: q.status.map(|s| s.as_str().to_owned()),
         channel: q.channel.map(|c| c.as_str().to_owned()),

@@ -5,10 +5,9 @@ use actix_web::{post, web, HttpResponse};
 use super::NotificationView;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -33,9 +32,8 @@ pub async fn retry_notification(
     id: web::Path<String>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ApiError::NotFound)?.to_string();
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let row = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {

@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::contact::{Email, PhoneNumber};
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::settings::Locale;
 use crate::error::ApiError;
@@ -60,8 +59,7 @@ pub async fn test_notification(
     q: web::Query<TenantParam>,
     body: web::Json<TestNotification>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let body = body.into_inner();
     let recipient = match body.channel {
         TestChannel::Email => {

@@ -4,7 +4,6 @@ use actix_web::{get, web, HttpResponse};
 
 use super::TenantParam;
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::settings::TenantSettings;
 use crate::error::ApiError;
@@ -24,8 +23,7 @@ pub async fn get_settings(
     me: CurrentStaff,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let settings = state
         .db
         .run(move |conn| -> Result<_, ApiError> {

@@ -5,7 +5,6 @@ use actix_web::{put, web, HttpResponse};
 use super::TenantParam;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::settings::{SettingsUpdate, TenantSettings};
 use crate::error::ApiError;
@@ -31,8 +30,7 @@ pub async fn update_settings(
     meta: RequestMeta,
     body: web::Json<SettingsUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let update = body.into_inner();
     let saved = state
         .db

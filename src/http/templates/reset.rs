@@ -5,7 +5,6 @@ use actix_web::{delete, web, HttpResponse};
 use super::parse_path;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
@@ -32,8 +31,7 @@ pub async fn reset_template(
     path: web::Path<(String, String)>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;
     state
         .db

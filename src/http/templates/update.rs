@@ -7,7 +7,6 @@ use utoipa::ToSchema;
 use super::{parse_path, TemplateView};
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
@@ -51,8 +50,7 @@ pub async fn update_template(
     q: web::Query<TenantParam>,
     body: web::Json<TemplateUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let tenant = me.tenant_scope(q.tenant_id.map(TenantId::from))?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;
     let body = body.into_inner();
     let tpl = Template { subject: body.subject.trim().to_owned(), body: body.body, sms: body.sms.trim().to_owned() };

@@ -18,117 +18,16 @@ pub struct Context<'a> {
     pub filing_digits: &'a str,
 }
 
-/// Passwords people pick first, including the Chinese favourites; checked
-/// case-insensitively.
-const COMMON: &[&str] = &[
-    "123456",
-    "12345678",
-    "123456789",
-    "1234567890",
-    "password",
-    "password1",
-    "password123",
-    "qwerty",
-    "qwerty123",
-    "abc123",
-    "abcd1234",
-    "a123456",
-    "aa123456",
-    "aa123456!",
-    "a1234567",
-    "111111",
-    "000000",
-    "888888",
-    "666666",
-    "123123",
-    "147258",
-    "147258369",
-    "1qaz2wsx",
-    "1q2w3e4r",
-    "1q2w3e4r5t",
-    "qazwsx",
-    "zxcvbnm",
-    "iloveyou",
-    "woaini",
-    "woaini1314",
-    "woaini520",
-    "5201314",
-    "520520",
-    "1314520",
-    "qq123456",
-    "qq5201314",
-    "wang123456",
-    "zhang123",
-    "li123456",
-    "admin",
-    "admin123",
-    "admin@123",
-    "root",
-    "root123",
-    "test123",
-    "welcome",
-    "welcome1",
-    "p@ssw0rd",
-    "p@ssword",
-    "passw0rd",
-    "letmein",
-    "monkey",
-    "dragon",
-    "football",
-    "baseball",
-    "shadow",
-    "master",
-    "sunshine",
-    "princess",
-    "superman",
-    "trustno1",
-    "asdfghjkl",
-    "asd123456",
-    "zxc123456",
-    "qwe123456",
-    "abc@123",
-    "abc123456",
-    "abc12345",
-    "aaa111",
-    "a12345678",
-    "z123456",
-    "w123456",
-    "123qwe",
-    "123abc",
-    "1234qwer",
-    "qwer1234",
-    "asdf1234",
-    "zaq12wsx",
-    "!qaz2wsx",
-    "1qaz@wsx",
-    "p@55w0rd",
-    "admin888",
-    "88888888",
-    "11111111",
-    "12341234",
-    "11223344",
-    "987654321",
-    "654321",
-    "7758521",
-    "7758258",
-    "woshishui",
-    "nihao123",
-    "beijing2008",
-    "china123",
-    "huawei123",
-    "baidu123",
-    "tencent123",
-    "aliyun123",
-    "qwertyuiop",
-    "mima123",
-    "mima123456",
-    "anquan123",
-    "beian123",
-    "beian123456",
-    "icp123456",
-    "changeme",
-    "default",
-];
+/// Passwords people pick first (over 30,000, the Chinese favourites first),
+/// lower case; see the file's header for where the list comes from.
+static COMMON: std::sync::LazyLock<std::collections::HashSet<&'static str>> = std::sync::LazyLock::new(|| {
+    include_str!("../../data/common-passwords.txt").lines().filter(|l| !l.is_empty() && !l.starts_with('#')).collect()
+});
+
+/// How many passwords the common list holds.
+pub fn common_count() -> usize {
+    COMMON.len()
+}
 
 fn err(code: &str, message: &str) -> FieldError {
     FieldError::new("new_password", code, message)
@@ -175,8 +74,7 @@ pub fn violations(policy: PasswordPolicy, password: &str, ctx: &Context<'_>) -> 
     if !ctx.filing_digits.is_empty() && flat.contains(ctx.filing_digits) {
         out.push(err("contains_filing_number", "must not contain the filing number's digits"));
     }
-    let lower = password.to_lowercase();
-    if COMMON.contains(&lower.as_str()) {
+    if COMMON.contains(flat.to_lowercase().as_str()) {
         out.push(err("too_common", "is one of the most common passwords"));
     }
     out
@@ -217,5 +115,13 @@ mod tests {
         assert_eq!(codes(Nist, "short one"), ["too_short"]);
         assert!(codes(Nist, "correct horse battery staple").is_empty());
         assert!(codes(Nist, "备案查询密码一定要足够长才安全好").is_empty(), "Unicode counts by character");
+    }
+
+    #[test]
+    fn the_common_list_is_large_and_holds_the_favourites() {
+        assert!(common_count() >= 10_000, "{}", common_count());
+        for p in ["woaini1314", "Aa123456!", "qq123456", "password", "1qaz2wsx", "ｑｑ１２３４５６"] {
+            assert_eq!(codes(PasswordPolicy::Nist, p).last().map(String::as_str), Some("too_common"), "{p}");
+        }
     }
 }

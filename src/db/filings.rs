@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::{filing_domains, filing_password_history, filings};
+use super::schema::{agency_authorizations, filing_domains, filing_password_history, filings};
 use super::DbConnection;
 use crate::domain::ids::TenantId;
 
@@ -73,6 +73,7 @@ pub fn find_by_number(conn: &mut DbConnection, tenant: TenantId, number: &str) -
 pub fn list(
     conn: &mut DbConnection,
     tenant: TenantId,
+    agency: Option<(&str, NaiveDateTime)>,
     q: Option<&str>,
     before_id: Option<&str>,
     limit: i64,
@@ -83,6 +84,20 @@ pub fn list(
         .order(filings::id.desc())
         .limit(limit)
         .into_boxed();
+    if let Some((agency, now)) = agency {
+        // An agent sees what its agency is authorized for, nothing else.
+        query = query.filter(
+            filings::id.eq_any(
+                agency_authorizations::table
+                    .filter(agency_authorizations::tenant_id.eq(tenant.to_string()))
+                    .filter(agency_authorizations::agency_id.eq(agency.to_owned()))
+                    .filter(agency_authorizations::revoked_at.is_null())
+                    .filter(agency_authorizations::valid_from.le(now))
+                    .filter(agency_authorizations::valid_until.gt(now))
+                    .select(agency_authorizations::filing_id),
+            ),
+        );
+    }
     if let Some(q) = q.filter(|q| !q.is_empty()) {
         let escaped = q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
         query = query.filter(

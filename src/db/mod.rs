@@ -18,6 +18,7 @@ macro_rules! per_backend {
     };
 }
 
+pub mod agencies;
 pub mod audit;
 pub mod filings;
 pub mod idempotency;

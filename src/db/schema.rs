@@ -1,6 +1,31 @@
 // @generated automatically by Diesel CLI.
 
 diesel::table! {
+    agencies (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        license_number -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    agency_authorizations (id) {
+        id -> Text,
+        tenant_id -> Text,
+        agency_id -> Text,
+        filing_id -> Text,
+        valid_from -> Timestamp,
+        valid_until -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     audit_checkpoints (chain) {
         chain -> Text,
         seq -> Int8,
@@ -207,6 +232,10 @@ diesel::table! {
     }
 }
 
+diesel::joinable!(agencies -> tenants (tenant_id));
+diesel::joinable!(agency_authorizations -> agencies (agency_id));
+diesel::joinable!(agency_authorizations -> filings (filing_id));
+diesel::joinable!(agency_authorizations -> tenants (tenant_id));
 diesel::joinable!(filing_domains -> filings (filing_id));
 diesel::joinable!(filing_password_history -> filings (filing_id));
 diesel::joinable!(filing_password_history -> tenants (tenant_id));
@@ -220,6 +249,8 @@ diesel::joinable!(staff -> tenants (tenant_id));
 diesel::joinable!(tenant_settings -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    agencies,
+    agency_authorizations,
     audit_checkpoints,
     audit_events,
     audit_retention_window,

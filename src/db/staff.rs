@@ -150,11 +150,19 @@ pub fn count_platform_admins(conn: &mut DbConnection) -> QueryResult<i64> {
 
 /// The current status of a token's holder: staff status, and their tenant's
 /// status when they have one.
-pub fn standing(conn: &mut DbConnection, id: &str) -> QueryResult<Option<(String, Option<String>)>> {
+/// A staff member's status, their tenant's status and their agency.
+#[derive(Debug, Queryable)]
+pub struct Standing {
+    pub status: String,
+    pub tenant_status: Option<String>,
+    pub agency_id: Option<String>,
+}
+
+pub fn standing(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Standing>> {
     staff::table
         .left_join(tenants::table)
         .filter(staff::id.eq(id))
-        .select((staff::status, tenants::status.nullable()))
+        .select((staff::status, tenants::status.nullable(), staff::agency_id))
         .first(conn)
         .optional()
 }

@@ -54,3 +54,7 @@ typed_id!(
     /// A staff user (any role).
     StaffId
 );
+typed_id!(
+    /// An agency (代理机构) of a tenant.
+    AgencyId
+);

@@ -1,6 +1,7 @@
 //! Pure types and rules: no actix, no diesel. Request bodies are parsed into
 //! these once; a value of one of these types is valid by construction.
 
+pub mod agency;
 pub mod budget;
 pub mod contact;
 pub mod filing;

@@ -25,6 +25,8 @@ pub struct CurrentStaff {
     pub id: StaffId,
     pub tenant: Option<TenantId>,
     pub role: Role,
+    /// An agent's agency: what limits which filings they see.
+    pub agency: Option<String>,
 }
 
 impl CurrentStaff {
@@ -42,6 +44,13 @@ impl CurrentStaff {
     pub fn acting_for(&self, roles: &[Role], requested: Option<uuid::Uuid>) -> Result<TenantId, ApiError> {
         self.require(roles)?;
         self.tenant_scope(requested.map(TenantId::from))
+    }
+
+    /// The agency whose authorizations limit what this staff member sees:
+    /// `Some` for agents (an agent without an agency sees nothing), `None`
+    /// for everyone else.
+    pub fn agency_scope(&self) -> Option<&str> {
+        (self.role == Role::Agent).then(|| self.agency.as_deref().unwrap_or(""))
     }
 
     /// The tenant a request acts on: a tenant's staff always act on their
@@ -83,10 +92,8 @@ impl FromRequest for CurrentStaff {
             let sub = claims.sub.clone();
             let standing = state.db.run(move |conn| db::staff::standing(conn, &sub).map_err(ApiError::from)).await?;
             match standing {
-                Some((status, tenant_status))
-                    if status == "active" && tenant_status.as_deref().unwrap_or("active") == "active" =>
-                {
-                    Ok(CurrentStaff { id, tenant, role })
+                Some(s) if s.status == "active" && s.tenant_status.as_deref().unwrap_or("active") == "active" => {
+                    Ok(CurrentStaff { id, tenant, role, agency: s.agency_id })
                 }
                 _ => Err(ApiError::Unauthorized("the account or its tenant is no longer active")),
             }

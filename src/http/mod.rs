@@ -1,6 +1,7 @@
 //! Transport: parse, authorize, call the domain and the database, shape the
 //! response. `routes.rs` is the whole API in one table.
 
+pub mod agencies;
 pub mod audit;
 pub mod auth;
 pub mod extract;

@@ -3,7 +3,7 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{audit, auth, filings, jobs, notifications, ops, settings, staff, subject, templates, tenants};
+use super::{agencies, audit, auth, filings, jobs, notifications, ops, settings, staff, subject, templates, tenants};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -41,6 +41,13 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(filings::get::get_filing)
             .service(filings::update::update_filing)
             .service(filings::initial_password::issue_initial_password)
+            // Agencies
+            .service(agencies::create::create_agency)
+            .service(agencies::list::list_agencies)
+            .service(agencies::get::get_agency)
+            .service(agencies::authorize::create_authorization)
+            .service(agencies::authorizations::list_authorizations)
+            .service(agencies::revoke::revoke_authorization)
             // Filing subjects
             .service(subject::login::subject_login)
             .service(subject::filing::get_own_filing)

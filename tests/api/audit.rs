@@ -42,7 +42,7 @@ async fn every_foundation_action_leaves_exactly_its_event_and_no_secret() {
     app.login_raw(Some("acme"), "nobody", "Wrong-Password-2").await;
     let rita = app.login(Some("acme"), "rita", PASSWORD).await;
     app.put("/api/v1/settings", Some(&t.admin.access), json!({"reset_mode": "link"})).await;
-    app.patch(&format!("/api/v1/staff/{rita_id}"), Some(&t.admin.access), json!({"role": "agent"})).await;
+    app.patch(&format!("/api/v1/staff/{rita_id}"), Some(&t.admin.access), json!({"role": "tenant_admin"})).await;
     let resp = app
         .put(
             "/api/v1/auth/password",
@@ -86,7 +86,7 @@ async fn every_foundation_action_leaves_exactly_its_event_and_no_secret() {
     assert_eq!(events[5]["details"]["username"], "nobody");
     assert!(e["request_id"].is_string() && e["ip"] == "127.0.0.1", "{e}");
     assert_eq!(events[7]["details"]["changes"]["reset_mode"], json!({"from": "temp_password", "to": "link"}));
-    assert_eq!(events[8]["details"]["changes"], json!({"role": {"from": "reviewer", "to": "agent"}}));
+    assert_eq!(events[8]["details"]["changes"], json!({"role": {"from": "reviewer", "to": "tenant_admin"}}));
     assert_eq!(events[13]["actor_type"], "staff");
     assert_eq!(events[13]["actor_id"], crate::helpers::token_subject(&root.access));
 
@@ -112,7 +112,7 @@ async fn a_refused_action_leaves_a_failure_event_and_no_partial_write() {
         .post(
             "/api/v1/staff",
             Some(&t.admin.access),
-            json!({"username": "rita", "display_name": "R2", "email": "r2@example.com", "role": "agent", "password": PASSWORD}),
+            json!({"username": "rita", "display_name": "R2", "email": "r2@example.com", "role": "reviewer", "password": PASSWORD}),
         )
         .await;
     assert_problem(resp, 409, "username_taken").await;

@@ -2,6 +2,7 @@
 //! SQLite by default, PostgreSQL when `FILINGDESK_TEST_DATABASE_URL` names
 //! one. Modules mirror `src/http/`.
 
+mod agencies;
 mod audit;
 mod auth;
 mod config;

@@ -77,7 +77,7 @@ async fn a_username_is_unique_within_a_tenant_but_not_across_tenants() {
     let b = app.tenant("bravo").await;
     app.create_staff(&a.admin.access, None, "rita", "reviewer").await;
     let resp = app
-        .post("/api/v1/staff", Some(&a.admin.access), json!({"username": "rita", "display_name": "R", "email": "r@example.com", "role": "agent", "password": PASSWORD}))
+        .post("/api/v1/staff", Some(&a.admin.access), json!({"username": "rita", "display_name": "R", "email": "r@example.com", "role": "reviewer", "password": PASSWORD}))
         .await;
     assert_problem(resp, 409, "username_taken").await;
     app.create_staff(&b.admin.access, None, "rita", "reviewer").await;

@@ -106,6 +106,9 @@ pub async fn create_filing(
     let (row, domains) = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
+            if let Some(a) = b.agency_id {
+                crate::http::agencies::require_agency(conn, tenant, a)?;
+            }
             let input = FilingInput {
                 number,
                 subject_name,

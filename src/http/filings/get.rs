@@ -10,7 +10,8 @@ use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
-/// Read a filing, personal data masked.
+/// Read a filing, personal data masked. An agent reads only filings its
+/// agency is authorized for; any other is 404.
 #[utoipa::path(
     tag = "filings",
     params(("id" = uuid::Uuid, Path, description = "Filing id"), TenantParam),
@@ -24,12 +25,18 @@ pub async fn get_filing(
     id: web::Path<String>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
+    let agency = me.agency_scope().map(str::to_owned);
     let view = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let row = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
+            if let Some(agency) = &agency {
+                if !db::agencies::is_authorized(conn, tenant, agency, &row.id, db::now())? {
+                    return Err(ApiError::NotFound);
+                }
+            }
             let domains = db::filings::domains(conn, tenant, std::slice::from_ref(&row.id))?;
             Ok(FilingView::new(row, domains.into_iter().map(|(_, d)| d).collect()))
         })

@@ -93,10 +93,14 @@ pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>), ApiError
             .map(|c| get(c).split(';').map(str::trim).filter(|d| !d.is_empty()).map(str::to_owned).collect())
             .unwrap_or_default();
         let domains = parse_domains(&mut v, &raw_domains);
-        let agency = agency_col.map(get).filter(|a| !a.is_empty());
-        if agency.is_some_and(|a| uuid::Uuid::parse_str(a).is_err()) {
-            v.push(crate::domain::FieldError::new("agency_id", "invalid", "agency_id is not a UUID"));
-        }
+        let agency = match agency_col.map(get).filter(|a| !a.is_empty()).map(uuid::Uuid::parse_str) {
+            None => None,
+            Some(Ok(a)) => Some(a.to_string()),
+            Some(Err(_)) => {
+                v.push(crate::domain::FieldError::new("agency_id", "invalid", "agency_id is not a UUID"));
+                None
+            }
+        };
         match v.finish() {
             Err(errors) => bad.push(LineError {
                 line,
@@ -112,7 +116,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>), ApiError
                     id_number: id_number.expect("checked"),
                     phone: phone.expect("checked"),
                     email: email.expect("checked"),
-                    agency_id: agency.map(str::to_owned),
+                    agency_id: agency,
                 },
                 domains,
             }),
@@ -134,7 +138,13 @@ pub fn write_batch(
 ) -> Result<(), ApiError> {
     use diesel::Connection;
     let (mut created, mut updated) = (Vec::new(), Vec::new());
+    let agencies =
+        if batch.iter().any(|p| p.input.agency_id.is_some()) { db::agencies::ids(conn, tenant)? } else { Vec::new() };
     for p in batch {
+        if p.input.agency_id.as_ref().is_some_and(|a| !agencies.contains(a)) {
+            report.errors.push(LineError { line: p.line, message: "agency_id: no such agency in this tenant".into() });
+            continue;
+        }
         let number = p.input.number.as_str().to_owned();
         let outcome = conn.transaction(|conn| -> Result<bool, diesel::result::Error> {
             let (row, is_new): (FilingRow, bool) = match db::filings::find_by_number(conn, tenant, &number)? {

@@ -20,7 +20,8 @@ pub struct FilingQuery {
     pub tenant_id: Option<uuid::Uuid>,
 }
 
-/// List filings, newest first.
+/// List filings, newest first. An agent sees only the filings its agency
+/// holds a current authorization for.
 #[utoipa::path(
     tag = "filings",
     params(FilingQuery, PageParams),
@@ -34,16 +35,24 @@ pub async fn list_filings(
     q: web::Query<FilingQuery>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
     let page = p.parse()?;
     let search = q.q.as_deref().map(crate::domain::filing::half_width).map(|s| s.trim().to_owned());
     if search.as_ref().is_some_and(|s| s.chars().count() > 100) {
         return Err(ApiError::field("q", "too_long", "q must be at most 100 characters"));
     }
+    let agency = me.agency_scope().map(str::to_owned);
     let (rows, domains) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let rows = db::filings::list(conn, tenant, search.as_deref(), page.after.as_deref(), page.limit + 1)?;
+            let rows = db::filings::list(
+                conn,
+                tenant,
+                agency.as_deref().map(|a| (a, db::now())),
+                search.as_deref(),
+                page.after.as_deref(),
+                page.limit + 1,
+            )?;
             let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
             Ok((rows, db::filings::domains(conn, tenant, &ids)?))
         })

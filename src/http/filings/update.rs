@@ -95,6 +95,7 @@ pub async fn update_filing(
                 changed.push("email");
             }
             if let Some(a) = b.agency_id {
+                crate::http::agencies::require_agency(conn, tenant, a)?;
                 row.agency_id = Some(a.to_string());
                 changed.push("agency_id");
             }

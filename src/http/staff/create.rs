@@ -60,8 +60,10 @@ pub async fn create_staff(
     let display_name = v.check(parse_text("display_name", &body.display_name, 100));
     let email = v.check(Email::parse("email", &body.email));
     let pw = v.check(StaffPassword::parse("password", &body.password, Some(body.username.trim())));
-    if body.agency_id.is_some() && body.role != TenantRole::Agent {
-        v.push(FieldError::new("agency_id", "not_allowed", "only agents belong to an agency"));
+    match (body.role, body.agency_id) {
+        (TenantRole::Agent, None) => v.push(FieldError::new("agency_id", "required", "an agent belongs to an agency")),
+        (TenantRole::Agent, Some(_)) | (_, None) => {}
+        (_, Some(_)) => v.push(FieldError::new("agency_id", "not_allowed", "only agents belong to an agency")),
     }
     v.finish().map_err(ApiError::Validation)?;
     let (username, display_name, email, pw) =
@@ -76,6 +78,9 @@ pub async fn create_staff(
         .transaction(move |conn| -> Result<_, ApiError> {
             if db::tenants::find(conn, tenant)?.is_none() {
                 return Err(ApiError::field("tenant_id", "unknown", "no such tenant"));
+            }
+            if let Some(a) = body.agency_id {
+                crate::http::agencies::require_agency(conn, tenant, a)?;
             }
             let now = db::now();
             let new = NewStaff {

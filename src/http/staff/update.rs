@@ -67,6 +67,16 @@ pub async fn update_staff(
                 }
             };
             let before = db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)?;
+            // An agent exists for its agency: turning one into staff (or staff
+            // into an agent) would leave an agency where none belongs, or none
+            // where one must be.
+            if body.role.is_some_and(|r| (r == TenantRole::Agent) != (before.role == Role::Agent.as_str())) {
+                return Err(ApiError::field(
+                    "role",
+                    "agency_bound",
+                    "an agent's role cannot be changed to or from agent; create a new account",
+                ));
+            }
             let now = db::now();
             let changes = StaffChanges {
                 role: body.role.map(|r| Role::from(r).as_str().to_owned()),

@@ -1,0 +1,2 @@
+DROP TABLE agency_authorizations;
+DROP TABLE agencies;

@@ -1,0 +1,51 @@
+//! `DELETE /api/v1/agencies/{id}/authorizations/{authorization_id}`.
+
+use actix_web::{delete, web, HttpResponse};
+
+use super::agency_id;
+use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::db;
+use crate::domain::role::Role;
+use crate::error::ApiError;
+use crate::http::extract::{parse_path_id, CurrentStaff};
+use crate::http::settings::TenantParam;
+use crate::http::AppState;
+
+/// Withdraw an authorization at once (the row stays, with `revoked_at`).
+#[utoipa::path(
+    tag = "agencies",
+    params(
+        ("id" = uuid::Uuid, Path, description = "Agency id"),
+        ("authorization_id" = uuid::Uuid, Path, description = "Authorization id"),
+        TenantParam,
+    ),
+    security(("bearer" = [])),
+    responses((status = 204, description = "Withdrawn"))
+)]
+#[delete("/agencies/{id}/authorizations/{authorization_id}")]
+pub async fn revoke_authorization(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    meta: RequestMeta,
+    path: web::Path<(String, String)>,
+    q: web::Query<TenantParam>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let agency = agency_id(&path.0)?;
+    let auth = parse_path_id(&path.1, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
+    state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            if !db::agencies::revoke(conn, tenant, agency, &auth, db::now())? {
+                return Err(ApiError::NotFound);
+            }
+            let e = Event::new("agency.authorization.revoked", Actor::Staff(me.id))
+                .tenant(Some(tenant))
+                .target("agency", agency.to_string())
+                .details(serde_json::json!({"authorization_id": auth}));
+            audit::record(conn, &meta, e)?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

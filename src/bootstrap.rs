@@ -36,6 +36,12 @@ pub fn jwt_keys(db_conn: &Db, settings: &Settings) -> anyhow::Result<JwtKeys> {
     Ok(JwtKeys::new(secret.as_bytes()))
 }
 
+/// The cipher for personal data: the data key, plus the previous keys
+/// still accepted during a rotation.
+pub fn cipher(settings: &Settings) -> anyhow::Result<crate::security::crypto::DataCipher> {
+    Ok(crate::security::crypto::DataCipher::with_previous(&data_key(settings)?, &settings.data_key_previous))
+}
+
 /// The data key: configured, or (SQLite only) generated once and kept beside
 /// the database file. PostgreSQL deployments must configure it.
 pub fn data_key(settings: &Settings) -> anyhow::Result<DataKey> {

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `openapi`, `create-admin`.
+//! The command line: `serve` (default), `migrate`, `openapi`, `create-admin`,
+//! `import-filings`, `rotate-data-key`, `audit verify`.
 
 use std::path::PathBuf;
 
@@ -47,6 +48,9 @@ pub enum Command {
         /// The CSV file.
         file: PathBuf,
     },
+    /// Re-encrypt all personal data under FILINGDESK_DATA_KEY, reading what earlier keys sealed through
+    /// FILINGDESK_DATA_KEY_PREVIOUS; idempotent, safe to interrupt and run again while the service runs.
+    RotateDataKey,
     /// Audit log tools.
     Audit {
         #[command(subcommand)]

@@ -73,6 +73,9 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     /// `FILINGDESK_DATA_KEY`: base64 32-byte key; generated beside the SQLite file when unset; required with PostgreSQL.
     pub data_key: Option<DataKey>,
+    /// `FILINGDESK_DATA_KEY_PREVIOUS`: earlier data keys (base64, comma-separated), still accepted for
+    /// reading while `filingdesk rotate-data-key` re-encrypts everything with the current one.
+    pub data_key_previous: Vec<DataKey>,
     /// `FILINGDESK_BOOTSTRAP_ADMIN`: platform admin created on an empty database (default `admin`).
     pub bootstrap_admin: String,
     /// `FILINGDESK_BOOTSTRAP_PASSWORD`: its password; random and printed once when unset.
@@ -133,6 +136,7 @@ const KEYS: &[&str] = &[
     "LISTEN",
     "JWT_SECRET",
     "DATA_KEY",
+    "DATA_KEY_PREVIOUS",
     "BOOTSTRAP_ADMIN",
     "BOOTSTRAP_PASSWORD",
     "SMTP_URL",
@@ -237,6 +241,13 @@ impl Settings {
         };
         let data_key =
             raw.get("DATA_KEY").map(|s| DataKey::parse_base64(s).map_err(|m| Raw::err("DATA_KEY", m))).transpose()?;
+        let data_key_previous = raw
+            .get("DATA_KEY_PREVIOUS")
+            .unwrap_or("")
+            .split(',')
+            .filter(|k| !k.trim().is_empty())
+            .map(|k| DataKey::parse_base64(k).map_err(|m| Raw::err("DATA_KEY_PREVIOUS", m)))
+            .collect::<Result<Vec<_>, _>>()?;
         if data_key.is_none() && database_url.backend() == crate::db::Backend::Postgres {
             return Err(Raw::err(
                 "DATA_KEY",
@@ -275,6 +286,7 @@ impl Settings {
             listen,
             jwt_secret,
             data_key,
+            data_key_previous,
             bootstrap_admin,
             bootstrap_password,
             smtp_url,

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         Command::Openapi => unreachable!("handled above"),
         Command::CreateAdmin { username, password, tenant } => create_admin(&settings, &username, password, tenant),
         Command::ImportFilings { tenant, file } => import_filings(&settings, &tenant, &file),
+        Command::RotateDataKey => rotate_data_key(&settings),
         Command::Audit { command: AuditCommand::Verify { tenant } } => match audit_verify(&settings, tenant.as_deref())
         {
             Ok(true) => Ok(()),
@@ -62,6 +63,18 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         tracing::info!("filingdesk stopped");
         Ok(())
     })
+}
+
+/// Re-encrypts under the current data key, printing each batch and a summary.
+fn rotate_data_key(settings: &Settings) -> anyhow::Result<()> {
+    let db = db::Db::connect(&settings.database_url, 1)?;
+    let cipher = bootstrap::cipher(settings)?;
+    let report = filingdesk::rotation::rotate(&db, &cipher, |table, n| eprintln!("{table}: {n} re-encrypted"))?;
+    println!("filings           {:>9}", report.filings);
+    println!("notifications     {:>9}", report.notifications);
+    println!("idempotency_keys  {:>9}", report.idempotency_keys);
+    println!("every value is now under the current key; FILINGDESK_DATA_KEY_PREVIOUS may be removed");
+    Ok(())
 }
 
 /// Prints one line per chain; `Ok(false)` when any is broken.
@@ -103,7 +116,7 @@ fn import_filings(settings: &Settings, slug: &str, file: &std::path::Path) -> an
     let started = std::time::Instant::now();
     let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let db = db::Db::connect(&settings.database_url, 2)?;
-    let cipher = filingdesk::security::crypto::DataCipher::new(&bootstrap::data_key(settings)?);
+    let cipher = bootstrap::cipher(settings)?;
     let tenant = db.run_blocking(|conn| {
         let t =
             db::tenants::find_by_slug(conn, slug)?.ok_or_else(|| anyhow::anyhow!("no tenant with slug `{slug}`"))?;

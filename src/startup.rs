@@ -36,7 +36,7 @@ impl Application {
     /// listener (port 0 picks a free port, as the tests do).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
-        let cipher = crate::security::crypto::DataCipher::new(&bootstrap::data_key(&settings)?);
+        let cipher = bootstrap::cipher(&settings)?;
         let jwt = bootstrap::jwt_keys(&db, &settings)?;
         bootstrap::seed(&db, &settings, &cipher)?;
         let listener =

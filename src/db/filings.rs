@@ -198,3 +198,20 @@ pub fn hosting_tenant(
             .optional(),
     }
 }
+
+/// Up to `limit` filings (of any tenant) with a field not sealed under
+/// `prefix`: the data-key rotation's next batch.
+pub fn not_sealed_with(conn: &mut DbConnection, prefix: &str, limit: i64) -> QueryResult<Vec<FilingRow>> {
+    let like = format!("{prefix}%");
+    filings::table
+        .filter(
+            filings::id_number_enc
+                .not_like(like.clone())
+                .or(filings::phone_enc.not_like(like.clone()))
+                .or(filings::email_enc.not_like(like)),
+        )
+        .select(FilingRow::as_select())
+        .order(filings::id)
+        .limit(limit)
+        .load(conn)
+}

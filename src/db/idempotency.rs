@@ -60,3 +60,25 @@ pub fn release(conn: &mut DbConnection, scope: &str, key: &str) -> QueryResult<u
 pub fn purge_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(before))).execute(conn)
 }
+
+/// Up to `limit` stored answers not sealed under `prefix`:
+/// `(scope, key, response)` for the data-key rotation.
+pub fn not_sealed_with(
+    conn: &mut DbConnection,
+    prefix: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, String)>> {
+    idempotency_keys::table
+        .filter(idempotency_keys::response.is_not_null())
+        .filter(idempotency_keys::response.not_like(format!("{prefix}%")))
+        .select((idempotency_keys::scope, idempotency_keys::key, idempotency_keys::response.assume_not_null()))
+        .order((idempotency_keys::scope, idempotency_keys::key))
+        .limit(limit)
+        .load(conn)
+}
+
+pub fn reseal(conn: &mut DbConnection, scope: &str, key: &str, response: &str) -> QueryResult<usize> {
+    diesel::update(idempotency_keys::table.find((scope, key)))
+        .set(idempotency_keys::response.eq(Some(response)))
+        .execute(conn)
+}

@@ -43,13 +43,13 @@ pub fn insert(conn: &mut DbConnection, row: &NotificationRow) -> QueryResult<usi
 pub fn budget_times(
     conn: &mut DbConnection,
     tenant: TenantId,
-    recipient_index: &str,
+    recipient_indexes: &[String],
     filing_id: Option<&str>,
     since: NaiveDateTime,
 ) -> QueryResult<(Vec<NaiveDateTime>, Vec<NaiveDateTime>)> {
-    if let DbConnection::Postgresql(c) = conn {
+    if let (DbConnection::Postgresql(c), Some(current)) = (&mut *conn, recipient_indexes.first()) {
         diesel::sql_query("SELECT pg_advisory_xact_lock(7500, hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(recipient_index)
+            .bind::<diesel::sql_types::Text, _>(current)
             .execute(c)?;
     }
     let base = || {
@@ -60,7 +60,7 @@ pub fn budget_times(
             .into_boxed()
     };
     let by_recipient = base()
-        .filter(notifications::recipient_index.eq(recipient_index))
+        .filter(notifications::recipient_index.eq_any(recipient_indexes))
         .select(notifications::next_attempt_at)
         .load(conn)?;
     let by_filing = match filing_id {
@@ -227,4 +227,41 @@ pub fn requeue(conn: &mut DbConnection, tenant: TenantId, id: &str, now: NaiveDa
         notifications::updated_at.eq(now),
     ))
     .execute(conn)
+}
+
+/// Up to `limit` notifications with a recipient or parameters not sealed
+/// under `prefix`: `(id, recipient, params)` for the data-key rotation.
+pub fn not_sealed_with(
+    conn: &mut DbConnection,
+    prefix: &str,
+    limit: i64,
+) -> QueryResult<Vec<(String, String, Option<String>)>> {
+    let like = format!("{prefix}%");
+    notifications::table
+        .filter(
+            notifications::recipient
+                .not_like(like.clone())
+                .or(notifications::params.is_not_null().and(notifications::params.not_like(like))),
+        )
+        .select((notifications::id, notifications::recipient, notifications::params))
+        .order(notifications::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Stores a notification's recipient and parameters sealed anew.
+pub fn reseal(
+    conn: &mut DbConnection,
+    id: &str,
+    recipient: &str,
+    recipient_index: &str,
+    params: Option<&str>,
+) -> QueryResult<usize> {
+    diesel::update(notifications::table.find(id))
+        .set((
+            notifications::recipient.eq(recipient),
+            notifications::recipient_index.eq(recipient_index),
+            notifications::params.eq(params),
+        ))
+        .execute(conn)
 }

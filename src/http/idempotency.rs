@@ -95,7 +95,7 @@ pub async fn idempotency(
             })
             .await
     };
-    let context = format!("idempotency:{scope}:{key}");
+    let context = cipher_context(&scope, &key);
     match claimed {
         Err(e) => return Ok(req.into_response(error(e))),
         Ok(Some(earlier)) if earlier.request_hash != hash => {
@@ -155,4 +155,10 @@ pub async fn idempotency(
         tracing::error!(error = %e, "could not store the idempotent answer");
     }
     Ok(ServiceResponse::new(http_req, head.set_body(BoxBody::new(bytes))))
+}
+
+/// The encryption context of a stored answer: it opens only under its own
+/// scope and key.
+pub fn cipher_context(scope: &str, key: &str) -> String {
+    format!("idempotency:{scope}:{key}")
 }

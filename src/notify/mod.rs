@@ -68,6 +68,12 @@ fn slot_for_both(
     }
 }
 
+/// A recipient's blind index (phone numbers and e-mail addresses are
+/// indexed apart): what SMS budgets count by.
+pub fn recipient_index(cipher: &DataCipher, to: &str) -> String {
+    cipher.blind_index(if to.contains('@') { "email" } else { "phone" }, to)
+}
+
 /// The context that binds an encrypted notification field to its row.
 pub fn cipher_context(id: &str, field: &str) -> String {
     format!("notification:{id}:{field}")
@@ -89,16 +95,19 @@ pub fn enqueue(
         Recipient::Phone(p) => (if channels.sms { "sms" } else { "log" }, p.as_str().to_owned(), p.masked()),
     };
     let now = db::now();
-    let (recipient_index, send_at) = match &n.recipient {
-        Recipient::Email(e) => (cipher.blind_index("email", e.as_str()), now),
+    let recipient_index = recipient_index(cipher, &to);
+    let send_at = match &n.recipient {
+        Recipient::Email(_) => now,
         Recipient::Phone(p) => {
-            let index = cipher.blind_index("phone", p.as_str());
+            // Every accepted key's index: during a key rotation, earlier
+            // notifications may still carry the previous key's.
+            let indexes = cipher.blind_indexes("phone", p.as_str());
             let budget = db::settings::get(conn, n.tenant)
                 .map_err(|e| diesel::result::Error::DeserializationError(e.into_boxed_dyn_error()))?;
             let since = now - chrono::Duration::days(1);
             let (by_recipient, by_filing) =
-                db::notifications::budget_times(conn, n.tenant, &index, n.filing_id.as_deref(), since)?;
-            (index, slot_for_both(now, &by_recipient, &by_filing, budget.sms_budget))
+                db::notifications::budget_times(conn, n.tenant, &indexes, n.filing_id.as_deref(), since)?;
+            slot_for_both(now, &by_recipient, &by_filing, budget.sms_budget)
         }
     };
     let params = serde_json::to_vec(&n.params).unwrap_or_default();

@@ -14,6 +14,7 @@ mod jobs;
 mod notifications;
 mod openapi;
 mod ops;
+mod rotation;
 mod settings;
 mod staff;
 mod subject;

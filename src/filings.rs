@@ -45,6 +45,7 @@ pub fn build_row(tenant: TenantId, cipher: &DataCipher, input: FilingInput) -> F
         must_change_password: false,
         password_expires_at: None,
         password_changed_at: None,
+        password_reminded_at: None,
         failed_logins: 0,
         locked_until: None,
         created_at: now,

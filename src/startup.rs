@@ -51,7 +51,8 @@ impl Application {
         let delivery =
             Arc::new(crate::notify::deliver::Delivery::from_settings(db.clone(), cipher.clone(), &settings)?);
         let channels = crate::notify::ChannelSet::from_settings(&settings);
-        let jobs = Arc::new(Jobs::new(db.clone(), delivery.clone(), settings.outbox_interval_secs));
+        let jobs =
+            Arc::new(Jobs::new(db.clone(), delivery.clone(), cipher.clone(), channels, settings.outbox_interval_secs));
         let scheduler = if settings.scheduler { Some(scheduler::start(jobs.clone()).await?) } else { None };
         let state = AppState {
             db: db.clone(),

@@ -36,6 +36,7 @@ pub struct FilingRow {
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub password_reminded_at: Option<NaiveDateTime>,
 }
 
 pub const NUMBER_UNIQUE: &[&str] = &["filings_tenant_number_key", "filings.tenant_id, filings.filing_number"];
@@ -209,6 +210,30 @@ pub fn not_sealed_with(conn: &mut DbConnection, prefix: &str, limit: i64) -> Que
                 .not_like(like.clone())
                 .or(filings::phone_enc.not_like(like.clone()))
                 .or(filings::email_enc.not_like(like)),
+        )
+        .select(FilingRow::as_select())
+        .order(filings::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Up to `limit` filings whose query password was set at or before
+/// `changed_before` and has not been reminded of since.
+pub fn due_for_age_reminder(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    changed_before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<FilingRow>> {
+    filings::table
+        .filter(filings::tenant_id.eq(tenant.to_string()))
+        .filter(filings::password_hash.is_not_null())
+        .filter(filings::must_change_password.eq(false))
+        .filter(filings::password_changed_at.le(changed_before))
+        .filter(
+            filings::password_reminded_at
+                .is_null()
+                .or(filings::password_reminded_at.nullable().lt(filings::password_changed_at.nullable())),
         )
         .select(FilingRow::as_select())
         .order(filings::id)

@@ -108,6 +108,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        password_reminded_at -> Nullable<Timestamp>,
     }
 }
 

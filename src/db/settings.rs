@@ -33,3 +33,13 @@ pub fn put(conn: &mut DbConnection, tenant: TenantId, settings: &TenantSettings)
         .execute(c))?;
     Ok(())
 }
+
+/// Every tenant that saved settings, with them (the others have the defaults).
+pub fn all_saved(conn: &mut DbConnection) -> anyhow::Result<Vec<(TenantId, TenantSettings)>> {
+    let rows: Vec<(String, String)> =
+        tenant_settings::table.select((tenant_settings::tenant_id, tenant_settings::document)).load(conn)?;
+    rows.into_iter()
+        .filter_map(|(t, d)| TenantId::parse(&t).map(|t| (t, d)))
+        .map(|(t, d)| Ok((t, TenantSettings::from_stored(&d).context("stored tenant settings are unreadable")?)))
+        .collect()
+}

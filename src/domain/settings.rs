@@ -1,6 +1,7 @@
 //! A tenant's settings: one validated document, with defaults for every field.
 //! Later features (password policy, tickets, SLA, audit retention) read it.
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -80,6 +81,11 @@ pub struct TenantSettings {
     pub audit_retention_days: u32,
     /// SMS per number and per filing (per minute 1–10, per hour 1–60, per day 1–200).
     pub sms_budget: SendBudget,
+    /// Days a query password may be used before it must be changed: `0` (the
+    /// default, as NIST SP 800-63B advises) or 30–3650. When set, subjects are
+    /// reminded by e-mail 14 days before, and an older password signs in to
+    /// the password change only.
+    pub password_max_age_days: u32,
 }
 
 impl Default for TenantSettings {
@@ -98,6 +104,7 @@ impl Default for TenantSettings {
             lockout_minutes: 15,
             audit_retention_days: 1095,
             sms_budget: SendBudget { per_minute: 1, per_hour: 5, per_day: 10 },
+            password_max_age_days: 0,
         }
     }
 }
@@ -120,6 +127,7 @@ pub struct SettingsUpdate {
     pub lockout_minutes: Option<u32>,
     pub audit_retention_days: Option<u32>,
     pub sms_budget: Option<SendBudget>,
+    pub password_max_age_days: Option<u32>,
 }
 
 fn in_range(v: &mut Violations, field: &str, value: u32, min: u32, max: u32) {
@@ -151,6 +159,7 @@ impl TenantSettings {
             lockout_minutes: u.lockout_minutes.unwrap_or(self.lockout_minutes),
             audit_retention_days: u.audit_retention_days.unwrap_or(self.audit_retention_days),
             sms_budget: u.sms_budget.unwrap_or(self.sms_budget),
+            password_max_age_days: u.password_max_age_days.unwrap_or(self.password_max_age_days),
         };
         s.validate()?;
         Ok(s)
@@ -170,7 +179,17 @@ impl TenantSettings {
         in_range(&mut v, "sms_budget.per_minute", self.sms_budget.per_minute, 1, 10);
         in_range(&mut v, "sms_budget.per_hour", self.sms_budget.per_hour, 1, 60);
         in_range(&mut v, "sms_budget.per_day", self.sms_budget.per_day, 1, 200);
+        if self.password_max_age_days != 0 {
+            in_range(&mut v, "password_max_age_days", self.password_max_age_days, 30, 3650);
+        }
         v.finish()
+    }
+
+    /// Whether a query password changed at `changed_at` is past the
+    /// tenant's maximum age at `now` (never, when there is none).
+    pub fn password_too_old(&self, changed_at: Option<NaiveDateTime>, now: NaiveDateTime) -> bool {
+        self.password_max_age_days > 0
+            && changed_at.is_some_and(|c| now - c >= chrono::Duration::days(i64::from(self.password_max_age_days)))
     }
 
     /// Reads a stored document. Fields added by later releases fall back to

@@ -6,6 +6,7 @@
 pub mod audit_retention;
 pub mod idempotency_purge;
 pub mod outbox;
+pub mod password_reminders;
 pub mod scheduler;
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,6 +16,8 @@ use chrono::NaiveDateTime;
 
 use crate::db::{self, Db};
 use crate::notify::deliver::Delivery;
+use crate::notify::ChannelSet;
+use crate::security::crypto::DataCipher;
 
 /// Every job: name, cron schedule (with seconds), what it does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,16 +25,19 @@ pub enum JobName {
     Outbox,
     AuditRetention,
     IdempotencyPurge,
+    PasswordReminders,
 }
 
 impl JobName {
-    pub const ALL: [JobName; 3] = [JobName::Outbox, JobName::AuditRetention, JobName::IdempotencyPurge];
+    pub const ALL: [JobName; 4] =
+        [JobName::Outbox, JobName::AuditRetention, JobName::IdempotencyPurge, JobName::PasswordReminders];
 
     pub fn as_str(self) -> &'static str {
         match self {
             JobName::Outbox => "outbox",
             JobName::AuditRetention => "audit_retention",
             JobName::IdempotencyPurge => "idempotency_purge",
+            JobName::PasswordReminders => "password_reminders",
         }
     }
 
@@ -40,6 +46,7 @@ impl JobName {
             JobName::Outbox => "deliver due notifications",
             JobName::AuditRetention => "remove audit events past each tenant's retention, behind a checkpoint",
             JobName::IdempotencyPurge => "forget Idempotency-Key answers older than a day",
+            JobName::PasswordReminders => "remind subjects whose query password nears the tenant's maximum age",
         }
     }
 
@@ -65,12 +72,21 @@ pub struct Jobs {
     /// Seconds between outbox runs.
     pub outbox_interval_secs: u32,
     /// One run per job at a time in this process too.
-    running: [AtomicBool; 3],
+    running: [AtomicBool; JobName::ALL.len()],
+    /// For jobs that notify.
+    cipher: DataCipher,
+    channels: ChannelSet,
 }
 
 impl Jobs {
-    pub fn new(db: Db, delivery: Arc<Delivery>, outbox_interval_secs: u32) -> Self {
-        Self { db, delivery, outbox_interval_secs, running: Default::default() }
+    pub fn new(
+        db: Db,
+        delivery: Arc<Delivery>,
+        cipher: DataCipher,
+        channels: ChannelSet,
+        outbox_interval_secs: u32,
+    ) -> Self {
+        Self { db, delivery, outbox_interval_secs, running: Default::default(), cipher, channels }
     }
 
     /// The cron schedule of a job (seconds first).
@@ -79,6 +95,7 @@ impl Jobs {
             JobName::Outbox => format!("*/{} * * * * *", self.outbox_interval_secs.clamp(1, 59)),
             JobName::AuditRetention => "0 15 3 * * *".to_owned(),
             JobName::IdempotencyPurge => "0 7 * * * *".to_owned(),
+            JobName::PasswordReminders => "0 30 1 * * *".to_owned(),
         }
     }
 
@@ -135,6 +152,12 @@ impl Jobs {
                 let db = self.db.clone();
                 let n = tokio::task::spawn_blocking(move || idempotency_purge::run_once(&db, now)).await??;
                 Ok(format!("forgot {n} keys"))
+            }
+            JobName::PasswordReminders => {
+                let (db, cipher, channels) = (self.db.clone(), self.cipher.clone(), self.channels);
+                let n = tokio::task::spawn_blocking(move || password_reminders::run_once(&db, &cipher, channels, now))
+                    .await??;
+                Ok(format!("reminded {n} subjects"))
             }
         }
     }

@@ -179,3 +179,54 @@ async fn the_public_lookup_names_the_host_or_the_administration_and_nothing_more
     let gone: Value = get("filing_number=京ICP备12345678号").await.unwrap().json().await.unwrap();
     assert_eq!(gone["hosted"], false);
 }
+
+#[tokio::test]
+async fn a_maximum_password_age_reminds_once_then_forces_a_change() {
+    use filingdesk::jobs::{JobName, RunOutcome};
+    let (app, _gw, admin, initial) = with_initial_password(|_| {}).await;
+    let token = login(&app, "acme", NUMBER, &initial).await.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert_eq!(change(&app, &token, &initial, "Fresh#Pass2026").await.status(), 204);
+    let now = chrono::Utc::now().naive_utc();
+    let run = || app.jobs.run(JobName::PasswordReminders, now);
+    // The password's age is set by moving its change into the past.
+    let aged = |days: i64| {
+        let at = (now - chrono::Duration::days(days)).format("%Y-%m-%d %H:%M:%S");
+        app.sql(&format!("UPDATE filings SET password_changed_at = '{at}'")).unwrap();
+    };
+    aged(400);
+    assert_eq!(run().await, RunOutcome::Ok("reminded 0 subjects".into()), "off by default");
+
+    let resp = app.put("/api/v1/settings", Some(&admin), json!({"password_max_age_days": 10})).await;
+    assert_eq!(assert_problem(resp, 422, "validation_failed").await["errors"][0]["field"], "password_max_age_days");
+    assert_eq!(app.put("/api/v1/settings", Some(&admin), json!({"password_max_age_days": 90})).await.status(), 200);
+    aged(75);
+    assert_eq!(run().await, RunOutcome::Ok("reminded 0 subjects".into()));
+    aged(77);
+    assert_eq!(run().await, RunOutcome::Ok("reminded 1 subjects".into()));
+    assert_eq!(run().await, RunOutcome::Ok("reminded 0 subjects".into()), "once per password");
+    let kinds = app.sql_strings(
+        "SELECT kind || ' ' || recipient_masked AS v FROM notifications WHERE kind = 'password_age_reminder'",
+    );
+    assert_eq!(kinds, ["password_age_reminder z***@example.com"]);
+    let events: Value =
+        app.get("/api/v1/audit-events?action=filing.password_age_reminded", Some(&admin)).await.json().await.unwrap();
+    assert_eq!(events["items"][0]["details"]["recipient"], "z***@example.com");
+
+    // Past the maximum age the password opens the change route only.
+    let fresh: Value = login(&app, "acme", NUMBER, "Fresh#Pass2026").await.json().await.unwrap();
+    assert_eq!(fresh["must_change_password"], false);
+    aged(91);
+    let old: Value = login(&app, "acme", NUMBER, "Fresh#Pass2026").await.json().await.unwrap();
+    assert_eq!(old["must_change_password"], true);
+    let token = old["access_token"].as_str().unwrap();
+    assert_eq!(change(&app, token, "Fresh#Pass2026", "Newer#Pass2027").await.status(), 204);
+    let after: Value = login(&app, "acme", NUMBER, "Newer#Pass2027").await.json().await.unwrap();
+    assert_eq!(after["must_change_password"], false);
+    // A new password earns a new reminder in its time, not before.
+    let later = |days: i64| app.jobs.run(JobName::PasswordReminders, now + chrono::Duration::days(days));
+    assert_eq!(later(60).await, RunOutcome::Ok("reminded 0 subjects".into()));
+    assert_eq!(later(80).await, RunOutcome::Ok("reminded 1 subjects".into()));
+}

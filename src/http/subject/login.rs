@@ -124,7 +124,8 @@ pub async fn subject_login(
         return Err(ApiError::Unauthorized("the generated password has expired; ask for a new one"));
     }
     let succeeded = event("subject.login.succeeded", "ok").details(json!({"filing_number": filing.filing_number}));
-    let must_change = filing.must_change_password;
+    // A password past the tenant's maximum age opens the change route only.
+    let must_change = filing.must_change_password || settings.password_too_old(filing.password_changed_at, now);
     let access_token = state.jwt.issue_scoped(
         filing.id.clone(),
         Some(tenant.to_string()),

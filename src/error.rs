@@ -42,6 +42,9 @@ pub struct Problem {
     /// One entry per broken rule, for `validation_failed`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<FieldError>>,
+    /// For `invalid_transition`: the state the ticket is in now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub current_status: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +70,13 @@ pub enum ApiError {
     /// 409 with the given code: a uniqueness or state conflict.
     #[error("{detail}")]
     Conflict { code: &'static str, detail: String },
+    /// 409 `invalid_transition`: the ticket's state does not allow the
+    /// action; the problem names the current state.
+    #[error("cannot {action} a ticket that is {current}")]
+    InvalidTransition { action: &'static str, current: &'static str },
+    /// 410 `gone`: a reset link that was spent or expired.
+    #[error("{0}")]
+    Gone(&'static str),
     /// 413 `payload_too_large`.
     #[error("request body is too large")]
     PayloadTooLarge,
@@ -106,6 +116,8 @@ impl ApiError {
             ApiError::NotFound => "not_found",
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
+            ApiError::InvalidTransition { .. } => "invalid_transition",
+            ApiError::Gone(_) => "gone",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Locked => "locked",
@@ -137,6 +149,16 @@ pub fn problem_response(
     detail: String,
     errors: Option<Vec<FieldError>>,
 ) -> HttpResponse {
+    problem_with_status(status, code, detail, errors, None)
+}
+
+fn problem_with_status(
+    status: StatusCode,
+    code: &str,
+    detail: String,
+    errors: Option<Vec<FieldError>>,
+    current_status: Option<String>,
+) -> HttpResponse {
     let title = status.canonical_reason().unwrap_or("Error").to_owned();
     let body = Problem {
         kind: format!("https://filingdesk.dev/problems/{code}"),
@@ -146,6 +168,7 @@ pub fn problem_response(
         code: code.to_owned(),
         request_id: current_request_id(),
         errors,
+        current_status,
     };
     let mut resp = HttpResponse::build(status);
     resp.insert_header((header::CONTENT_TYPE, PROBLEM_JSON));
@@ -164,7 +187,8 @@ impl ResponseError for ApiError {
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,
             ApiError::NotFound => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::Conflict { .. } => StatusCode::CONFLICT,
+            ApiError::Conflict { .. } | ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
+            ApiError::Gone(_) => StatusCode::GONE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Locked => StatusCode::LOCKED,
@@ -192,6 +216,10 @@ impl ResponseError for ApiError {
             },
             other => other.to_string(),
         };
-        problem_response(status, self.code(), detail, errors)
+        let current = match self {
+            ApiError::InvalidTransition { current, .. } => Some((*current).to_owned()),
+            _ => None,
+        };
+        problem_with_status(status, self.code(), detail, errors, current)
     }
 }

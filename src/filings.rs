@@ -90,3 +90,108 @@ pub fn open(cipher: &DataCipher, filing_id: &str, field: &str, sealed: &str) -> 
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| anyhow::anyhow!("the filing's {field} cannot be decrypted with the data key"))
 }
+
+/// How many earlier query passwords may not come back.
+pub const PASSWORD_HISTORY: i64 = 5;
+
+/// Stores a password the subject chose (already checked against the policy):
+/// the old one joins the history, the must-change flag and any lockout go.
+/// `None` when the filing is gone.
+pub fn set_chosen_password(
+    conn: &mut crate::db::DbConnection,
+    tenant: TenantId,
+    filing_id: &str,
+    hash: String,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<Option<FilingRow>> {
+    let Some(mut filing) = db::filings::find(conn, tenant, filing_id)? else {
+        return Ok(None);
+    };
+    if let Some(old) = &filing.password_hash {
+        db::filings::remember_password(conn, tenant, &filing.id, old)?;
+    }
+    filing.password_hash = Some(hash);
+    filing.must_change_password = false;
+    filing.password_expires_at = None;
+    filing.password_changed_at = Some(now);
+    filing.failed_logins = 0;
+    filing.locked_until = None;
+    filing.updated_at = now;
+    db::filings::save(conn, &filing)?;
+    Ok(Some(filing))
+}
+
+/// The phone and e-mail on file, opened.
+pub fn contacts_on_file(cipher: &DataCipher, filing: &FilingRow) -> anyhow::Result<(PhoneNumber, Email)> {
+    let phone = PhoneNumber::parse("phone", &open(cipher, &filing.id, "phone", &filing.phone_enc)?)
+        .map_err(|e| anyhow::anyhow!("stored phone unreadable: {}", e.message))?;
+    let email = Email::parse("email", &open(cipher, &filing.id, "email", &filing.email_enc)?)
+        .map_err(|e| anyhow::anyhow!("stored e-mail unreadable: {}", e.message))?;
+    Ok((phone, email))
+}
+
+/// Queues one notification of `kind` to the phone and one to the e-mail on
+/// file — never to any other contact. Inside the caller's transaction.
+pub struct ToContacts<'a> {
+    pub cipher: &'a DataCipher,
+    pub channels: crate::notify::ChannelSet,
+    pub tenant: TenantId,
+    pub locale: crate::domain::settings::Locale,
+    pub ticket_id: Option<String>,
+}
+
+impl ToContacts<'_> {
+    pub fn send(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        filing: &FilingRow,
+        kind: crate::notify::templates::Kind,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<Vec<crate::db::notifications::NotificationRow>> {
+        let (phone, email) = contacts_on_file(self.cipher, filing)?;
+        self.send_to(
+            conn,
+            filing,
+            [crate::notify::Recipient::Phone(phone), crate::notify::Recipient::Email(email)],
+            kind,
+            params,
+        )
+    }
+
+    /// The same to the given recipients (after a contact change: old and new).
+    pub fn send_to(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        filing: &FilingRow,
+        recipients: impl IntoIterator<Item = crate::notify::Recipient>,
+        kind: crate::notify::templates::Kind,
+        params: &serde_json::Map<String, serde_json::Value>,
+    ) -> anyhow::Result<Vec<crate::db::notifications::NotificationRow>> {
+        let mut rows = Vec::new();
+        for recipient in recipients {
+            let n = crate::notify::NewNotification {
+                tenant: self.tenant,
+                recipient,
+                kind,
+                locale: self.locale,
+                params: params.clone(),
+                ticket_id: self.ticket_id.clone(),
+                filing_id: Some(filing.id.clone()),
+            };
+            rows.push(crate::notify::enqueue(conn, self.cipher, self.channels, n)?);
+        }
+        Ok(rows)
+    }
+}
+
+/// Gives the filing a generated password (initial or temporary): it must be
+/// changed at first sign-in, expires unused after the tenant's TTL, and any
+/// lockout is lifted. The caller queues its delivery in the same transaction.
+pub fn set_generated_password(filing: &mut FilingRow, hash: String, ttl_hours: u32, now: chrono::NaiveDateTime) {
+    filing.password_hash = Some(hash);
+    filing.must_change_password = true;
+    filing.password_expires_at = Some(now + chrono::Duration::hours(i64::from(ttl_hours)));
+    filing.failed_logins = 0;
+    filing.locked_until = None;
+    filing.updated_at = now;
+}

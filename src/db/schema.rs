@@ -233,10 +233,92 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    reset_links (id) {
+        id -> Text,
+        tenant_id -> Text,
+        filing_id -> Text,
+        ticket_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        expired_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_approvals (id) {
+        id -> Text,
+        tenant_id -> Text,
+        ticket_id -> Text,
+        reviewer_id -> Text,
+        note -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_comments (id) {
+        id -> Text,
+        tenant_id -> Text,
+        ticket_id -> Text,
+        author_type -> Text,
+        author_id -> Nullable<Text>,
+        visibility -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ticket_counters (tenant_id, day) {
+        tenant_id -> Text,
+        day -> Text,
+        last -> Int4,
+    }
+}
+
+diesel::table! {
+    tickets (id) {
+        id -> Text,
+        tenant_id -> Text,
+        number -> Text,
+        kind -> Text,
+        status -> Text,
+        version -> Int4,
+        filing_number -> Text,
+        filing_id -> Nullable<Text>,
+        contact_name -> Text,
+        identity_enc -> Text,
+        identity_masked -> Text,
+        message -> Nullable<Text>,
+        verification -> Text,
+        mismatch_count -> Int4,
+        tracking_hash -> Text,
+        submitted_by -> Nullable<Text>,
+        agency_id -> Nullable<Text>,
+        assignee_id -> Nullable<Text>,
+        approvals_required -> Int4,
+        reject_reason -> Nullable<Text>,
+        sla_due_at -> Timestamp,
+        sla_breached -> Bool,
+        status_changed_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(agencies -> tenants (tenant_id));
 diesel::joinable!(agency_authorizations -> agencies (agency_id));
 diesel::joinable!(agency_authorizations -> filings (filing_id));
 diesel::joinable!(agency_authorizations -> tenants (tenant_id));
+diesel::joinable!(reset_links -> tickets (ticket_id));
+diesel::joinable!(ticket_approvals -> tickets (ticket_id));
+diesel::joinable!(ticket_comments -> tickets (ticket_id));
+diesel::joinable!(tickets -> filings (filing_id));
+diesel::joinable!(tickets -> tenants (tenant_id));
 diesel::joinable!(filing_domains -> filings (filing_id));
 diesel::joinable!(filing_password_history -> filings (filing_id));
 diesel::joinable!(filing_password_history -> tenants (tenant_id));
@@ -263,8 +345,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     notification_templates,
     notifications,
     refresh_tokens,
+    reset_links,
     service_meta,
     staff,
     tenant_settings,
     tenants,
+    ticket_approvals,
+    ticket_comments,
+    ticket_counters,
+    tickets,
 );

@@ -11,6 +11,7 @@ pub mod role;
 pub mod settings;
 pub mod staff;
 pub mod tenant;
+pub mod ticket;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,19 +1,17 @@
 //! `POST /api/v1/filings/{id}/initial-password`.
 
 use actix_web::{post, web, HttpResponse};
-use chrono::Duration;
 
-use super::open;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
-use crate::domain::contact::{Email, PhoneNumber};
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::filings::{set_generated_password, ToContacts};
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::notifications::test::Queued;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
-use crate::notify::{self, templates::Kind, NewNotification, Recipient};
+use crate::notify::templates::Kind;
 use crate::security::password;
 
 /// Issue a new initial query password and send it to the contact on file.
@@ -58,35 +56,14 @@ pub async fn issue_initial_password(
             let mut filing = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let tenant_name = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?.name;
             let now = db::now();
-            filing.password_hash = Some(hash);
-            filing.must_change_password = true;
-            filing.password_expires_at = Some(now + Duration::hours(i64::from(settings.generated_password_ttl_hours)));
-            filing.failed_logins = 0;
-            filing.locked_until = None;
-            filing.updated_at = now;
+            set_generated_password(&mut filing, hash, settings.generated_password_ttl_hours, now);
             db::filings::save(conn, &filing)?;
-
-            let phone = PhoneNumber::parse("phone", &open(&cipher, &filing.id, "phone", &filing.phone_enc)?)
-                .map_err(|e| anyhow::anyhow!("stored phone unreadable: {}", e.message))?;
-            let email = Email::parse("email", &open(&cipher, &filing.id, "email", &filing.email_enc)?)
-                .map_err(|e| anyhow::anyhow!("stored e-mail unreadable: {}", e.message))?;
             let mut params = serde_json::Map::new();
             params.insert("tenant".into(), tenant_name.into());
             params.insert("filing_number".into(), filing.filing_number.clone().into());
             params.insert("password".into(), plain.into());
-            let mut rows = Vec::new();
-            for recipient in [Recipient::Phone(phone), Recipient::Email(email)] {
-                let n = NewNotification {
-                    tenant,
-                    recipient,
-                    kind: Kind::InitialPassword,
-                    locale: settings.default_locale,
-                    params: params.clone(),
-                    ticket_id: None,
-                    filing_id: Some(filing.id.clone()),
-                };
-                rows.push(notify::enqueue(conn, &cipher, channels, n)?);
-            }
+            let to = ToContacts { cipher: &cipher, channels, tenant, locale: settings.default_locale, ticket_id: None };
+            let rows = to.send(conn, &filing, Kind::InitialPassword, &params)?;
             let e = Event::new("filing.initial_password_issued", Actor::Staff(me.id))
                 .tenant(Some(tenant))
                 .target("filing", &filing.id)

@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 use super::CurrentSubject;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
+use crate::db::filings::FilingRow;
 use crate::domain::filing::FilingNumber;
+use crate::domain::ids::TenantId;
 use crate::domain::password_policy::{violations, Context};
 use crate::domain::FieldError;
 use crate::error::ApiError;
@@ -21,9 +23,6 @@ pub struct SubjectPasswordChange {
     pub current_password: String,
     pub new_password: String,
 }
-
-/// How many earlier passwords may not come back.
-const HISTORY: i64 = 5;
 
 /// Change the query password.
 ///
@@ -51,46 +50,13 @@ pub async fn change_subject_password(
     if !current_ok {
         return Err(ApiError::field("current_password", "incorrect", "the current password is not correct"));
     }
-    let (settings, history) = {
-        let id = filing.id.clone();
-        state
-            .db
-            .run(move |conn| -> Result<_, ApiError> {
-                Ok((db::settings::get(conn, tenant)?, db::filings::password_history(conn, tenant, &id, HISTORY)?))
-            })
-            .await?
-    };
-    let id_number = open(&state.cipher, &filing.id, "id_number", &filing.id_number_enc)?;
-    let phone = open(&state.cipher, &filing.id, "phone", &filing.phone_enc)?;
-    let digits = FilingNumber::parse(&filing.filing_number).map(|n| n.digits()).unwrap_or_default();
-    let ctx = Context { birth_date: &id_number[6..14], phone: &phone, id_number: &id_number, filing_digits: &digits };
-    let mut errors = violations(settings.password_policy, &body.new_password, &ctx);
-    let earlier: Vec<String> = filing.password_hash.iter().cloned().chain(history).collect();
-    let candidate = body.new_password.clone();
-    let reused = tokio::task::spawn_blocking(move || earlier.iter().any(|h| password::verify(&candidate, h)))
-        .await
-        .map_err(anyhow::Error::from)?;
-    if reused {
-        errors.push(FieldError::new("new_password", "reused", "must not be one of the last 5 passwords"));
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::Validation(errors));
-    }
+    check_new_password(&state, tenant, &filing, &body.new_password).await?;
     let hash = password::hash_blocking(body.new_password).await?;
     state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
-            let mut filing = db::filings::find(conn, tenant, &filing.id)?.ok_or(ApiError::NotFound)?;
-            if let Some(old) = &filing.password_hash {
-                db::filings::remember_password(conn, tenant, &filing.id, old)?;
-            }
-            let now = db::now();
-            filing.password_hash = Some(hash);
-            filing.must_change_password = false;
-            filing.password_expires_at = None;
-            filing.password_changed_at = Some(now);
-            filing.updated_at = now;
-            db::filings::save(conn, &filing)?;
+            let filing = crate::filings::set_chosen_password(conn, tenant, &filing.id, hash, db::now())?
+                .ok_or(ApiError::NotFound)?;
             let e = Event::new("subject.password.changed", Actor::Subject(filing.id.clone()))
                 .tenant(Some(tenant))
                 .target("filing", &filing.id)
@@ -100,4 +66,44 @@ pub async fn change_subject_password(
         })
         .await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// Every rule of the tenant's policy that `new` breaks for this filing,
+/// reuse of the last passwords included, as one 422.
+pub async fn check_new_password(
+    state: &AppState,
+    tenant: TenantId,
+    filing: &FilingRow,
+    new: &str,
+) -> Result<(), ApiError> {
+    let (settings, history) = {
+        let id = filing.id.clone();
+        state
+            .db
+            .run(move |conn| -> Result<_, ApiError> {
+                Ok((
+                    db::settings::get(conn, tenant)?,
+                    db::filings::password_history(conn, tenant, &id, crate::filings::PASSWORD_HISTORY)?,
+                ))
+            })
+            .await?
+    };
+    let id_number = open(&state.cipher, &filing.id, "id_number", &filing.id_number_enc)?;
+    let phone = open(&state.cipher, &filing.id, "phone", &filing.phone_enc)?;
+    let digits = FilingNumber::parse(&filing.filing_number).map(|n| n.digits()).unwrap_or_default();
+    let ctx = Context { birth_date: &id_number[6..14], phone: &phone, id_number: &id_number, filing_digits: &digits };
+    let mut errors = violations(settings.password_policy, new, &ctx);
+    let earlier: Vec<String> = filing.password_hash.iter().cloned().chain(history).collect();
+    let candidate = new.to_owned();
+    let reused = tokio::task::spawn_blocking(move || earlier.iter().any(|h| password::verify(&candidate, h)))
+        .await
+        .map_err(anyhow::Error::from)?;
+    if reused {
+        errors.push(FieldError::new("new_password", "reused", "must not be one of the last 5 passwords"));
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(errors))
+    }
 }

@@ -73,6 +73,9 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     /// `FILINGDESK_DATA_KEY`: base64 32-byte key; generated beside the SQLite file when unset; required with PostgreSQL.
     pub data_key: Option<DataKey>,
+    /// `FILINGDESK_RESET_URL`: the console page that consumes reset links; a link is
+    /// `URL?tenant=SLUG&token=TOKEN` (default `http://127.0.0.1:8080/reset-password`).
+    pub reset_url: String,
     /// `FILINGDESK_DATA_KEY_PREVIOUS`: earlier data keys (base64, comma-separated), still accepted for
     /// reading while `filingdesk rotate-data-key` re-encrypts everything with the current one.
     pub data_key_previous: Vec<DataKey>,
@@ -144,6 +147,7 @@ const KEYS: &[&str] = &[
     "SMS_WEBHOOK_URL",
     "SMS_WEBHOOK_SECRET",
     "DEMO",
+    "RESET_URL",
     "LOG_FORMAT",
     "LOG",
     "LOGIN_MAX_FAILURES",
@@ -261,6 +265,10 @@ impl Settings {
             crate::domain::staff::StaffPassword::parse("password", p.expose(), Some(&bootstrap_admin))
                 .map_err(|e| Raw::err("BOOTSTRAP_PASSWORD", e.message))?;
         }
+        let reset_url = raw.get("RESET_URL").unwrap_or("http://127.0.0.1:8080/reset-password").to_owned();
+        if !(reset_url.starts_with("https://") || reset_url.starts_with("http://")) || reset_url.contains('?') {
+            return Err(Raw::err("RESET_URL", "must be an http(s) URL without a query string"));
+        }
         let smtp_url = raw.get("SMTP_URL").map(Secret::new);
         if let Some(u) = &smtp_url {
             if !(u.expose().starts_with("smtp://") || u.expose().starts_with("smtps://")) {
@@ -287,6 +295,7 @@ impl Settings {
             jwt_secret,
             data_key,
             data_key_previous,
+            reset_url,
             bootstrap_admin,
             bootstrap_password,
             smtp_url,

@@ -21,3 +21,4 @@ pub mod rotation;
 pub mod security;
 pub mod startup;
 pub mod telemetry;
+pub mod tickets;

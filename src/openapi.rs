@@ -29,6 +29,7 @@ use crate::http::routes;
         (name = "settings", description = "A tenant's settings"),
         (name = "filings", description = "Filing records and their query passwords"),
         (name = "agencies", description = "Agencies and the filings that authorized them"),
+        (name = "tickets", description = "Work orders: submission, tracking, review, resets"),
         (name = "subject", description = "Filing subjects: sign-in, own filing, password"),
         (name = "notifications", description = "The notification outbox"),
         (name = "audit", description = "The audit log: list, export, verify"),

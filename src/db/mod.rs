@@ -31,6 +31,7 @@ pub mod settings;
 pub mod staff;
 pub mod templates;
 pub mod tenants;
+pub mod tickets;
 
 use std::time::Duration;
 

@@ -17,6 +17,7 @@ pub mod staff;
 pub mod subject;
 pub mod templates;
 pub mod tenants;
+pub mod tickets;
 
 use std::sync::Arc;
 

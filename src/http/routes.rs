@@ -3,7 +3,9 @@
 
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
-use super::{agencies, audit, auth, filings, jobs, notifications, ops, settings, staff, subject, templates, tenants};
+use super::{
+    agencies, audit, auth, filings, jobs, notifications, ops, settings, staff, subject, templates, tenants, tickets,
+};
 
 /// Operations routes at the root.
 pub fn ops_routes(cfg: &mut ServiceConfig) {
@@ -52,7 +54,25 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(subject::login::subject_login)
             .service(subject::filing::get_own_filing)
             .service(subject::password::change_subject_password)
+            .service(subject::tickets::list_own_tickets)
             .service(subject::lookup::lookup_filing)
+            // Tickets, public
+            .service(tickets::submit_public::submit_public_ticket)
+            .service(tickets::track::track_ticket)
+            .service(tickets::supplement::supplement_ticket)
+            .service(tickets::cancel::cancel_ticket)
+            .service(tickets::password_reset::consume_reset_link)
+            // Tickets, staff and agents
+            .service(tickets::submit::submit_ticket)
+            .service(tickets::list::list_tickets)
+            .service(tickets::get::get_ticket)
+            .service(tickets::claim::claim_ticket)
+            .service(tickets::release::release_ticket)
+            .service(tickets::comment::add_comment)
+            .service(tickets::request_info::request_info)
+            .service(tickets::approve::approve_ticket)
+            .service(tickets::reject::reject_ticket)
+            .service(tickets::stats::ticket_stats)
             // Notifications (`test` before the `{id}` routes)
             .service(notifications::test::test_notification)
             .service(notifications::list::list_notifications)

@@ -18,6 +18,8 @@ pub enum Kind {
     TicketNeedsInfo,
     TicketRejected,
     TicketResolved,
+    /// A reviewer's public comment on the applicant's ticket.
+    TicketMessage,
     ContactChanged,
     SlaBreach,
     PasswordAgeReminder,
@@ -26,7 +28,7 @@ pub enum Kind {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::InitialPassword,
         Kind::ResetPassword,
         Kind::ResetLink,
@@ -34,6 +36,7 @@ impl Kind {
         Kind::TicketNeedsInfo,
         Kind::TicketRejected,
         Kind::TicketResolved,
+        Kind::TicketMessage,
         Kind::ContactChanged,
         Kind::SlaBreach,
         Kind::PasswordAgeReminder,
@@ -49,6 +52,7 @@ impl Kind {
             Kind::TicketNeedsInfo => "ticket_needs_info",
             Kind::TicketRejected => "ticket_rejected",
             Kind::TicketResolved => "ticket_resolved",
+            Kind::TicketMessage => "ticket_message",
             Kind::ContactChanged => "contact_changed",
             Kind::SlaBreach => "sla_breach",
             Kind::PasswordAgeReminder => "password_age_reminder",
@@ -68,7 +72,7 @@ impl Kind {
             Kind::TicketReceived | Kind::TicketResolved | Kind::ContactChanged | Kind::SlaBreach => {
                 &["tenant", "number", "status"]
             }
-            Kind::TicketNeedsInfo => &["tenant", "number", "status", "message"],
+            Kind::TicketNeedsInfo | Kind::TicketMessage => &["tenant", "number", "status", "message"],
             Kind::TicketRejected => &["tenant", "number", "status", "reason"],
             Kind::PasswordAgeReminder => &["tenant", "filing_number", "days"],
             Kind::Test => &["tenant"],
@@ -150,6 +154,16 @@ pub fn builtin(kind: Kind, locale: Locale) -> Template {
             "More information needed: {number}",
             "Hello,\n\nYour request {number} needs more information:\n{message}\n\n{tenant}",
             "[{tenant}] Request {number} needs more information; see it with your tracking code.",
+        ),
+        (Kind::TicketMessage, Locale::ZhCn) => (
+            "工单有新回复：{number}",
+            "您好：\n\n您的工单 {number} 有新回复：\n{message}\n\n{tenant}",
+            "【{tenant}】工单{number}有新回复，请凭查询码查看。",
+        ),
+        (Kind::TicketMessage, Locale::En) => (
+            "New message on your request {number}",
+            "Hello,\n\nThere is a new message on your request {number}:\n{message}\n\n{tenant}",
+            "[{tenant}] New message on request {number}; see it with your tracking code.",
         ),
         (Kind::TicketRejected, Locale::ZhCn) => (
             "工单未通过：{number}",

@@ -13,6 +13,23 @@ pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A tracking code for an applicant to read and type: 16 characters of
+/// Crockford's base32 (80 random bits) in groups of four.
+pub fn tracking_code() -> String {
+    const ALPHABET: &[u8] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let chars: Vec<char> = bytes.iter().map(|b| ALPHABET[usize::from(b & 31)] as char).collect();
+    chars.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
+/// A tracking code as typed (any case, with or without dashes or spaces),
+/// in the form its digest was taken of.
+pub fn normalize_tracking_code(raw: &str) -> String {
+    let flat: Vec<char> = raw.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_uppercase()).collect();
+    flat.chunks(4).map(|c| c.iter().collect::<String>()).collect::<Vec<_>>().join("-")
+}
+
 /// The stored form of a token: lower-case hex SHA-256.
 pub fn digest(token: &str) -> String {
     let d = Sha256::digest(token.as_bytes());

@@ -5,6 +5,7 @@ pub mod filing;
 pub mod login;
 pub mod lookup;
 pub mod password;
+pub mod tickets;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +26,22 @@ pub const ROLE: &str = "subject";
 pub struct CurrentSubject {
     pub tenant: TenantId,
     pub filing: FilingRow,
+    /// `Some("password_change")` while a generated or too old password is in
+    /// use: the token opens the change route and the own filing only.
+    pub scope: Option<String>,
+}
+
+impl CurrentSubject {
+    /// 403 `password_change_required` for a token narrowed to the change.
+    pub fn require_full_access(&self) -> Result<(), ApiError> {
+        match self.scope.as_deref() {
+            None => Ok(()),
+            Some(_) => Err(ApiError::Forbidden {
+                code: "password_change_required",
+                detail: "change the query password first".into(),
+            }),
+        }
+    }
 }
 
 impl FromRequest for CurrentSubject {
@@ -43,6 +60,7 @@ impl FromRequest for CurrentSubject {
             }
             let tenant = claims.tid.as_deref().and_then(TenantId::parse).ok_or_else(invalid)?;
             let filing_id = claims.sub;
+            let scope = claims.scope;
             let found = state
                 .db
                 .run(move |conn| -> Result<_, ApiError> {
@@ -53,7 +71,7 @@ impl FromRequest for CurrentSubject {
             // A password changed or reset since the token was issued does
             // not end it; the lock does.
             let filing = found.ok_or(ApiError::Unauthorized("the filing or its tenant is no longer available"))?;
-            Ok(CurrentSubject { tenant, filing })
+            Ok(CurrentSubject { tenant, filing, scope })
         })
     }
 }

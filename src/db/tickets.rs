@@ -1,0 +1,390 @@
+//! The ticket tables: `tickets`, `ticket_counters`, `ticket_comments`,
+//! `ticket_approvals`, `reset_links`. Every query takes the tenant, except
+//! the scheduler's sweeps, which look across tenants by design.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::{reset_links, ticket_approvals, ticket_comments, ticket_counters, tickets};
+use super::DbConnection;
+use crate::domain::ids::TenantId;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = tickets, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct TicketRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub number: String,
+    pub kind: String,
+    pub status: String,
+    pub version: i32,
+    pub filing_number: String,
+    pub filing_id: Option<String>,
+    pub contact_name: String,
+    pub identity_enc: String,
+    pub identity_masked: String,
+    pub message: Option<String>,
+    pub verification: String,
+    pub mismatch_count: i32,
+    pub tracking_hash: String,
+    pub submitted_by: Option<String>,
+    pub agency_id: Option<String>,
+    pub assignee_id: Option<String>,
+    pub approvals_required: i32,
+    pub reject_reason: Option<String>,
+    pub sla_due_at: NaiveDateTime,
+    pub sla_breached: bool,
+    pub status_changed_at: NaiveDateTime,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a decision changes; applied only if the version is still the one read.
+#[derive(Debug, AsChangeset)]
+#[diesel(table_name = tickets)]
+pub struct Move {
+    pub status: String,
+    pub version: i32,
+    /// `Some(None)` clears the assignee.
+    pub assignee_id: Option<Option<String>>,
+    pub reject_reason: Option<String>,
+    pub status_changed_at: Option<NaiveDateTime>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ticket_comments, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct CommentRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub ticket_id: String,
+    /// `staff` or `applicant`.
+    pub author_type: String,
+    pub author_id: Option<String>,
+    /// `internal` or `public`.
+    pub visibility: String,
+    pub body: String,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ticket_approvals, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ApprovalRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub ticket_id: String,
+    pub reviewer_id: String,
+    pub note: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reset_links, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ResetLinkRow {
+    pub id: String,
+    pub tenant_id: String,
+    pub filing_id: String,
+    pub ticket_id: String,
+    pub token_hash: String,
+    pub expires_at: NaiveDateTime,
+    pub used_at: Option<NaiveDateTime>,
+    pub expired_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// The next number of the day for a tenant (1, 2, …). The counter row is
+/// locked until the caller's transaction ends, so numbers never repeat.
+pub fn next_number(conn: &mut DbConnection, tenant: TenantId, day: &str) -> QueryResult<i64> {
+    let t = tenant.to_string();
+    per_backend!(conn, |c| diesel::insert_into(ticket_counters::table)
+        .values((ticket_counters::tenant_id.eq(&t), ticket_counters::day.eq(day), ticket_counters::last.eq(1)))
+        .on_conflict((ticket_counters::tenant_id, ticket_counters::day))
+        .do_update()
+        .set(ticket_counters::last.eq(ticket_counters::last + 1))
+        .execute(c))?;
+    ticket_counters::table.find((&t, day)).select(ticket_counters::last).first::<i32>(conn).map(i64::from)
+}
+
+pub fn insert(conn: &mut DbConnection, row: &TicketRow) -> QueryResult<()> {
+    diesel::insert_into(tickets::table).values(row).execute(conn).map(drop)
+}
+
+pub fn find(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .filter(tickets::id.eq(id))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_number(conn: &mut DbConnection, tenant: TenantId, number: &str) -> QueryResult<Option<TicketRow>> {
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .filter(tickets::number.eq(number))
+        .select(TicketRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Submissions for `filing_number` since `since` that did not match the
+/// filing on file.
+pub fn recent_mismatches(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filing_number: &str,
+    since: NaiveDateTime,
+) -> QueryResult<i64> {
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .filter(tickets::filing_number.eq(filing_number))
+        .filter(tickets::created_at.ge(since))
+        .filter(tickets::mismatch_count.gt(0))
+        .count()
+        .get_result(conn)
+}
+
+/// Applies `change` if the ticket is still at `version`; `false` when
+/// someone else moved it first.
+pub fn apply(conn: &mut DbConnection, tenant: TenantId, id: &str, version: i32, change: &Move) -> QueryResult<bool> {
+    diesel::update(
+        tickets::table
+            .filter(tickets::tenant_id.eq(tenant.to_string()))
+            .filter(tickets::id.eq(id))
+            .filter(tickets::version.eq(version)),
+    )
+    .set(change)
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// The review queue's filters.
+#[derive(Debug, Default, Clone)]
+pub struct QueueFilter {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// `Some(None)`: unassigned; `Some(Some(id))`: held by `id`.
+    pub assignee: Option<Option<String>>,
+    pub sla_breached: Option<bool>,
+    /// Agents see their agency's tickets only.
+    pub agency: Option<String>,
+    /// A subject sees the tickets of its own filing only.
+    pub filing: Option<String>,
+}
+
+/// Newest first (ids are UUIDv7), after the keyset cursor `before_id`.
+pub fn queue(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    f: &QueueFilter,
+    before_id: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<TicketRow>> {
+    let mut q = tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .select(TicketRow::as_select())
+        .order(tickets::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(s) = &f.status {
+        q = q.filter(tickets::status.eq(s.clone()));
+    }
+    if let Some(k) = &f.kind {
+        q = q.filter(tickets::kind.eq(k.clone()));
+    }
+    match &f.assignee {
+        None => {}
+        Some(None) => q = q.filter(tickets::assignee_id.is_null()),
+        Some(Some(a)) => q = q.filter(tickets::assignee_id.eq(a.clone())),
+    }
+    if let Some(b) = f.sla_breached {
+        q = q.filter(tickets::sla_breached.eq(b));
+    }
+    if let Some(a) = &f.agency {
+        q = q.filter(tickets::agency_id.eq(a.clone()));
+    }
+    if let Some(fi) = &f.filing {
+        q = q.filter(tickets::filing_id.eq(fi.clone()));
+    }
+    if let Some(b) = before_id {
+        q = q.filter(tickets::id.lt(b.to_owned()));
+    }
+    q.load(conn)
+}
+
+pub fn insert_comment(conn: &mut DbConnection, row: &CommentRow) -> QueryResult<()> {
+    diesel::insert_into(ticket_comments::table).values(row).execute(conn).map(drop)
+}
+
+/// A ticket's comments, oldest first; `public_only` for the applicant.
+pub fn comments(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    ticket: &str,
+    public_only: bool,
+) -> QueryResult<Vec<CommentRow>> {
+    let mut q = ticket_comments::table
+        .filter(ticket_comments::tenant_id.eq(tenant.to_string()))
+        .filter(ticket_comments::ticket_id.eq(ticket))
+        .select(CommentRow::as_select())
+        .order(ticket_comments::id)
+        .into_boxed();
+    if public_only {
+        q = q.filter(ticket_comments::visibility.eq("public"));
+    }
+    q.load(conn)
+}
+
+pub fn insert_approval(conn: &mut DbConnection, row: &ApprovalRow) -> QueryResult<()> {
+    diesel::insert_into(ticket_approvals::table).values(row).execute(conn).map(drop)
+}
+
+pub fn approvals(conn: &mut DbConnection, tenant: TenantId, ticket: &str) -> QueryResult<Vec<ApprovalRow>> {
+    ticket_approvals::table
+        .filter(ticket_approvals::tenant_id.eq(tenant.to_string()))
+        .filter(ticket_approvals::ticket_id.eq(ticket))
+        .select(ApprovalRow::as_select())
+        .order(ticket_approvals::id)
+        .load(conn)
+}
+
+pub fn insert_reset_link(conn: &mut DbConnection, row: &ResetLinkRow) -> QueryResult<()> {
+    diesel::insert_into(reset_links::table).values(row).execute(conn).map(drop)
+}
+
+pub fn find_reset_link(conn: &mut DbConnection, tenant: TenantId, hash: &str) -> QueryResult<Option<ResetLinkRow>> {
+    reset_links::table
+        .filter(reset_links::tenant_id.eq(tenant.to_string()))
+        .filter(reset_links::token_hash.eq(hash))
+        .select(ResetLinkRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Spends a link; `false` when it was spent, expired or withdrawn meanwhile.
+pub fn spend_reset_link(conn: &mut DbConnection, id: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        reset_links::table
+            .filter(reset_links::id.eq(id))
+            .filter(reset_links::used_at.is_null())
+            .filter(reset_links::expired_at.is_null())
+            .filter(reset_links::expires_at.gt(now)),
+    )
+    .set(reset_links::used_at.eq(now))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
+/// Withdraws a filing's unused links (a newer reset replaces them).
+pub fn withdraw_reset_links(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filing: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        reset_links::table
+            .filter(reset_links::tenant_id.eq(tenant.to_string()))
+            .filter(reset_links::filing_id.eq(filing))
+            .filter(reset_links::used_at.is_null())
+            .filter(reset_links::expired_at.is_null()),
+    )
+    .set(reset_links::expired_at.eq(now))
+    .execute(conn)
+}
+
+/// Marks links past their time as expired; returns them (tenant, id, ticket).
+pub fn expire_reset_links(conn: &mut DbConnection, now: NaiveDateTime, limit: i64) -> QueryResult<Vec<ResetLinkRow>> {
+    let due: Vec<ResetLinkRow> = reset_links::table
+        .filter(reset_links::used_at.is_null())
+        .filter(reset_links::expired_at.is_null())
+        .filter(reset_links::expires_at.le(now))
+        .select(ResetLinkRow::as_select())
+        .order(reset_links::expires_at)
+        .limit(limit)
+        .load(conn)?;
+    let ids: Vec<&str> = due.iter().map(|r| r.id.as_str()).collect();
+    diesel::update(reset_links::table.filter(reset_links::id.eq_any(ids)).filter(reset_links::expired_at.is_null()))
+        .set(reset_links::expired_at.eq(now))
+        .execute(conn)?;
+    Ok(due)
+}
+
+/// Open tickets past their SLA deadline not yet flagged.
+pub fn sla_due(
+    conn: &mut DbConnection,
+    statuses: &[&str],
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<TicketRow>> {
+    tickets::table
+        .filter(tickets::status.eq_any(statuses))
+        .filter(tickets::sla_due_at.le(now))
+        .filter(tickets::sla_breached.eq(false))
+        .select(TicketRow::as_select())
+        .order(tickets::sla_due_at)
+        .limit(limit)
+        .load(conn)
+}
+
+/// Flags a breach once; `false` when it was already flagged.
+pub fn flag_breach(conn: &mut DbConnection, id: &str) -> QueryResult<bool> {
+    diesel::update(tickets::table.filter(tickets::id.eq(id)).filter(tickets::sla_breached.eq(false)))
+        .set(tickets::sla_breached.eq(true))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Tickets in `status` whose state has not changed since `before`.
+pub fn stale(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    status: &str,
+    before: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<TicketRow>> {
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .filter(tickets::status.eq(status))
+        .filter(tickets::status_changed_at.le(before))
+        .select(TicketRow::as_select())
+        .order(tickets::id)
+        .limit(limit)
+        .load(conn)
+}
+
+/// The tenants that have tickets in `status` (for the expiry sweep).
+pub fn tenants_with(conn: &mut DbConnection, status: &str) -> QueryResult<Vec<String>> {
+    tickets::table.filter(tickets::status.eq(status)).select(tickets::tenant_id).distinct().load(conn)
+}
+
+/// `(status, kind, count)` for a tenant.
+pub fn counts(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<Vec<(String, String, i64)>> {
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .group_by((tickets::status, tickets::kind))
+        .select((tickets::status, tickets::kind, diesel::dsl::count_star()))
+        .load(conn)
+}
+
+pub fn breached_count(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<i64> {
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .filter(tickets::sla_breached.eq(true))
+        .count()
+        .get_result(conn)
+}
+
+/// `(created_at, resolved_at)` of resolved tickets, for resolution times.
+pub fn resolution_times(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+) -> QueryResult<Vec<(NaiveDateTime, Option<NaiveDateTime>)>> {
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .filter(tickets::status.eq("resolved"))
+        .select((tickets::created_at, tickets::resolved_at))
+        .load(conn)
+}

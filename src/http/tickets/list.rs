@@ -1,0 +1,66 @@
+//! `GET /api/v1/tickets`.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::TicketSummary;
+use crate::db::{self, tickets::QueueFilter};
+use crate::domain::role::Role;
+use crate::domain::ticket::{TicketKind, TicketStatus};
+use crate::error::ApiError;
+use crate::http::extract::{CurrentStaff, Page, PageParams};
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct QueueQuery {
+    pub status: Option<TicketStatus>,
+    pub kind: Option<TicketKind>,
+    /// `me`, `none` (unassigned), or a staff id.
+    pub assignee: Option<String>,
+    pub sla_breached: Option<bool>,
+}
+
+/// The review queue, newest first. Agents see their agency's tickets only.
+#[utoipa::path(
+    tag = "tickets",
+    params(QueueQuery, PageParams),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of tickets", body = Page<TicketSummary>))
+)]
+#[get("/tickets")]
+pub async fn list_tickets(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    q: web::Query<QueueQuery>,
+    p: web::Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], None)?;
+    let page = p.parse()?;
+    let assignee = match q.assignee.as_deref() {
+        None => None,
+        Some("me") => Some(Some(me.id.to_string())),
+        Some("none") => Some(None),
+        Some(id) => Some(Some(
+            uuid::Uuid::parse_str(id)
+                .map_err(|_| ApiError::field("assignee", "invalid", "assignee is me, none or a staff id"))?
+                .to_string(),
+        )),
+    };
+    let filter = QueueFilter {
+        status: q.status.map(|s| s.as_str().to_owned()),
+        kind: q.kind.map(|k| k.as_str().to_owned()),
+        assignee,
+        sla_breached: q.sla_breached,
+        agency: me.agency_scope().map(str::to_owned),
+        filing: None,
+    };
+    let rows = state
+        .db
+        .run(move |conn| {
+            db::tickets::queue(conn, tenant, &filter, page.after.as_deref(), page.limit + 1).map_err(ApiError::from)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), |r| TicketSummary::from(&r))))
+}

@@ -1,0 +1,360 @@
+//! Work orders over HTTP: public submission and tracking, agents' and
+//! staff's submissions, the review queue and its decisions, reset links,
+//! statistics. The work itself is in `crate::tickets`.
+
+pub mod approve;
+pub mod cancel;
+pub mod claim;
+pub mod comment;
+pub mod get;
+pub mod list;
+pub mod password_reset;
+pub mod reject;
+pub mod release;
+pub mod request_info;
+pub mod stats;
+pub mod submit;
+pub mod submit_public;
+pub mod supplement;
+pub mod track;
+
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::extract::{parse_path_id, CurrentStaff};
+use super::AppState;
+use crate::audit::RequestMeta;
+use crate::db::{self, tenants::TenantRow, tickets::TicketRow, DbConnection};
+use crate::domain::ids::TenantId;
+use crate::domain::role::Role;
+use crate::domain::ticket::{Action, Actor, TicketKind, TicketStatus, Verification};
+use crate::error::ApiError;
+use crate::security::{password, tokens};
+use crate::tickets::flow::{self, Decision};
+use crate::tickets::reset::PreparedPassword;
+use crate::tickets::{Env, MaskedIdentity};
+
+/// The answer to a submission: the tracking code is shown this once.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SubmittedView {
+    /// e.g. `WO-20261124-0001`
+    pub number: String,
+    /// Keep it: following, supplementing and cancelling need it.
+    pub tracking_code: String,
+    pub status: TicketStatus,
+}
+
+/// A ticket in the review queue.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketSummary {
+    pub id: uuid::Uuid,
+    pub number: String,
+    pub kind: TicketKind,
+    pub status: TicketStatus,
+    pub filing_number: String,
+    pub verification: Verification,
+    /// Several mismatching submissions for this filing lately.
+    pub flagged: bool,
+    pub assignee_id: Option<uuid::Uuid>,
+    pub sla_due_at: DateTime<Utc>,
+    pub sla_breached: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn uuid(s: &str) -> uuid::Uuid {
+    uuid::Uuid::parse_str(s).unwrap_or_default()
+}
+
+impl From<&TicketRow> for TicketSummary {
+    fn from(t: &TicketRow) -> Self {
+        Self {
+            id: uuid(&t.id),
+            number: t.number.clone(),
+            kind: TicketKind::parse(&t.kind).unwrap_or(TicketKind::PasswordReset),
+            status: TicketStatus::parse(&t.status).unwrap_or(TicketStatus::PendingReview),
+            filing_number: t.filing_number.clone(),
+            verification: serde_json::from_str(&t.verification).unwrap_or(Verification {
+                filing_found: crate::domain::ticket::Check::Absent,
+                contact_name: crate::domain::ticket::Check::Absent,
+                phone: crate::domain::ticket::Check::Absent,
+                id_number: crate::domain::ticket::Check::Absent,
+                email: crate::domain::ticket::Check::Absent,
+            }),
+            flagged: t.mismatch_count >= crate::tickets::submit::FLAG_AT,
+            assignee_id: t.assignee_id.as_deref().map(uuid),
+            sla_due_at: t.sla_due_at.and_utc(),
+            sla_breached: t.sla_breached,
+            created_at: t.created_at.and_utc(),
+            updated_at: t.updated_at.and_utc(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApprovalView {
+    pub reviewer_id: uuid::Uuid,
+    pub note: Option<String>,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CommentView {
+    pub id: uuid::Uuid,
+    /// `staff` or `applicant`.
+    pub author_type: String,
+    pub author_id: Option<uuid::Uuid>,
+    /// `internal` (staff only) or `public` (the applicant sees it).
+    pub visibility: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<db::tickets::CommentRow> for CommentView {
+    fn from(c: db::tickets::CommentRow) -> Self {
+        Self {
+            id: uuid(&c.id),
+            author_type: c.author_type,
+            author_id: c.author_id.as_deref().map(uuid),
+            visibility: c.visibility,
+            body: c.body,
+            created_at: c.created_at.and_utc(),
+        }
+    }
+}
+
+/// A notification sent about the ticket.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketNotificationView {
+    pub id: uuid::Uuid,
+    pub kind: String,
+    pub channel: String,
+    pub status: String,
+    pub recipient_masked: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A ticket in full, for reviewers: verification results, never the stored
+/// values; the applicant's data masked.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketView {
+    #[serde(flatten)]
+    pub summary: TicketSummary,
+    pub filing_id: Option<uuid::Uuid>,
+    pub contact_name: String,
+    pub applicant: MaskedIdentity,
+    pub message: Option<String>,
+    /// Mismatching submissions for this filing number in the last 7 days.
+    pub mismatch_count: i32,
+    pub submitted_by: Option<uuid::Uuid>,
+    pub agency_id: Option<uuid::Uuid>,
+    pub approvals_required: i32,
+    pub approvals: Vec<ApprovalView>,
+    pub comments: Vec<CommentView>,
+    pub notifications: Vec<TicketNotificationView>,
+    pub reject_reason: Option<String>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    /// Send it back unchanged to know the ticket was not moved meanwhile.
+    pub version: i32,
+}
+
+/// The ticket with everything a reviewer sees, read in `conn`.
+pub fn full_view(conn: &mut DbConnection, tenant: TenantId, t: TicketRow) -> Result<TicketView, ApiError> {
+    let approvals = db::tickets::approvals(conn, tenant, &t.id)?
+        .into_iter()
+        .map(|a| ApprovalView { reviewer_id: uuid(&a.reviewer_id), note: a.note, at: a.created_at.and_utc() })
+        .collect();
+    let comments = db::tickets::comments(conn, tenant, &t.id, false)?.into_iter().map(CommentView::from).collect();
+    let filter = db::notifications::Filter { ticket_id: Some(t.id.clone()), ..Default::default() };
+    let notifications = db::notifications::list(conn, tenant, &filter, None, 200)?
+        .into_iter()
+        .map(|n| TicketNotificationView {
+            id: uuid(&n.id),
+            kind: n.kind,
+            channel: n.channel,
+            status: n.status,
+            recipient_masked: n.recipient_masked,
+            created_at: n.created_at.and_utc(),
+        })
+        .collect();
+    Ok(TicketView {
+        summary: TicketSummary::from(&t),
+        filing_id: t.filing_id.as_deref().map(uuid),
+        contact_name: t.contact_name,
+        applicant: serde_json::from_str(&t.identity_masked).map_err(anyhow::Error::from)?,
+        message: t.message,
+        mismatch_count: t.mismatch_count,
+        submitted_by: t.submitted_by.as_deref().map(uuid),
+        agency_id: t.agency_id.as_deref().map(uuid),
+        approvals_required: t.approvals_required,
+        approvals,
+        comments,
+        notifications,
+        reject_reason: t.reject_reason,
+        resolved_at: t.resolved_at.map(|r| r.and_utc()),
+        version: t.version,
+    })
+}
+
+/// What an applicant sees with the tracking code.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TrackingView {
+    pub number: String,
+    pub kind: TicketKind,
+    pub status: TicketStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub public_comments: Vec<PublicComment>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PublicComment {
+    /// `staff` or `applicant`.
+    pub author: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub fn tracking_view(conn: &mut DbConnection, tenant: TenantId, t: &TicketRow) -> Result<TrackingView, ApiError> {
+    let public_comments = db::tickets::comments(conn, tenant, &t.id, true)?
+        .into_iter()
+        .map(|c| PublicComment { author: c.author_type, body: c.body, created_at: c.created_at.and_utc() })
+        .collect();
+    let s = TicketSummary::from(t);
+    Ok(TrackingView {
+        number: s.number,
+        kind: s.kind,
+        status: s.status,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        public_comments,
+    })
+}
+
+pub fn env(state: &AppState) -> Env<'_> {
+    Env { cipher: &state.cipher, channels: state.channels, reset_url: &state.settings.reset_url }
+}
+
+/// A public route's tenant: an active tenant with this slug, else 404.
+pub fn public_tenant(conn: &mut DbConnection, slug: &str) -> Result<(TenantId, TenantRow), ApiError> {
+    let t = db::tenants::find_by_slug(conn, slug)?.filter(|t| t.status == "active").ok_or(ApiError::NotFound)?;
+    Ok((TenantId::parse(&t.id).ok_or(ApiError::NotFound)?, t))
+}
+
+/// The applicant's ticket: the number and the tracking code must both
+/// match; anything else is the same 404.
+pub fn applicants_ticket(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    number: &str,
+    tracking_code: &str,
+) -> Result<TicketRow, ApiError> {
+    let t = db::tickets::find_by_number(conn, tenant, number.trim())?.ok_or(ApiError::NotFound)?;
+    let given = tokens::digest(&tokens::normalize_tracking_code(tracking_code));
+    if !constant_time_eq(given.as_bytes(), t.tracking_hash.as_bytes()) {
+        return Err(ApiError::NotFound);
+    }
+    Ok(t)
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The roles that work the queue.
+pub const REVIEWERS: &[Role] = &[Role::TenantAdmin, Role::Reviewer];
+
+/// A ticket a staff member may see: their tenant's; an agent's only if its
+/// agency submitted it.
+pub fn visible_ticket(
+    conn: &mut DbConnection,
+    me: &CurrentStaff,
+    tenant: TenantId,
+    id: &str,
+) -> Result<TicketRow, ApiError> {
+    let t = db::tickets::find(conn, tenant, id)?.ok_or(ApiError::NotFound)?;
+    match me.agency_scope() {
+        Some(agency) if t.agency_id.as_deref() != Some(agency) => Err(ApiError::NotFound),
+        _ => Ok(t),
+    }
+}
+
+/// The `{id}` of a ticket path.
+pub fn ticket_id(raw: &str) -> Result<String, ApiError> {
+    parse_path_id(raw, |s| uuid::Uuid::parse_str(s).ok()).map(|u| u.to_string())
+}
+
+/// `{"message"}` / `{"reason"}` / `{"note"}` bodies: trimmed, 1–2000 characters.
+pub fn text(field: &str, raw: &str) -> Result<String, ApiError> {
+    crate::domain::parse_text(field, raw, 2000).map_err(|e| ApiError::Validation(vec![e]))
+}
+
+/// A reviewer's decision on ticket `{id}`, answered with the ticket.
+pub async fn decide_as_reviewer(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    meta: RequestMeta,
+    id: &str,
+    action: Action,
+    text: Option<String>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant = me.acting_for(REVIEWERS, None)?;
+    let id = ticket_id(id)?;
+    // Hash a temporary password before the transaction, in case this
+    // approval resolves a password ticket.
+    let prepared = if action == Action::Approve {
+        let length = {
+            let db = state.db.clone();
+            db.run(move |conn| Ok::<_, ApiError>(db::settings::get(conn, tenant)?.initial_password_length)).await?
+        };
+        let plain = password::generate(length as usize);
+        let hash = password::hash_blocking(plain.clone()).await?;
+        Some(PreparedPassword { plain, hash })
+    } else {
+        None
+    };
+    let st = state.clone();
+    let view = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let t = db::tickets::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
+            let d = Decision { actor: Actor::Reviewer(me.id), action, text };
+            let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, prepared, db::now())?;
+            full_view(conn, tenant, t)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// `{"tracking_code"}` and more, for the applicant's own actions.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrackingCode {
+    pub tracking_code: String,
+}
+
+/// Tells the applicant of a reviewer's public comment.
+pub fn notify_about(
+    conn: &mut DbConnection,
+    env: &Env<'_>,
+    tenant: TenantId,
+    t: &TicketRow,
+    message: &str,
+) -> Result<(), ApiError> {
+    let tenant_row = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
+    let settings = db::settings::get(conn, tenant)?;
+    let mut params = serde_json::Map::new();
+    params.insert("message".into(), message.into());
+    crate::tickets::notify_applicant(
+        conn,
+        env,
+        t,
+        settings.default_locale,
+        crate::notify::templates::Kind::TicketMessage,
+        params,
+        &tenant_row.name,
+    )?;
+    Ok(())
+}

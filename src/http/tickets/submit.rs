@@ -1,0 +1,67 @@
+//! `POST /api/v1/tickets`.
+
+use actix_web::{post, web, HttpResponse};
+
+use super::{env, SubmittedView};
+use crate::audit::RequestMeta;
+use crate::db;
+use crate::domain::role::Role;
+use crate::domain::ticket::TicketStatus;
+use crate::error::ApiError;
+use crate::http::extract::CurrentStaff;
+use crate::http::AppState;
+use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
+
+/// Submit a work order for a filing: an agent for a filing its agency holds
+/// a current authorization for, or a reviewer or tenant admin on a caller's
+/// behalf (who then may not approve it).
+#[utoipa::path(
+    tag = "tickets",
+    request_body = TicketRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Received", body = SubmittedView),
+        (status = 403, description = "An agent without a current authorization for the filing"),
+    )
+)]
+#[post("/tickets")]
+pub async fn submit_ticket(
+    state: web::Data<AppState>,
+    me: CurrentStaff,
+    meta: RequestMeta,
+    body: web::Json<TicketRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let tenant_id = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], None)?;
+    let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
+    let st = state.clone();
+    let agency = me.agency_scope().map(str::to_owned);
+    let done = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let now = db::now();
+            if let Some(agency) = &agency {
+                // Unknown and unauthorized filings look the same to an agent.
+                let filing = db::filings::find_by_number(conn, tenant_id, s.number.as_str())?;
+                let authorized = match &filing {
+                    Some(f) => db::agencies::is_authorized(conn, tenant_id, agency, &f.id, now)?,
+                    None => false,
+                };
+                if !authorized {
+                    return Err(ApiError::Forbidden {
+                        code: "not_authorized",
+                        detail: "your agency holds no current authorization for this filing".into(),
+                    });
+                }
+            }
+            let tenant = db::tenants::find(conn, tenant_id)?.ok_or(ApiError::NotFound)?;
+            let settings = db::settings::get(conn, tenant_id)?;
+            let by = Submitter::Staff { id: me.id, agency };
+            Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, by, now)?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SubmittedView {
+        number: done.ticket.number,
+        tracking_code: done.tracking_code,
+        status: TicketStatus::PendingReview,
+    }))
+}

@@ -1,0 +1,46 @@
+//! `POST /api/v1/public/{tenant}/tickets`.
+
+use actix_web::{post, web, HttpResponse};
+
+use super::{env, public_tenant, SubmittedView};
+use crate::audit::RequestMeta;
+use crate::db;
+use crate::domain::ticket::TicketStatus;
+use crate::error::ApiError;
+use crate::http::AppState;
+use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
+
+/// Submit a work order (anyone).
+///
+/// The answer is the same whether or not the filing exists here; reviewers
+/// see how the identity data compared with the filing on file. The tracking
+/// code is shown once.
+#[utoipa::path(
+    tag = "tickets",
+    params(("tenant" = String, Path, description = "The tenant's slug")),
+    request_body = TicketRequest,
+    responses((status = 201, description = "Received", body = SubmittedView))
+)]
+#[post("/public/{tenant}/tickets")]
+pub async fn submit_public_ticket(
+    state: web::Data<AppState>,
+    tenant: web::Path<String>,
+    meta: RequestMeta,
+    body: web::Json<TicketRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
+    let st = state.clone();
+    let done = state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let (tenant_id, tenant) = public_tenant(conn, &tenant)?;
+            let settings = db::settings::get(conn, tenant_id)?;
+            Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, Submitter::Public, db::now())?)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(SubmittedView {
+        number: done.ticket.number,
+        tracking_code: done.tracking_code,
+        status: TicketStatus::PendingReview,
+    }))
+}

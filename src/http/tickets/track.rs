@@ -1,0 +1,45 @@
+//! `GET /api/v1/public/{tenant}/tickets/{number}`.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::{applicants_ticket, public_tenant, tracking_view, TrackingView};
+use crate::error::ApiError;
+use crate::http::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TrackingQuery {
+    /// The code shown at submission.
+    pub tracking_code: String,
+}
+
+/// Follow a work order with its tracking code; a wrong code is 404.
+#[utoipa::path(
+    tag = "tickets",
+    params(
+        ("tenant" = String, Path, description = "The tenant's slug"),
+        ("number" = String, Path, description = "The ticket number, e.g. WO-20261124-0001"),
+        TrackingQuery,
+    ),
+    responses((status = 200, description = "The ticket as the applicant sees it", body = TrackingView))
+)]
+#[get("/public/{tenant}/tickets/{number}")]
+pub async fn track_ticket(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    q: web::Query<TrackingQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (slug, number) = path.into_inner();
+    let code = q.into_inner().tracking_code;
+    let view = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let (tenant, _) = public_tenant(conn, &slug)?;
+            let t = applicants_ticket(conn, tenant, &number, &code)?;
+            tracking_view(conn, tenant, &t)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(view))
+}

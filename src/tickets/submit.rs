@@ -1,0 +1,233 @@
+//! Submitting a ticket: parse, verify against the filing on file, number,
+//! store, tell the applicant. The answer never depends on whether the
+//! filing exists.
+
+use chrono::{Duration, NaiveDateTime};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::ToSchema;
+
+use super::{notify_applicant, seal_identity, Env, Identity, MaskedIdentity};
+use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::db::{self, tenants::TenantRow, tickets::TicketRow, DbConnection};
+use crate::domain::contact::{mask_email, Email, PhoneNumber};
+use crate::domain::filing::{FilingNumber, IdNumber};
+use crate::domain::ids::{StaffId, TenantId};
+use crate::domain::settings::TenantSettings;
+use crate::domain::ticket::{same_name, ticket_number, Check, TicketKind, TicketStatus, Verification};
+use crate::domain::{parse_text, FieldError, Violations};
+use crate::notify::templates::Kind;
+use crate::security::tokens;
+
+/// A ticket as submitted, publicly or by an agent or staff member.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TicketRequest {
+    pub kind: TicketKind,
+    /// e.g. `京ICP备12345678号`; full-width digits and spaces are accepted.
+    pub filing_number: String,
+    /// The responsible person's name as the applicant gives it.
+    pub contact_name: String,
+    /// The applicant's mobile number (ticket news goes here, never a password).
+    pub phone: String,
+    /// The responsible person's resident ID number.
+    pub id_number: String,
+    pub email: Option<String>,
+    /// `contact_change`: the phone to put on file.
+    pub new_phone: Option<String>,
+    /// `contact_change`: the e-mail to put on file.
+    pub new_email: Option<String>,
+    /// Up to 2,000 characters for the reviewer.
+    pub message: Option<String>,
+}
+
+/// A parsed, valid submission.
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub kind: TicketKind,
+    pub number: FilingNumber,
+    pub contact_name: String,
+    pub phone: PhoneNumber,
+    pub id_number: IdNumber,
+    pub email: Option<Email>,
+    pub new_phone: Option<PhoneNumber>,
+    pub new_email: Option<Email>,
+    pub message: Option<String>,
+}
+
+fn given(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+impl Submission {
+    /// Every broken rule at once.
+    pub fn parse(r: &TicketRequest, today: chrono::NaiveDate) -> Result<Self, Vec<FieldError>> {
+        let mut v = Violations::default();
+        let number = v.check(FilingNumber::parse(&r.filing_number));
+        let contact_name = v.check(parse_text("contact_name", &r.contact_name, 100));
+        let phone = v.check(PhoneNumber::parse("phone", &r.phone));
+        let id_number = v.check(IdNumber::parse("id_number", &r.id_number, today));
+        let email = given(&r.email).and_then(|e| v.check(Email::parse("email", e)));
+        let new_phone = given(&r.new_phone).and_then(|p| v.check(PhoneNumber::parse("new_phone", p)));
+        let new_email = given(&r.new_email).and_then(|e| v.check(Email::parse("new_email", e)));
+        let message = given(&r.message).and_then(|m| v.check(parse_text("message", m, 2000)));
+        let news = given(&r.new_phone).is_some() || given(&r.new_email).is_some();
+        match r.kind {
+            TicketKind::ContactChange if !news => {
+                v.push(FieldError::new("new_phone", "required", "a contact change names a new phone or e-mail"))
+            }
+            TicketKind::ContactChange => {}
+            _ if news => {
+                v.push(FieldError::new("new_phone", "not_allowed", "only a contact change names new contacts"))
+            }
+            _ => {}
+        }
+        v.finish()?;
+        Ok(Self {
+            kind: r.kind,
+            number: number.expect("checked"),
+            contact_name: contact_name.expect("checked"),
+            phone: phone.expect("checked"),
+            id_number: id_number.expect("checked"),
+            email,
+            new_phone,
+            new_email,
+            message,
+        })
+    }
+}
+
+/// Who submitted.
+#[derive(Debug, Clone)]
+pub enum Submitter {
+    /// Anyone, on the public route.
+    Public,
+    /// A staff member on a caller's behalf, or an agent for its agency.
+    Staff { id: StaffId, agency: Option<String> },
+}
+
+/// The stored ticket and the tracking code, shown this once.
+pub struct Submitted {
+    pub ticket: TicketRow,
+    pub tracking_code: String,
+}
+
+/// How far back repeated mismatching submissions for one filing count.
+pub const MISMATCH_WINDOW: Duration = Duration::days(7);
+/// From this many mismatching submissions in the window, the ticket is flagged.
+pub const FLAG_AT: i32 = 3;
+
+/// Stores the ticket with its verification, in the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn submit(
+    conn: &mut DbConnection,
+    env: &Env<'_>,
+    meta: &RequestMeta,
+    tenant: &TenantRow,
+    settings: &TenantSettings,
+    s: Submission,
+    by: Submitter,
+    now: NaiveDateTime,
+) -> anyhow::Result<Submitted> {
+    let tenant_id = TenantId::parse(&tenant.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
+    let filing = db::filings::find_by_number(conn, tenant_id, s.number.as_str())?;
+    let cipher = env.cipher;
+    let found = filing.is_some();
+    let matches =
+        |context: &str, value: &str, stored: &str| cipher.blind_indexes(context, value).iter().any(|i| i == stored);
+    let verification = Verification {
+        filing_found: if found { Check::Match } else { Check::Absent },
+        contact_name: Check::of(found, || {
+            filing.as_ref().is_some_and(|f| same_name(&f.responsible_person, &s.contact_name))
+        }),
+        phone: Check::of(found, || filing.as_ref().is_some_and(|f| matches("phone", s.phone.as_str(), &f.phone_index))),
+        id_number: Check::of(found, || {
+            filing.as_ref().is_some_and(|f| matches("id_number", s.id_number.as_str(), &f.id_number_index))
+        }),
+        email: Check::of(found && s.email.is_some(), || {
+            filing
+                .as_ref()
+                .zip(s.email.as_ref())
+                .is_some_and(|(f, e)| matches("email", &e.as_str().to_lowercase(), &f.email_index))
+        }),
+    };
+    let mismatch_count = if verification.has_mismatch() {
+        db::tickets::recent_mismatches(conn, tenant_id, s.number.as_str(), now - MISMATCH_WINDOW)? as i32 + 1
+    } else {
+        0
+    };
+    let seq = db::tickets::next_number(conn, tenant_id, &now.format("%Y%m%d").to_string())?;
+    let tracking_code = tokens::tracking_code();
+    let id = db::new_id();
+    let identity = Identity {
+        phone: s.phone.as_str().to_owned(),
+        id_number: s.id_number.as_str().to_owned(),
+        email: s.email.as_ref().map(|e| e.as_str().to_owned()),
+        new_phone: s.new_phone.as_ref().map(|p| p.as_str().to_owned()),
+        new_email: s.new_email.as_ref().map(|e| e.as_str().to_owned()),
+    };
+    let masked = MaskedIdentity {
+        phone: s.phone.masked(),
+        id_number: s.id_number.masked(),
+        email: s.email.as_ref().map(|e| mask_email(e.as_str())),
+        new_phone: s.new_phone.as_ref().map(PhoneNumber::masked),
+        new_email: s.new_email.as_ref().map(|e| mask_email(e.as_str())),
+    };
+    let (submitted_by, agency_id) = match &by {
+        Submitter::Public => (None, None),
+        Submitter::Staff { id, agency } => (Some(id.to_string()), agency.clone()),
+    };
+    let row = TicketRow {
+        identity_enc: seal_identity(cipher, &id, &identity),
+        id,
+        tenant_id: tenant.id.clone(),
+        number: ticket_number(now.date(), seq),
+        kind: s.kind.as_str().to_owned(),
+        status: TicketStatus::PendingReview.as_str().to_owned(),
+        version: 1,
+        filing_number: s.number.as_str().to_owned(),
+        filing_id: filing.as_ref().map(|f| f.id.clone()),
+        contact_name: s.contact_name,
+        identity_masked: serde_json::to_string(&masked)?,
+        message: s.message,
+        verification: serde_json::to_string(&verification)?,
+        mismatch_count,
+        tracking_hash: tokens::digest(&tracking_code),
+        submitted_by,
+        agency_id,
+        assignee_id: None,
+        approvals_required: s.kind.of(settings.approvals_required) as i32,
+        reject_reason: None,
+        sla_due_at: now + Duration::hours(i64::from(s.kind.of(settings.sla_hours))),
+        sla_breached: false,
+        status_changed_at: now,
+        resolved_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    db::tickets::insert(conn, &row)?;
+    let notified = notify_applicant(
+        conn,
+        env,
+        &row,
+        settings.default_locale,
+        Kind::TicketReceived,
+        Default::default(),
+        &tenant.name,
+    )?;
+    let actor = match by {
+        Submitter::Public => Actor::Anonymous,
+        Submitter::Staff { id, .. } => Actor::Staff(id),
+    };
+    let e = Event::new("ticket.submitted", actor).tenant(Some(tenant_id)).target("ticket", &row.id).details(json!({
+        "number": row.number,
+        "kind": row.kind,
+        "filing_number": row.filing_number,
+        "verification": verification,
+        "mismatch_count": mismatch_count,
+        "agency_id": row.agency_id,
+        "notification_ids": notified.iter().map(|n| &n.id).collect::<Vec<_>>(),
+    }));
+    audit::record(conn, meta, e)?;
+    Ok(Submitted { ticket: row, tracking_code })
+}

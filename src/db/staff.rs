@@ -177,3 +177,14 @@ pub fn find_tenant_staff_for_platform(conn: &mut DbConnection, id: StaffId) -> Q
         .first(conn)
         .optional()
 }
+
+/// The e-mail addresses of a tenant's active admins (for SLA alerts).
+pub fn active_admin_emails(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<Vec<String>> {
+    staff::table
+        .filter(staff::tenant_id.eq(tenant.to_string()))
+        .filter(staff::role.eq("tenant_admin"))
+        .filter(staff::status.eq("active"))
+        .select(staff::email)
+        .order(staff::id)
+        .load(conn)
+}

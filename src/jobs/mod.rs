@@ -8,6 +8,8 @@ pub mod idempotency_purge;
 pub mod outbox;
 pub mod password_reminders;
 pub mod scheduler;
+pub mod sla_breaches;
+pub mod ticket_expiry;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -26,11 +28,19 @@ pub enum JobName {
     AuditRetention,
     IdempotencyPurge,
     PasswordReminders,
+    SlaBreaches,
+    TicketExpiry,
 }
 
 impl JobName {
-    pub const ALL: [JobName; 4] =
-        [JobName::Outbox, JobName::AuditRetention, JobName::IdempotencyPurge, JobName::PasswordReminders];
+    pub const ALL: [JobName; 6] = [
+        JobName::Outbox,
+        JobName::AuditRetention,
+        JobName::IdempotencyPurge,
+        JobName::PasswordReminders,
+        JobName::SlaBreaches,
+        JobName::TicketExpiry,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -38,6 +48,8 @@ impl JobName {
             JobName::AuditRetention => "audit_retention",
             JobName::IdempotencyPurge => "idempotency_purge",
             JobName::PasswordReminders => "password_reminders",
+            JobName::SlaBreaches => "sla_breaches",
+            JobName::TicketExpiry => "ticket_expiry",
         }
     }
 
@@ -47,6 +59,8 @@ impl JobName {
             JobName::AuditRetention => "remove audit events past each tenant's retention, behind a checkpoint",
             JobName::IdempotencyPurge => "forget Idempotency-Key answers older than a day",
             JobName::PasswordReminders => "remind subjects whose query password nears the tenant's maximum age",
+            JobName::SlaBreaches => "flag open tickets past their SLA deadline and tell the tenant's admins",
+            JobName::TicketExpiry => "expire tickets left in needs_info and reset links past their time",
         }
     }
 
@@ -96,6 +110,8 @@ impl Jobs {
             JobName::AuditRetention => "0 15 3 * * *".to_owned(),
             JobName::IdempotencyPurge => "0 7 * * * *".to_owned(),
             JobName::PasswordReminders => "0 30 1 * * *".to_owned(),
+            JobName::SlaBreaches => "0 * * * * *".to_owned(),
+            JobName::TicketExpiry => "30 */5 * * * *".to_owned(),
         }
     }
 
@@ -152,6 +168,18 @@ impl Jobs {
                 let db = self.db.clone();
                 let n = tokio::task::spawn_blocking(move || idempotency_purge::run_once(&db, now)).await??;
                 Ok(format!("forgot {n} keys"))
+            }
+            JobName::SlaBreaches => {
+                let (db, cipher, channels) = (self.db.clone(), self.cipher.clone(), self.channels);
+                let n =
+                    tokio::task::spawn_blocking(move || sla_breaches::run_once(&db, &cipher, channels, now)).await??;
+                Ok(format!("flagged {n} tickets"))
+            }
+            JobName::TicketExpiry => {
+                let (db, cipher, channels) = (self.db.clone(), self.cipher.clone(), self.channels);
+                let r =
+                    tokio::task::spawn_blocking(move || ticket_expiry::run_once(&db, &cipher, channels, now)).await??;
+                Ok(format!("expired {} tickets and {} reset links", r.tickets, r.reset_links))
             }
             JobName::PasswordReminders => {
                 let (db, cipher, channels) = (self.db.clone(), self.cipher.clone(), self.channels);

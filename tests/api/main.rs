@@ -21,3 +21,4 @@ mod subject;
 mod support;
 mod templates;
 mod tenants;
+mod tickets;

@@ -64,6 +64,36 @@ impl SmtpServer {
     pub fn messages(&self) -> Vec<String> {
         self.messages.lock().unwrap().clone()
     }
+
+    /// The messages with quoted-printable undone (soft line breaks joined,
+    /// `=XX` decoded), as a reader sees them.
+    pub fn texts(&self) -> Vec<String> {
+        self.messages().iter().map(|m| decode_quoted_printable(m)).collect()
+    }
+}
+
+fn decode_quoted_printable(m: &str) -> String {
+    let joined = m.replace("=\r\n", "").replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'=', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (c, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Drop for SmtpServer {

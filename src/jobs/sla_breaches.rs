@@ -1,0 +1,76 @@
+//! SLA breaches: flags open tickets past their deadline, once, and tells the
+//! tenant's admins by e-mail.
+
+use chrono::NaiveDateTime;
+use serde_json::json;
+
+use crate::audit::{self, Actor, Event, RequestMeta};
+use crate::db::{self, Db};
+use crate::domain::contact::Email;
+use crate::domain::ids::TenantId;
+use crate::domain::ticket::TicketStatus;
+use crate::notify::{self, templates::Kind, ChannelSet, NewNotification, Recipient};
+use crate::security::crypto::DataCipher;
+
+const BATCH: i64 = 200;
+
+/// Returns how many tickets were flagged.
+pub fn run_once(database: &Db, cipher: &DataCipher, channels: ChannelSet, now: NaiveDateTime) -> anyhow::Result<u64> {
+    let open: Vec<&str> = TicketStatus::OPEN.iter().map(|s| s.as_str()).collect();
+    let mut flagged = 0;
+    loop {
+        let n = database.run_blocking(|conn| {
+            db::write_transaction(conn, |conn| {
+                let due = db::tickets::sla_due(conn, &open, now, BATCH)?;
+                let mut n = 0;
+                for t in &due {
+                    if !db::tickets::flag_breach(conn, &t.id)? {
+                        continue;
+                    }
+                    n += 1;
+                    let tenant = TenantId::parse(&t.tenant_id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
+                    let settings = db::settings::get(conn, tenant)?;
+                    let name = db::tenants::find(conn, tenant)?.map(|t| t.name).unwrap_or_default();
+                    let mut sent = Vec::new();
+                    for admin in db::staff::active_admin_emails(conn, tenant)? {
+                        let Ok(email) = Email::parse("email", &admin) else { continue };
+                        let mut params = serde_json::Map::new();
+                        params.insert("tenant".into(), name.clone().into());
+                        params.insert("number".into(), t.number.clone().into());
+                        params.insert("status".into(), t.status.clone().into());
+                        let row = notify::enqueue(
+                            conn,
+                            cipher,
+                            channels,
+                            NewNotification {
+                                tenant,
+                                recipient: Recipient::Email(email),
+                                kind: Kind::SlaBreach,
+                                locale: settings.default_locale,
+                                params,
+                                ticket_id: Some(t.id.clone()),
+                                filing_id: None,
+                            },
+                        )?;
+                        sent.push(row.id);
+                    }
+                    let e = Event::new("ticket.sla_breached", Actor::System("sla_breaches"))
+                        .tenant(Some(tenant))
+                        .target("ticket", &t.id)
+                        .details(json!({
+                            "number": t.number,
+                            "status": t.status,
+                            "due_at": t.sla_due_at.and_utc(),
+                            "notification_ids": sent,
+                        }));
+                    audit::record(conn, &RequestMeta::default(), e)?;
+                }
+                Ok::<_, anyhow::Error>((due.len(), n))
+            })
+        })?;
+        flagged += n.1;
+        if (n.0 as i64) < BATCH {
+            return Ok(flagged);
+        }
+    }
+}

@@ -1,0 +1,721 @@
+//! Work orders: submission and verification, the state machine and its
+//! refusals, four eyes, races, resets delivered to the contact on file,
+//! reset links, SLA and expiry jobs, agents, tenancy.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app_with, Session, Tenant, TestApp, PASSWORD};
+use crate::support::{sms_gateway::SmsGateway, smtp::SmtpServer};
+
+const NUMBER: &str = "京ICP备12345678号";
+const ID: &str = "11010519491231002X";
+const PHONE: &str = "13812345678";
+const EMAIL: &str = "zhang.san@example.com";
+/// The applicant's own phone, not the one on file.
+const APPLICANT_PHONE: &str = "13900001111";
+
+struct Desk {
+    app: TestApp,
+    smtp: SmtpServer,
+    sms: SmsGateway,
+    t: Tenant,
+    filing: String,
+    rita: Session,
+    rob: Session,
+}
+
+async fn desk() -> Desk {
+    let smtp = SmtpServer::start().await;
+    let sms = SmsGateway::start().await;
+    let (smtp_url, sms_url) = (smtp.url(), sms.url());
+    let app = spawn_app_with(move |s| {
+        s.smtp_url = Some(filingdesk::config::Secret::new(smtp_url));
+        s.sms_webhook_url = Some(sms_url);
+        s.reset_url = "https://console.example.com/reset".into();
+    })
+    .await;
+    let t = app.tenant("acme").await;
+    // English templates: the SMTP server sees them as plain text.
+    app.put("/api/v1/settings", Some(&t.admin.access), json!({"default_locale": "en"})).await;
+    let f: Value = app
+        .post(
+            "/api/v1/filings",
+            Some(&t.admin.access),
+            json!({"filing_number": NUMBER, "subject_name": "北京示例科技有限公司", "subject_type": "enterprise",
+                   "responsible_person": "张三", "id_number": ID, "phone": PHONE, "email": EMAIL}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    app.create_staff(&t.admin.access, None, "rita", "reviewer").await;
+    app.create_staff(&t.admin.access, None, "rob", "reviewer").await;
+    let rita = app.login(Some("acme"), "rita", PASSWORD).await;
+    let rob = app.login(Some("acme"), "rob", PASSWORD).await;
+    Desk { filing: f["id"].as_str().unwrap().to_owned(), app, smtp, sms, t, rita, rob }
+}
+
+fn request(kind: &str) -> Value {
+    json!({"kind": kind, "filing_number": NUMBER, "contact_name": "张 三", "phone": APPLICANT_PHONE,
+           "id_number": "11010519491231002x", "message": "忘记密码了"})
+}
+
+impl Desk {
+    async fn submit(&self, body: Value) -> Value {
+        let resp = self.app.post("/api/v1/public/acme/tickets", None, body).await;
+        assert_eq!(resp.status(), 201);
+        resp.json().await.unwrap()
+    }
+
+    /// The staff id of the ticket with this number.
+    async fn id_of(&self, number: &str) -> String {
+        let page: Value =
+            self.app.get("/api/v1/tickets?limit=200", Some(&self.t.admin.access)).await.json().await.unwrap();
+        let t = page["items"].as_array().unwrap().iter().find(|t| t["number"] == number).unwrap().clone();
+        t["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn act(&self, who: &Session, id: &str, action: &str, body: Value) -> reqwest::Response {
+        self.app.post(&format!("/api/v1/tickets/{id}/{action}"), Some(&who.access), body).await
+    }
+
+    async fn ok(&self, who: &Session, id: &str, action: &str, body: Value) -> Value {
+        let resp = self.act(who, id, action, body).await;
+        assert_eq!(resp.status(), 200, "{action}");
+        resp.json().await.unwrap()
+    }
+
+    async fn agency(&self, license: &str) -> String {
+        let body = json!({"name": license, "license_number": license});
+        let a: Value = self.app.post("/api/v1/agencies", Some(&self.t.admin.access), body).await.json().await.unwrap();
+        a["id"].as_str().unwrap().to_owned()
+    }
+
+    async fn agent(&self, name: &str, agency: &str) -> Session {
+        let body = json!({"username": name, "display_name": name, "email": format!("{name}@example.com"),
+                          "role": "agent", "password": PASSWORD, "agency_id": agency});
+        assert_eq!(self.app.post("/api/v1/staff", Some(&self.t.admin.access), body).await.status(), 201);
+        self.app.login(Some("acme"), name, PASSWORD).await
+    }
+
+    async fn deliver(&self) {
+        // Ahead of the clock, so the SMS budget's later slots are due too.
+        self.app.deliver(chrono::Duration::hours(2)).await;
+    }
+
+    async fn subject_login(&self, password: &str) -> reqwest::Response {
+        self.app
+            .post("/api/v1/public/acme/subject/login", None, json!({"filing_number": NUMBER, "password": password}))
+            .await
+    }
+}
+
+#[tokio::test]
+async fn a_password_reset_goes_to_the_contact_on_file_lifts_the_lockout_and_must_be_changed() {
+    let d = desk().await;
+    // The filing is locked by someone guessing.
+    d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"lockout_threshold": 3})).await;
+    d.app.post(&format!("/api/v1/filings/{}/initial-password", d.filing), Some(&d.t.admin.access), json!({})).await;
+    for _ in 0..3 {
+        d.subject_login("Wrong#Guess1").await;
+    }
+
+    let submitted = d.submit(request("password_reset")).await;
+    let number = submitted["number"].as_str().unwrap();
+    let today = chrono::Utc::now().format("%Y%m%d").to_string();
+    assert_eq!(number, format!("WO-{today}-0001"));
+    assert_eq!(submitted["status"], "pending_review");
+    let code = submitted["tracking_code"].as_str().unwrap();
+    assert_eq!(code.len(), 19, "XXXX-XXXX-XXXX-XXXX");
+    assert!(!d.app.sql_strings("SELECT tracking_hash AS v FROM tickets")[0].contains(code), "stored hashed");
+
+    let tracked: Value = d
+        .app
+        .get(
+            &format!("/api/v1/public/acme/tickets/{number}?tracking_code={}", code.to_lowercase().replace('-', "")),
+            None,
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        (tracked["status"].as_str(), tracked["kind"].as_str()),
+        (Some("pending_review"), Some("password_reset"))
+    );
+
+    let id = d.id_of(number).await;
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(
+        detail["verification"],
+        json!({"filing_found": "match", "contact_name": "match", "phone": "mismatch", "id_number": "match", "email": "absent"})
+    );
+    assert_eq!(detail["applicant"]["phone"], "139****1111");
+    assert_eq!(detail["applicant"]["id_number"], "110***********002X");
+    let text = serde_json::to_string(&detail).unwrap();
+    assert!(!text.contains(ID) && !text.contains(APPLICANT_PHONE) && !text.contains(PHONE), "masked everywhere");
+
+    let claimed = d.ok(&d.rita, &id, "claim", json!({})).await;
+    assert_eq!(claimed["status"], "in_review");
+    assert_eq!(claimed["assignee_id"].as_str().unwrap(), crate::helpers::token_subject(&d.rita.access));
+    let resolved = d.ok(&d.rita, &id, "approve", json!({"note": "ID checked by phone"})).await;
+    assert_eq!(resolved["status"], "resolved");
+    assert_eq!(resolved["approvals"][0]["note"], "ID checked by phone");
+    d.deliver().await;
+
+    // The temporary password reached the phone and e-mail on file only.
+    let resets: Vec<Value> =
+        d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_RESET_PASSWORD").collect();
+    assert_eq!(resets.len(), 1);
+    assert_eq!(resets[0]["to"], PHONE);
+    let temporary = resets[0]["template_param"]["password"].as_str().unwrap().to_owned();
+    assert!(d
+        .sms
+        .delivered()
+        .iter()
+        .all(|m| m["to"] != APPLICANT_PHONE || m["template_param"].get("password").is_none()));
+    let applicant_news: Vec<String> = d
+        .sms
+        .delivered()
+        .into_iter()
+        .filter(|m| m["to"] == APPLICANT_PHONE)
+        .map(|m| m["template_code"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(applicant_news, ["FD_TICKET_RECEIVED", "FD_TICKET_RESOLVED"]);
+    let mails = d.smtp.messages();
+    let reset_mail = mails.iter().find(|m| m.contains(&temporary)).expect("an e-mail with the password");
+    assert!(reset_mail.contains(&format!("To: {EMAIL}")));
+
+    // The lockout is lifted; the password opens the change only.
+    let session: Value = d.subject_login(&temporary).await.json().await.unwrap();
+    assert_eq!(session["must_change_password"], true);
+    let token = session["access_token"].as_str().unwrap();
+    assert_problem(d.app.get("/api/v1/subject/tickets", Some(token)).await, 403, "password_change_required").await;
+    let resp = d
+        .app
+        .put(
+            "/api/v1/subject/password",
+            Some(token),
+            json!({"current_password": temporary, "new_password": "Fresh#Pass2026"}),
+        )
+        .await;
+    assert_eq!(resp.status(), 204);
+    let session: Value = d.subject_login("Fresh#Pass2026").await.json().await.unwrap();
+    let own: Value = d
+        .app
+        .get("/api/v1/subject/tickets", Some(session["access_token"].as_str().unwrap()))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own["items"][0]["number"], number);
+    assert_eq!(own["items"][0]["status"], "resolved");
+
+    let events: Value =
+        d.app.get("/api/v1/audit-events?limit=200", Some(&d.t.admin.access)).await.json().await.unwrap();
+    let actions: Vec<&str> =
+        events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    for a in ["ticket.submitted", "ticket.claimed", "ticket.approved", "filing.temporary_password_issued"] {
+        assert!(actions.contains(&a), "{a} in {actions:?}");
+    }
+    let export = d.app.get("/api/v1/audit-events/export", Some(&d.t.admin.access)).await.text().await.unwrap();
+    for secret in [temporary.as_str(), code, ID, APPLICANT_PHONE, PHONE] {
+        assert!(!export.contains(secret), "a secret or raw personal datum reached the audit log");
+    }
+}
+
+#[tokio::test]
+async fn a_reset_link_works_once_under_the_policy_and_not_after_it_expires() {
+    let d = desk().await;
+    d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"reset_mode": "link"})).await;
+    let resolve = |number: String| {
+        let d = &d;
+        async move {
+            let id = d.id_of(&number).await;
+            d.ok(&d.rita, &id, "claim", json!({})).await;
+            d.ok(&d.rita, &id, "approve", json!({})).await;
+            d.deliver().await;
+            let links: Vec<Value> =
+                d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_RESET_LINK").collect();
+            let link = links.last().unwrap()["template_param"]["link"].as_str().unwrap().to_owned();
+            assert!(link.starts_with("https://console.example.com/reset?tenant=acme&token="), "{link}");
+            link.rsplit_once("token=").unwrap().1.to_owned()
+        }
+    };
+    let first = d.submit(request("password_reset")).await;
+    let token = resolve(first["number"].as_str().unwrap().to_owned()).await;
+    let mails = d.smtp.texts();
+    assert!(mails.iter().any(|m| m.contains(&format!("To: {EMAIL}")) && m.contains(&token)), "{mails:?}");
+    let reset = |token: String, password: &'static str| {
+        d.app.post("/api/v1/public/acme/password-resets", None, json!({"token": token, "new_password": password}))
+    };
+    let weak = assert_problem(reset(token.clone(), "19491231").await, 422, "validation_failed").await;
+    assert!(weak["errors"].as_array().unwrap().iter().any(|e| e["code"] == "contains_birthdate"));
+    assert_eq!(reset(token.clone(), "Linked#Pass2026").await.status(), 204);
+    assert_problem(reset(token.clone(), "Other#Pass2026").await, 410, "gone").await;
+    let session: Value = d.subject_login("Linked#Pass2026").await.json().await.unwrap();
+    assert_eq!(session["must_change_password"], false, "a chosen password needs no change");
+    assert_problem(reset("not-a-token".into(), "Other#Pass2026").await, 404, "not_found").await;
+    assert_problem(
+        d.app.post("/api/v1/public/nobody/password-resets", None, json!({"token": token, "new_password": "x"})).await,
+        404,
+        "not_found",
+    )
+    .await;
+
+    // A newer reset withdraws the older link; an unused link expires.
+    let second = d.submit(request("password_reset")).await;
+    let older = resolve(second["number"].as_str().unwrap().to_owned()).await;
+    let third = d.submit(request("initial_password_resend")).await;
+    let newer = resolve(third["number"].as_str().unwrap().to_owned()).await;
+    assert_problem(reset(older, "Other#Pass2026").await, 410, "gone").await;
+    let past = (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S");
+    d.app
+        .sql(&format!("UPDATE reset_links SET expires_at = '{past}' WHERE used_at IS NULL AND expired_at IS NULL"))
+        .unwrap();
+    let run = d.app.jobs.run(filingdesk::jobs::JobName::TicketExpiry, chrono::Utc::now().naive_utc()).await;
+    assert_eq!(run, filingdesk::jobs::RunOutcome::Ok("expired 0 tickets and 1 reset links".into()));
+    assert_problem(reset(newer, "Other#Pass2026").await, 410, "gone").await;
+}
+
+#[tokio::test]
+async fn an_unknown_filing_gets_the_same_answer_and_cannot_be_approved() {
+    let d = desk().await;
+    let known = d.submit(request("password_reset")).await;
+    let mut body = request("password_reset");
+    body["filing_number"] = json!("沪ICP备87654321号");
+    let unknown = d.submit(body).await;
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&known), keys(&unknown));
+    assert_eq!(known["status"], unknown["status"]);
+    let n = unknown["number"].as_str().unwrap();
+    assert!(n.ends_with("-0002"), "{n}");
+    let code = unknown["tracking_code"].as_str().unwrap();
+    let tracked: Value =
+        d.app.get(&format!("/api/v1/public/acme/tickets/{n}?tracking_code={code}"), None).await.json().await.unwrap();
+    assert_eq!(tracked["status"], "pending_review");
+
+    let id = d.id_of(n).await;
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(detail["verification"]["filing_found"], "absent");
+    assert_eq!(detail["filing_id"], Value::Null);
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    assert_problem(d.act(&d.rita, &id, "approve", json!({})).await, 409, "no_filing").await;
+    let rejected = d.ok(&d.rita, &id, "reject", json!({"reason": "没有这个备案"})).await;
+    assert_eq!(rejected["status"], "rejected");
+    let tracked: Value =
+        d.app.get(&format!("/api/v1/public/acme/tickets/{n}?tracking_code={code}"), None).await.json().await.unwrap();
+    assert_eq!(tracked["public_comments"][0]["body"], "没有这个备案");
+    // A wrong code, another tenant's slug, or an unknown number are all 404.
+    assert_problem(
+        d.app.get(&format!("/api/v1/public/acme/tickets/{n}?tracking_code=AAAA-BBBB"), None).await,
+        404,
+        "not_found",
+    )
+    .await;
+    assert_problem(d.app.get(&format!("/api/v1/public/acme/tickets/{n}"), None).await, 400, "invalid_query").await;
+}
+
+#[tokio::test]
+async fn every_refused_transition_is_a_409_naming_the_current_state() {
+    let d = desk().await;
+    let s = d.submit(request("password_reset")).await;
+    let (number, code) = (s["number"].as_str().unwrap(), s["tracking_code"].as_str().unwrap());
+    let id = d.id_of(number).await;
+    let refused = |resp: reqwest::Response, current: &'static str| async move {
+        let p = assert_problem(resp, 409, "invalid_transition").await;
+        assert_eq!(p["current_status"], current, "{p}");
+    };
+    refused(d.act(&d.rita, &id, "approve", json!({})).await, "pending_review").await;
+    refused(d.act(&d.rita, &id, "reject", json!({"reason": "x"})).await, "pending_review").await;
+    refused(d.act(&d.rita, &id, "request-info", json!({"message": "x"})).await, "pending_review").await;
+    refused(d.act(&d.rita, &id, "release", json!({})).await, "pending_review").await;
+    let supplement_path = format!("/api/v1/public/acme/tickets/{number}/supplements");
+    let supplement =
+        |message: &'static str| d.app.post(&supplement_path, None, json!({"tracking_code": code, "message": message}));
+    refused(supplement("too early").await, "pending_review").await;
+
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    assert_problem(d.act(&d.rob, &id, "claim", json!({})).await, 409, "held_by_another").await;
+    assert_problem(d.act(&d.rob, &id, "approve", json!({})).await, 409, "held_by_another").await;
+    let asked = d.ok(&d.rita, &id, "request-info", json!({"message": "请上传身份证照片"})).await;
+    assert_eq!(asked["status"], "needs_info");
+    refused(d.act(&d.rita, &id, "approve", json!({})).await, "needs_info").await;
+    refused(d.act(&d.rita, &id, "claim", json!({})).await, "needs_info").await;
+    let resp = d
+        .app
+        .post(
+            &format!("/api/v1/public/acme/tickets/{number}/supplements"),
+            None,
+            json!({"tracking_code": "WRONG-CODE", "message": "x"}),
+        )
+        .await;
+    assert_problem(resp, 404, "not_found").await;
+    let back: Value = supplement("已上传").await.json().await.unwrap();
+    assert_eq!(back["status"], "pending_review");
+    assert_eq!(back["public_comments"].as_array().unwrap().len(), 2, "the request and the answer");
+
+    d.ok(&d.rob, &id, "claim", json!({})).await;
+    let released = d.ok(&d.rob, &id, "release", json!({})).await;
+    assert_eq!((released["status"].as_str(), released["assignee_id"].as_str()), (Some("pending_review"), None));
+    let cancel_path = format!("/api/v1/public/acme/tickets/{number}/cancel");
+    let cancel = || d.app.post(&cancel_path, None, json!({"tracking_code": code}));
+    let cancelled: Value = cancel().await.json().await.unwrap();
+    assert_eq!(cancelled["status"], "cancelled");
+    refused(cancel().await, "cancelled").await;
+    refused(d.act(&d.rita, &id, "claim", json!({})).await, "cancelled").await;
+    refused(supplement("late").await, "cancelled").await;
+
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(detail["version"], 7, "submitted, claimed, asked, supplemented, claimed, released, cancelled");
+    let kinds: Vec<&str> =
+        detail["notifications"].as_array().unwrap().iter().map(|n| n["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"ticket_needs_info") && kinds.contains(&"ticket_received"), "{kinds:?}");
+}
+
+#[tokio::test]
+async fn four_eyes_and_a_contact_change_needing_two_approvals() {
+    let d = desk().await;
+    // Staff submitting on a caller's behalf may not approve it.
+    let mut body = request("contact_change");
+    body["new_phone"] = json!("13700002222");
+    body["new_email"] = json!("new.contact@example.com");
+    let resp = d.app.post("/api/v1/tickets", Some(&d.rita.access), body.clone()).await;
+    assert_eq!(resp.status(), 201);
+    let number = resp.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned();
+    let id = d.id_of(&number).await;
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    assert_problem(d.act(&d.rita, &id, "approve", json!({})).await, 403, "four_eyes").await;
+    d.ok(&d.rita, &id, "release", json!({})).await;
+
+    d.ok(&d.rob, &id, "claim", json!({})).await;
+    let first = d.ok(&d.rob, &id, "approve", json!({})).await;
+    assert_eq!((first["status"].as_str(), first["assignee_id"].as_str()), (Some("awaiting_second_approval"), None));
+    d.ok(&d.rob, &id, "claim", json!({})).await;
+    assert_problem(d.act(&d.rob, &id, "approve", json!({})).await, 403, "four_eyes").await;
+    d.ok(&d.rob, &id, "release", json!({})).await;
+    let admin = &d.t.admin;
+    d.ok(admin, &id, "claim", json!({})).await;
+    let done = d.ok(admin, &id, "approve", json!({})).await;
+    assert_eq!(done["status"], "resolved");
+    assert_eq!(done["approvals"].as_array().unwrap().len(), 2);
+
+    let filing: Value =
+        d.app.get(&format!("/api/v1/filings/{}", d.filing), Some(&admin.access)).await.json().await.unwrap();
+    assert_eq!(
+        (filing["phone_masked"].as_str(), filing["email_masked"].as_str()),
+        (Some("137****2222"), Some("n***@example.com"))
+    );
+    d.deliver().await;
+    let told: Vec<String> = d
+        .sms
+        .delivered()
+        .into_iter()
+        .filter(|m| m["template_code"] == "FD_CONTACT_CHANGED")
+        .map(|m| m["to"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(told, [PHONE, "13700002222"], "the old and the new phone");
+    let mails = d.smtp.messages();
+    assert!(mails.iter().any(|m| m.contains(&format!("To: {EMAIL}"))));
+    assert!(mails.iter().any(|m| m.contains("To: new.contact@example.com")));
+
+    // A later reset goes to the new contact on file.
+    let s = d.submit(request("password_reset")).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    d.ok(&d.rob, &id, "claim", json!({})).await;
+    d.ok(&d.rob, &id, "approve", json!({})).await;
+    d.deliver().await;
+    let reset: Vec<Value> =
+        d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_RESET_PASSWORD").collect();
+    assert_eq!(reset[0]["to"], "13700002222");
+}
+
+#[tokio::test]
+async fn concurrent_claims_and_approvals_have_exactly_one_winner() {
+    let d = desk().await;
+    let mut reviewers = Vec::new();
+    for i in 0..6 {
+        d.app.create_staff(&d.t.admin.access, None, &format!("rev{i}"), "reviewer").await;
+        reviewers.push(d.app.login(Some("acme"), &format!("rev{i}"), PASSWORD).await);
+    }
+    let s = d.submit(request("password_reset")).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    let path = |action: &str| format!("/api/v1/tickets/{id}/{action}");
+    let statuses = all_at_once(&d.app, &path("claim"), reviewers.iter().map(|r| r.access.clone()).collect()).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+    let holder = detail["assignee_id"].as_str().unwrap();
+    let winner = reviewers.iter().find(|r| crate::helpers::token_subject(&r.access) == holder).unwrap();
+
+    let statuses = all_at_once(&d.app, &path("approve"), vec![winner.access.clone(); 8]).await;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), 1, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 200 || *s == 409), "{statuses:?}");
+    assert_eq!(d.app.sql_strings("SELECT id AS v FROM ticket_approvals").len(), 1);
+    let issued =
+        d.app.sql_strings("SELECT action AS v FROM audit_events WHERE action = 'filing.temporary_password_issued'");
+    assert_eq!(issued.len(), 1, "one reset, not eight");
+}
+
+/// Sends the same POST with each token at once; the answers' statuses.
+async fn all_at_once(app: &TestApp, path: &str, tokens: Vec<String>) -> Vec<u16> {
+    let mut set = tokio::task::JoinSet::new();
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(tokens.len()));
+    for token in tokens {
+        let (client, url, barrier) = (app.client.clone(), app.url(path), barrier.clone());
+        set.spawn(async move {
+            barrier.wait().await;
+            client.post(url).bearer_auth(token).json(&json!({})).send().await.unwrap().status().as_u16()
+        });
+    }
+    set.join_all().await
+}
+
+#[tokio::test]
+async fn repeated_mismatching_submissions_are_flagged_and_bad_input_is_refused() {
+    let d = desk().await;
+    let mut wrong = request("password_reset");
+    wrong["id_number"] = json!("110105198001010016");
+    wrong["contact_name"] = json!("李四");
+    for _ in 0..3 {
+        d.submit(wrong.clone()).await;
+    }
+    let queue: Value = d.app.get("/api/v1/tickets", Some(&d.rita.access)).await.json().await.unwrap();
+    let flags: Vec<bool> = queue["items"].as_array().unwrap().iter().map(|t| t["flagged"].as_bool().unwrap()).collect();
+    assert_eq!(flags, [true, false, false], "newest first; the third mismatch is flagged");
+    let newest = &queue["items"][0];
+    assert_eq!(newest["verification"]["id_number"], "mismatch");
+    assert_eq!(newest["verification"]["contact_name"], "mismatch");
+
+    let bad = json!({"kind": "password_reset", "filing_number": "京ICP证123号", "contact_name": "",
+                     "phone": "12345", "id_number": "110105194913310021", "email": "nope"});
+    let p = assert_problem(d.app.post("/api/v1/public/acme/tickets", None, bad).await, 422, "validation_failed").await;
+    let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["filing_number", "contact_name", "phone", "id_number", "email"]);
+    let mut no_news = request("contact_change");
+    no_news["message"] = json!("x");
+    let p =
+        assert_problem(d.app.post("/api/v1/public/acme/tickets", None, no_news).await, 422, "validation_failed").await;
+    assert_eq!(p["errors"][0]["field"], "new_phone");
+    let mut stray = request("password_reset");
+    stray["new_phone"] = json!("13700002222");
+    assert_problem(d.app.post("/api/v1/public/acme/tickets", None, stray).await, 422, "validation_failed").await;
+    let mut kind = request("password_reset");
+    kind["kind"] = json!("make_me_admin");
+    assert_problem(d.app.post("/api/v1/public/acme/tickets", None, kind).await, 422, "validation_failed").await;
+    assert_problem(
+        d.app.post("/api/v1/public/nobody/tickets", None, request("password_reset")).await,
+        404,
+        "not_found",
+    )
+    .await;
+    let resp = d
+        .app
+        .client
+        .post(d.app.url("/api/v1/public/acme/tickets"))
+        .body("{not json")
+        .header("content-type", "application/json")
+        .send()
+        .await
+        .unwrap();
+    assert_problem(resp, 400, "malformed_json").await;
+    assert_problem(d.app.get("/api/v1/tickets?assignee=someone", Some(&d.rita.access)).await, 422, "validation_failed")
+        .await;
+    assert_problem(d.app.get("/api/v1/tickets?status=lost", Some(&d.rita.access)).await, 400, "invalid_query").await;
+    assert_problem(d.app.get("/api/v1/tickets/not-a-uuid", Some(&d.rita.access)).await, 404, "not_found").await;
+    let id = d.id_of(queue["items"][0]["number"].as_str().unwrap()).await;
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    assert_problem(d.act(&d.rita, &id, "reject", json!({"reason": "   "})).await, 422, "validation_failed").await;
+    assert_problem(d.act(&d.rita, &id, "request-info", json!({})).await, 422, "validation_failed").await;
+    assert_problem(
+        d.act(&d.rita, &id, "comments", json!({"body": "x", "visibility": "everyone"})).await,
+        422,
+        "validation_failed",
+    )
+    .await;
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(detail["status"], "in_review", "no partial write");
+    assert_eq!(d.app.sql_strings("SELECT id AS v FROM tickets").len(), 3);
+}
+
+#[tokio::test]
+async fn comments_reach_the_applicant_only_when_public() {
+    let d = desk().await;
+    let s = d.submit(request("initial_password_resend")).await;
+    let (number, code) = (s["number"].as_str().unwrap(), s["tracking_code"].as_str().unwrap());
+    let id = d.id_of(number).await;
+    let c = d.act(&d.rita, &id, "comments", json!({"body": "内部备注：电话核实中", "visibility": "internal"})).await;
+    assert_eq!(c.status(), 201);
+    let c = d.act(&d.rita, &id, "comments", json!({"body": "我们正在核实", "visibility": "public"})).await;
+    assert_eq!(c.status(), 201);
+    let tracked: Value = d
+        .app
+        .get(&format!("/api/v1/public/acme/tickets/{number}?tracking_code={code}"), None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let bodies: Vec<&str> =
+        tracked["public_comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap()).collect();
+    assert_eq!(bodies, ["我们正在核实"]);
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rob.access)).await.json().await.unwrap();
+    assert_eq!(detail["comments"].as_array().unwrap().len(), 2);
+    d.deliver().await;
+    assert!(d.sms.delivered().iter().any(|m| m["template_code"] == "FD_TICKET_MESSAGE" && m["to"] == APPLICANT_PHONE));
+}
+
+#[tokio::test]
+async fn sla_breaches_are_flagged_once_and_stale_needs_info_tickets_expire() {
+    use filingdesk::jobs::{JobName, RunOutcome};
+    let d = desk().await;
+    let s = d.submit(request("password_reset")).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    let now = chrono::Utc::now().naive_utc();
+    let run = |job, hours: i64| d.app.jobs.run(job, now + chrono::Duration::hours(hours));
+    assert_eq!(run(JobName::SlaBreaches, 47).await, RunOutcome::Ok("flagged 0 tickets".into()));
+    assert_eq!(run(JobName::SlaBreaches, 49).await, RunOutcome::Ok("flagged 1 tickets".into()));
+    assert_eq!(run(JobName::SlaBreaches, 50).await, RunOutcome::Ok("flagged 0 tickets".into()), "once");
+    let breached: Value =
+        d.app.get("/api/v1/tickets?sla_breached=true", Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(breached["items"][0]["id"], id.as_str());
+    let fine: Value = d.app.get("/api/v1/tickets?sla_breached=false", Some(&d.rita.access)).await.json().await.unwrap();
+    assert!(fine["items"].as_array().unwrap().is_empty());
+    d.deliver().await;
+    let alert = d.smtp.messages().into_iter().filter(|m| m.contains(s["number"].as_str().unwrap())).count();
+    assert!(alert >= 1);
+    assert!(d.smtp.messages().iter().any(|m| m.contains("To: acme-admin@example.com")), "the admin is told");
+
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    d.ok(&d.rita, &id, "request-info", json!({"message": "请补充"})).await;
+    assert_eq!(run(JobName::TicketExpiry, 167).await, RunOutcome::Ok("expired 0 tickets and 0 reset links".into()));
+    assert_eq!(run(JobName::TicketExpiry, 169).await, RunOutcome::Ok("expired 1 tickets and 0 reset links".into()));
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(detail["status"], "expired");
+
+    let stats: Value = d.app.get("/api/v1/stats/tickets", Some(&d.t.admin.access)).await.json().await.unwrap();
+    assert_eq!(stats["by_status"]["expired"], 1);
+    assert_eq!(stats["by_status"]["resolved"], 0);
+    assert_eq!(stats["by_kind"]["password_reset"], 1);
+    assert_eq!(stats["sla_breached"], 1);
+    assert_eq!(stats["median_resolution_seconds"], Value::Null);
+    let s = d.submit(request("password_reset")).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    d.ok(&d.rob, &id, "claim", json!({})).await;
+    d.ok(&d.rob, &id, "approve", json!({})).await;
+    let stats: Value = d.app.get("/api/v1/stats/tickets", Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(stats["resolved"], 1);
+    assert!(stats["median_resolution_seconds"].as_i64().unwrap() >= 0);
+    assert!(stats["p90_resolution_seconds"].is_i64());
+}
+
+#[tokio::test]
+async fn agents_submit_for_authorized_filings_only_and_see_their_agency_alone() {
+    let d = desk().await;
+    let admin = &d.t.admin.access;
+    let (ours, theirs) = (d.agency("LIC-1").await, d.agency("LIC-2").await);
+    let ada = d.agent("ada", &ours).await;
+    let bo = d.agent("bob", &theirs).await;
+    let p = assert_problem(
+        d.app.post("/api/v1/tickets", Some(&ada.access), request("password_reset")).await,
+        403,
+        "not_authorized",
+    )
+    .await;
+    let mut unknown = request("password_reset");
+    unknown["filing_number"] = json!("沪ICP备87654321号");
+    let q =
+        assert_problem(d.app.post("/api/v1/tickets", Some(&ada.access), unknown).await, 403, "not_authorized").await;
+    assert_eq!(p["detail"], q["detail"], "unknown and unauthorized look alike");
+
+    let until = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let resp = d
+        .app
+        .post(
+            &format!("/api/v1/agencies/{ours}/authorizations"),
+            Some(admin),
+            json!({"filing_id": d.filing, "valid_until": until}),
+        )
+        .await;
+    assert_eq!(resp.status(), 201);
+    let resp = d.app.post("/api/v1/tickets", Some(&ada.access), request("password_reset")).await;
+    assert_eq!(resp.status(), 201);
+    let mine = resp.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned();
+    let public = d.submit(request("password_reset")).await;
+    let public_id = d.id_of(public["number"].as_str().unwrap()).await;
+    let mine_id = d.id_of(&mine).await;
+
+    let page: Value = d.app.get("/api/v1/tickets", Some(&ada.access)).await.json().await.unwrap();
+    let numbers: Vec<&str> = page["items"].as_array().unwrap().iter().map(|t| t["number"].as_str().unwrap()).collect();
+    assert_eq!(numbers, [mine.as_str()]);
+    let seen: Value = d.app.get(&format!("/api/v1/tickets/{mine_id}"), Some(&ada.access)).await.json().await.unwrap();
+    assert_eq!(seen["agency_id"], ours.as_str());
+    assert_problem(d.app.get(&format!("/api/v1/tickets/{public_id}"), Some(&ada.access)).await, 404, "not_found").await;
+    assert_problem(d.app.get(&format!("/api/v1/tickets/{mine_id}"), Some(&bo.access)).await, 404, "not_found").await;
+    let empty: Value = d.app.get("/api/v1/tickets", Some(&bo.access)).await.json().await.unwrap();
+    assert!(empty["items"].as_array().unwrap().is_empty());
+    for action in ["claim", "approve", "release"] {
+        assert_problem(d.act(&ada, &mine_id, action, json!({})).await, 403, "forbidden").await;
+    }
+    assert_problem(d.app.get("/api/v1/stats/tickets", Some(&ada.access)).await, 403, "forbidden").await;
+    // The reset of an agent's ticket still goes to the subject's own contacts.
+    d.ok(&d.rita, &mine_id, "claim", json!({})).await;
+    d.ok(&d.rita, &mine_id, "approve", json!({})).await;
+    d.deliver().await;
+    let reset: Vec<Value> =
+        d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_RESET_PASSWORD").collect();
+    assert_eq!(reset[0]["to"], PHONE);
+    assert!(d.smtp.messages().iter().all(|m| !m.contains("To: ada@example.com")));
+}
+
+#[tokio::test]
+async fn another_tenant_reaches_no_ticket() {
+    let d = desk().await;
+    let s = d.submit(request("password_reset")).await;
+    let (number, code) = (s["number"].as_str().unwrap(), s["tracking_code"].as_str().unwrap());
+    let id = d.id_of(number).await;
+    let other = d.app.tenant("other").await;
+    let theirs = &other.admin;
+    assert_problem(d.app.get(&format!("/api/v1/tickets/{id}"), Some(&theirs.access)).await, 404, "not_found").await;
+    for (action, body) in [
+        ("claim", json!({})),
+        ("release", json!({})),
+        ("approve", json!({})),
+        ("reject", json!({"reason": "x"})),
+        ("request-info", json!({"message": "x"})),
+        ("comments", json!({"body": "x", "visibility": "public"})),
+    ] {
+        assert_problem(d.act(theirs, &id, action, body).await, 404, "not_found").await;
+    }
+    let page: Value = d.app.get("/api/v1/tickets", Some(&theirs.access)).await.json().await.unwrap();
+    assert!(page["items"].as_array().unwrap().is_empty());
+    let stats: Value = d.app.get("/api/v1/stats/tickets", Some(&theirs.access)).await.json().await.unwrap();
+    assert_eq!(stats["by_kind"]["password_reset"], 0);
+    // The public routes under another tenant's slug know nothing of it.
+    let path = format!("/api/v1/public/other/tickets/{number}");
+    assert_problem(d.app.get(&format!("{path}?tracking_code={code}"), None).await, 404, "not_found").await;
+    assert_problem(d.app.post(&format!("{path}/cancel"), None, json!({"tracking_code": code})).await, 404, "not_found")
+        .await;
+    let resp = d.app.post(&format!("{path}/supplements"), None, json!({"tracking_code": code, "message": "x"})).await;
+    assert_problem(resp, 404, "not_found").await;
+    // No token at all.
+    assert_problem(d.app.get(&format!("/api/v1/tickets/{id}"), None).await, 401, "unauthorized").await;
+    assert_problem(
+        d.app.request(Method::POST, &format!("/api/v1/tickets/{id}/claim"), None, None).await,
+        401,
+        "unauthorized",
+    )
+    .await;
+    assert_problem(d.app.post("/api/v1/tickets", None, request("password_reset")).await, 401, "unauthorized").await;
+    // A subject token is not a staff token.
+    let platform = d.app.platform_admin().await;
+    assert_problem(d.app.get("/api/v1/tickets", Some(&platform.access)).await, 403, "forbidden").await;
+    let ok: Value = d
+        .app
+        .get(&format!("/api/v1/stats/tickets?tenant_id={}", d.t.id), Some(&platform.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ok["by_kind"]["password_reset"], 1);
+}

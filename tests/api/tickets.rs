@@ -719,3 +719,90 @@ async fn another_tenant_reaches_no_ticket() {
         .unwrap();
     assert_eq!(ok["by_kind"]["password_reset"], 1);
 }
+
+#[tokio::test]
+async fn verification_normalizes_and_an_idempotency_key_gives_the_first_answer_again() {
+    let d = desk().await;
+    let body = json!({"kind": "password_reset", "filing_number": "京ICP备１２３４５６７８号", "contact_name": "张 三",
+                      "phone": "+86 １３８ １２３４ ５６７８", "id_number": "11010519491231002x",
+                      "email": "Zhang.San@Example.COM"});
+    let send = |body: Value| {
+        d.app
+            .client
+            .post(d.app.url("/api/v1/public/acme/tickets"))
+            .header("Idempotency-Key", "ticket-1")
+            .json(&body)
+            .send()
+    };
+    let first: Value = send(body.clone()).await.unwrap().json().await.unwrap();
+    let again: Value = send(body.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!(first, again, "the same number and tracking code");
+    let mut other = body.clone();
+    other["message"] = json!("changed");
+    assert_problem(send(other).await.unwrap(), 422, "validation_failed").await;
+    assert_eq!(d.app.sql_strings("SELECT id AS v FROM tickets").len(), 1);
+
+    let id = d.id_of(first["number"].as_str().unwrap()).await;
+    let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+    assert_eq!(
+        detail["verification"],
+        json!({"filing_found": "match", "contact_name": "match", "phone": "match", "id_number": "match", "email": "match"})
+    );
+    assert_eq!(detail["flagged"], false);
+    assert_eq!(detail["mismatch_count"], 0);
+}
+
+#[tokio::test]
+async fn the_queue_pages_newest_first_with_a_cursor_and_filters() {
+    let desk = desk().await;
+    let d = &desk;
+    let mut numbers = Vec::new();
+    for kind in
+        ["password_reset", "initial_password_resend", "password_reset", "password_reset", "initial_password_resend"]
+    {
+        numbers.push(d.submit(request(kind)).await["number"].as_str().unwrap().to_owned());
+    }
+    let first = d.id_of(&numbers[0]).await;
+    d.ok(&d.rita, &first, "claim", json!({})).await;
+    let page = |query: &'static str| async move {
+        let v: Value = d.app.get(&format!("/api/v1/tickets?{query}"), Some(&d.rob.access)).await.json().await.unwrap();
+        v
+    };
+    let p1 = page("limit=2").await;
+    let got: Vec<&str> = p1["items"].as_array().unwrap().iter().map(|t| t["number"].as_str().unwrap()).collect();
+    assert_eq!(got, [numbers[4].as_str(), numbers[3].as_str()]);
+    let cursor = p1["next_cursor"].as_str().unwrap();
+    let p2: Value =
+        d.app.get(&format!("/api/v1/tickets?limit=2&cursor={cursor}"), Some(&d.rob.access)).await.json().await.unwrap();
+    let got: Vec<&str> = p2["items"].as_array().unwrap().iter().map(|t| t["number"].as_str().unwrap()).collect();
+    assert_eq!(got, [numbers[2].as_str(), numbers[1].as_str()]);
+    let p3: Value = d
+        .app
+        .get(&format!("/api/v1/tickets?limit=2&cursor={}", p2["next_cursor"].as_str().unwrap()), Some(&d.rob.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(p3["items"].as_array().unwrap().len(), 1);
+    assert_eq!(p3["next_cursor"], Value::Null);
+    assert_eq!(page("kind=initial_password_resend").await["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page("status=in_review").await["items"][0]["number"], numbers[0].as_str());
+    assert_eq!(page("assignee=none").await["items"].as_array().unwrap().len(), 4);
+    let rita = crate::helpers::token_subject(&d.rita.access);
+    assert_eq!(
+        d.app
+            .get(&format!("/api/v1/tickets?assignee={rita}"), Some(&d.rob.access))
+            .await
+            .json::<Value>()
+            .await
+            .unwrap()["items"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(page("assignee=me").await["items"].as_array().unwrap().is_empty());
+    assert_problem(d.app.get("/api/v1/tickets?limit=0", Some(&d.rob.access)).await, 422, "validation_failed").await;
+    assert_problem(d.app.get("/api/v1/tickets?cursor=bogus!", Some(&d.rob.access)).await, 422, "validation_failed")
+        .await;
+}

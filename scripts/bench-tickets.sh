@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The review queue and ticket submission on PostgreSQL with N tickets
+# (default 1 000 000) across 100 tenants: requests per second and latency
+# over HTTP (wrk, 32 connections) next to pgbench running the same SQL on the
+# same database in the same run. Needs a release build, PostgreSQL, wrk and
+# pgbench (`apt-get install wrk postgresql-client`). See BENCHMARKS.md.
+#
+#   ./scripts/bench-tickets.sh [TICKETS] [SECONDS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-1000000}
+SECS=${2:-15}
+CONN=32
+PG=${FILINGDESK_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+DB=filingdesk_tickets_bench
+DBURL=${PG%/*}/$DB
+BIN=$PWD/target/release/filingdesk
+PORT=18383
+BASE=http://127.0.0.1:$PORT
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"; psql "$PG" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)" 2>/dev/null || true' EXIT
+
+psql "$PG" -qc "DROP DATABASE IF EXISTS $DB WITH (FORCE)"
+psql "$PG" -qc "CREATE DATABASE $DB"
+export FILINGDESK_DATABASE_URL=$DBURL FILINGDESK_DATA_KEY="$(head -c32 /dev/urandom | base64)" \
+  FILINGDESK_BOOTSTRAP_PASSWORD=Tickets-Bench-1 FILINGDESK_LOG=warn FILINGDESK_SCHEDULER=0 \
+  FILINGDESK_LISTEN=127.0.0.1:$PORT FILINGDESK_DB_POOL_SIZE=${FILINGDESK_DB_POOL_SIZE:-16}
+"$BIN" migrate >/dev/null
+start=$(date +%s.%N)
+psql "$DBURL" -q -v tenants=100 -v tickets="$N" -f scripts/bench/generate-tickets.sql
+printf 'generated %d tickets across 100 tenants in %.1f s\n' "$N" "$(echo "$(date +%s.%N) - $start" | bc -l)"
+"$BIN" create-admin --tenant tenant-001 --username bench-admin --password Bench-Admin-Pass-1 >/dev/null
+
+"$BIN" serve >"$WORK/serve.log" 2>&1 &
+for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+TOKEN=$(curl -sf "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+  -d '{"tenant":"tenant-001","username":"bench-admin","password":"Bench-Admin-Pass-1"}' |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+curl -sf "$BASE/api/v1/filings" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d \
+  '{"filing_number":"京ICP备00000001号","subject_name":"基准","subject_type":"enterprise","responsible_person":"张三","id_number":"11010519491231002X","phone":"13812345678","email":"bench@example.com"}' >/dev/null
+TENANT=00000000-0000-7000-8000-000000000001
+STAFF=$(psql "$DBURL" -Atc "SELECT id FROM staff WHERE username = 'bench-admin'")
+PENDING=$(psql "$DBURL" -Atc "SELECT count(*) FROM tickets WHERE tenant_id = '$TENANT' AND status = 'pending_review'")
+DEEP=$(psql "$DBURL" -Atc "SELECT id FROM tickets WHERE tenant_id = '$TENANT' AND status = 'pending_review' ORDER BY id DESC OFFSET $((PENDING - 60)) LIMIT 1")
+CURSOR=$(printf %s "$DEEP" | base64 -w0 | tr '+/' '-_' | tr -d '=')
+echo "tenant-001: $PENDING tickets pending review; the deep page starts after #$((PENDING - 60))"
+
+http() { # label, extra wrk args…
+  local label=$1; shift
+  wrk -t2 -c$CONN -d"${SECS}s" --latency "$@" >"$WORK/wrk.txt"
+  local rps p99 bad
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
+  p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
+  bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.txt")
+  printf '%-28s HTTP      %9.0f req/s   p99 %8s   non-2xx %s\n' "$label" "$rps" "$p99" "${bad:-0}"
+  echo "$rps" >"$WORK/last_http"
+}
+raw() { # label, pgbench args…
+  local label=$1; shift
+  pgbench -n -M prepared -c$CONN -j2 -T"$SECS" "$@" "$DBURL" >"$WORK/pgbench.txt" 2>&1
+  local tps lat
+  tps=$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' "$WORK/pgbench.txt")
+  lat=$(awk -F'= ' '/latency average/ {print $2}' "$WORK/pgbench.txt")
+  printf '%-28s pgbench   %9.0f tx/s    mean %s\n' "$label" "$tps" "$lat"
+  printf '%-28s ratio     %8.0f %%\n' "$label" "$(echo "100 * $(cat "$WORK/last_http") / $tps" | bc -l)"
+}
+
+H=(-H "Authorization: Bearer $TOKEN")
+http "queue, first page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50"
+raw "queue, first page" -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue.sql
+http "queue, deep page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50&cursor=$CURSOR"
+raw "queue, deep page" -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql
+http "submission (public)" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
+raw "submission (public)" -D tenant="$TENANT" -f scripts/bench/submit.sql

@@ -29,17 +29,17 @@ export FILINGDESK_DATABASE_URL=$DBURL FILINGDESK_DATA_KEY="$(head -c32 /dev/uran
 start=$(date +%s.%N)
 psql "$DBURL" -q -v tenants=100 -v tickets="$N" -f scripts/bench/generate-tickets.sql
 printf 'generated %d tickets across 100 tenants in %.1f s\n' "$N" "$(echo "$(date +%s.%N) - $start" | bc -l)"
-"$BIN" create-admin --tenant tenant-001 --username bench-admin --password Bench-Admin-Pass-1 >/dev/null
+"$BIN" create-admin --tenant tenant-001 --username queue-lead --password Tickets-Bench-Pass-1 >/dev/null
 
 "$BIN" serve >"$WORK/serve.log" 2>&1 &
 for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
 TOKEN=$(curl -sf "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-  -d '{"tenant":"tenant-001","username":"bench-admin","password":"Bench-Admin-Pass-1"}' |
+  -d '{"tenant":"tenant-001","username":"queue-lead","password":"Tickets-Bench-Pass-1"}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 curl -sf "$BASE/api/v1/filings" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d \
   '{"filing_number":"京ICP备00000001号","subject_name":"基准","subject_type":"enterprise","responsible_person":"张三","id_number":"11010519491231002X","phone":"13812345678","email":"bench@example.com"}' >/dev/null
 TENANT=00000000-0000-7000-8000-000000000001
-STAFF=$(psql "$DBURL" -Atc "SELECT id FROM staff WHERE username = 'bench-admin'")
+STAFF=$(psql "$DBURL" -Atc "SELECT id FROM staff WHERE username = 'queue-lead'")
 PENDING=$(psql "$DBURL" -Atc "SELECT count(*) FROM tickets WHERE tenant_id = '$TENANT' AND status = 'pending_review'")
 DEEP=$(psql "$DBURL" -Atc "SELECT id FROM tickets WHERE tenant_id = '$TENANT' AND status = 'pending_review' ORDER BY id DESC OFFSET $((PENDING - 60)) LIMIT 1")
 CURSOR=$(printf %s "$DEEP" | base64 -w0 | tr '+/' '-_' | tr -d '=')

@@ -2,4 +2,4 @@
 -- request: the signed-in staff member's standing, then the page (run with
 -- -M prepared -D staff=ID -D tenant=ID, as the server binds its parameters).
 SELECT staff.status, tenants.status, staff.agency_id FROM staff LEFT OUTER JOIN tenants ON staff.tenant_id = tenants.id WHERE staff.id = :staff;
-SELECT id, tenant_id, number, kind, status, version, filing_number, filing_id, contact_name, identity_enc, identity_masked, message, verification, mismatch_count, tracking_hash, submitted_by, agency_id, assignee_id, approvals_required, reject_reason, sla_due_at, sla_breached, status_changed_at, resolved_at, created_at, updated_at FROM tickets WHERE tenant_id = :tenant AND status = 'pending_review' ORDER BY id DESC LIMIT 51;
+SELECT id, number, kind, status, filing_number, verification, mismatch_count, assignee_id, sla_due_at, sla_breached, created_at, updated_at FROM tickets WHERE tenant_id = :tenant AND status = 'pending_review' ORDER BY id DESC LIMIT 51;

@@ -160,8 +160,36 @@ impl ManageConnection for Manager {
         conn.batch_execute("SELECT 1").map_err(diesel::r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Connections are not tested on every checkout (a round trip per
+    /// request: 6 % of the queue's throughput, BENCHMARKS.md); a connection
+    /// is tested after work on it failed ([`check_after_failure`]) and
+    /// dropped here if that test failed or its transaction state is broken.
+    /// After a PostgreSQL restart each dead connection thus costs one 503.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        use diesel::connection::TransactionManager;
+        let broken_transaction = match conn {
+            DbConnection::Postgresql(c) => {
+                <PgConnection as Connection>::TransactionManager::is_broken_transaction_manager(c)
+            }
+            DbConnection::Sqlite(c) => {
+                <SqliteConnection as Connection>::TransactionManager::is_broken_transaction_manager(c)
+            }
+        };
+        BROKEN.with(|b| b.replace(false)) || broken_transaction
+    }
+}
+
+thread_local! {
+    /// Set by [`check_after_failure`] for the connection about to go back to
+    /// the pool on this same thread; read (and cleared) by `has_broken`.
+    static BROKEN: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// After work on `conn` failed: is the connection itself still good? The
+/// caller drops it right after, on this thread, which asks `has_broken`.
+fn check_after_failure(conn: &mut DbConnection) {
+    if conn.batch_execute("SELECT 1").is_err() {
+        BROKEN.with(|b| b.set(true));
     }
 }
 
@@ -195,6 +223,7 @@ impl Db {
             .max_size(pool_size)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
             .build(Manager { url: url.clone() })
             .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
         let db = Self { pool, backend: url.backend, sqlite_path: url.sqlite_path().map(Into::into) };
@@ -228,7 +257,11 @@ impl Db {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(DbError::from)?;
-            f(&mut conn)
+            let result = f(&mut conn);
+            if result.is_err() {
+                check_after_failure(&mut conn);
+            }
+            result
         })
         .await
         .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
@@ -249,7 +282,11 @@ impl Db {
     /// and command-line work, outside the async executor.
     pub fn run_blocking<T>(&self, f: impl FnOnce(&mut DbConnection) -> anyhow::Result<T>) -> anyhow::Result<T> {
         let mut conn = self.pool.get().context("cannot get a database connection")?;
-        f(&mut conn)
+        let result = f(&mut conn);
+        if result.is_err() {
+            check_after_failure(&mut conn);
+        }
+        result
     }
 
     /// A cheap round trip with a short wait, for `/readyz`. On SQLite the
@@ -264,7 +301,7 @@ impl Db {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get_timeout(Duration::from_secs(2))?;
-            conn.batch_execute("SELECT 1")?;
+            conn.batch_execute("SELECT 1").inspect_err(|_| BROKEN.with(|b| b.set(true)))?;
             Ok(())
         })
         .await

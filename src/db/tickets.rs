@@ -40,6 +40,43 @@ pub struct TicketRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// The columns of a ticket the review queue shows.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tickets, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct QueueRow {
+    pub id: String,
+    pub number: String,
+    pub kind: String,
+    pub status: String,
+    pub filing_number: String,
+    pub verification: String,
+    pub mismatch_count: i32,
+    pub assignee_id: Option<String>,
+    pub sla_due_at: NaiveDateTime,
+    pub sla_breached: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl From<&TicketRow> for QueueRow {
+    fn from(t: &TicketRow) -> Self {
+        Self {
+            id: t.id.clone(),
+            number: t.number.clone(),
+            kind: t.kind.clone(),
+            status: t.status.clone(),
+            filing_number: t.filing_number.clone(),
+            verification: t.verification.clone(),
+            mismatch_count: t.mismatch_count,
+            assignee_id: t.assignee_id.clone(),
+            sla_due_at: t.sla_due_at,
+            sla_breached: t.sla_breached,
+            created_at: t.created_at,
+            updated_at: t.updated_at,
+        }
+    }
+}
+
 /// What a decision changes; applied only if the version is still the one read.
 #[derive(Debug, AsChangeset)]
 #[diesel(table_name = tickets)]
@@ -181,10 +218,10 @@ pub fn queue(
     f: &QueueFilter,
     before_id: Option<&str>,
     limit: i64,
-) -> QueryResult<Vec<TicketRow>> {
+) -> QueryResult<Vec<QueueRow>> {
     let mut q = tickets::table
         .filter(tickets::tenant_id.eq(tenant.to_string()))
-        .select(TicketRow::as_select())
+        .select(QueueRow::as_select())
         .order(tickets::id.desc())
         .limit(limit)
         .into_boxed();

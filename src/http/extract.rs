@@ -71,6 +71,60 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
+/// A staff token that verified, before the account's standing is checked:
+/// for hot routes that check it in the same database round trip as their
+/// own query ([`StaffClaims::confirm`]).
+#[derive(Debug, Clone)]
+pub struct StaffClaims {
+    pub id: StaffId,
+    pub tenant: Option<TenantId>,
+    pub role: Role,
+}
+
+impl StaffClaims {
+    fn from_token(state: &AppState, token: Option<String>) -> Result<Self, ApiError> {
+        let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+        let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
+        let invalid = || ApiError::Unauthorized("the token is invalid or expired");
+        let id = StaffId::parse(&claims.sub).ok_or_else(invalid)?;
+        let role = Role::parse(&claims.role).ok_or_else(invalid)?;
+        let tenant = claims.tid.as_deref().map(|t| TenantId::parse(t).ok_or_else(invalid)).transpose()?;
+        if role.is_tenant_role() != tenant.is_some() {
+            return Err(invalid());
+        }
+        Ok(Self { id, tenant, role })
+    }
+
+    /// The staff member, if their account and tenant are still active.
+    pub fn confirm(self, conn: &mut db::DbConnection) -> Result<CurrentStaff, ApiError> {
+        match db::staff::standing(conn, &self.id.to_string())? {
+            Some(s) if s.status == "active" && s.tenant_status.as_deref().unwrap_or("active") == "active" => {
+                Ok(CurrentStaff { id: self.id, tenant: self.tenant, role: self.role, agency: s.agency_id })
+            }
+            _ => Err(ApiError::Unauthorized("the account or its tenant is no longer active")),
+        }
+    }
+
+    /// [`CurrentStaff::acting_for`] on what the token says (the standing is
+    /// confirmed afterwards).
+    pub fn acting_for(&self, roles: &[Role], requested: Option<uuid::Uuid>) -> Result<TenantId, ApiError> {
+        CurrentStaff { id: self.id, tenant: self.tenant, role: self.role, agency: None }.acting_for(roles, requested)
+    }
+}
+
+impl FromRequest for StaffClaims {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let claims = match req.app_data::<web::Data<AppState>>() {
+            Some(state) => StaffClaims::from_token(state, bearer(req)),
+            None => Err(ApiError::Internal(anyhow::anyhow!("AppState missing"))),
+        };
+        std::future::ready(claims)
+    }
+}
+
 impl FromRequest for CurrentStaff {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
@@ -80,23 +134,8 @@ impl FromRequest for CurrentStaff {
         let token = bearer(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
-            let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-            let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
-            let invalid = || ApiError::Unauthorized("the token is invalid or expired");
-            let id = StaffId::parse(&claims.sub).ok_or_else(invalid)?;
-            let role = Role::parse(&claims.role).ok_or_else(invalid)?;
-            let tenant = claims.tid.as_deref().map(|t| TenantId::parse(t).ok_or_else(invalid)).transpose()?;
-            if role.is_tenant_role() != tenant.is_some() {
-                return Err(invalid());
-            }
-            let sub = claims.sub.clone();
-            let standing = state.db.run(move |conn| db::staff::standing(conn, &sub).map_err(ApiError::from)).await?;
-            match standing {
-                Some(s) if s.status == "active" && s.tenant_status.as_deref().unwrap_or("active") == "active" => {
-                    Ok(CurrentStaff { id, tenant, role, agency: s.agency_id })
-                }
-                _ => Err(ApiError::Unauthorized("the account or its tenant is no longer active")),
-            }
+            let claims = StaffClaims::from_token(&state, token)?;
+            state.db.run(move |conn| claims.confirm(conn)).await
         })
     }
 }

@@ -35,6 +35,39 @@ async fn readyz_is_503_when_the_database_is_gone() {
     assert_eq!(app.get("/healthz", None).await.status(), 200);
 }
 
+/// Connections are not tested on checkout; one that died (a PostgreSQL
+/// restart kills them all) answers one 503 and leaves the pool. On SQLite
+/// there is nothing to kill: the same requests simply succeed.
+#[tokio::test]
+async fn the_pool_heals_after_its_connections_are_killed() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    if let (Some(server), Some(name)) = (pg_server_url(), app.db_name()) {
+        use diesel::{Connection, RunQueryDsl};
+        let mut admin = diesel::PgConnection::establish(&server).unwrap();
+        diesel::sql_query(format!(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+        ))
+        .execute(&mut admin)
+        .unwrap();
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let resp = app.get("/api/v1/staff", Some(&t.admin.access)).await;
+        let status = resp.status().as_u16();
+        if status != 200 {
+            crate::helpers::assert_problem(resp, 503, "unavailable").await;
+        }
+        statuses.push(status);
+    }
+    // The test pool holds 4 connections: at most that many requests fail,
+    // and every request after the first success succeeds.
+    let first_ok = statuses.iter().position(|s| *s == 200).expect("the pool healed");
+    assert!(first_ok <= 4, "{statuses:?}");
+    assert!(statuses[first_ok..].iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(app.get("/readyz", None).await.status(), 200);
+}
+
 #[tokio::test]
 async fn metrics_count_requests_by_route_template() {
     let app = spawn_app().await;

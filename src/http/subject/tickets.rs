@@ -34,9 +34,11 @@ pub async fn list_own_tickets(
         .run(move |conn| -> Result<_, ApiError> {
             let f = QueueFilter { filing: Some(filing), ..Default::default() };
             let rows = db::tickets::queue(conn, tenant, &f, page.after.as_deref(), page.limit + 1)?;
-            rows.into_iter().map(|t| Ok((tracking_view(conn, tenant, &t)?, t))).collect::<Result<Vec<_>, ApiError>>()
+            rows.into_iter()
+                .map(|t| Ok((t.id.clone(), tracking_view(conn, tenant, t)?)))
+                .collect::<Result<Vec<_>, ApiError>>()
         })
         .await?;
-    let page = Page::from_rows(pairs, page.limit, |(_, t)| t.id.clone(), |(v, _)| v);
+    let page = Page::from_rows(pairs, page.limit, |(id, _)| id.clone(), |(_, v)| v);
     Ok(HttpResponse::Ok().json(page))
 }

@@ -5,6 +5,7 @@ use actix_web::{post, web, HttpResponse};
 use super::{applicants_ticket, env, public_tenant, tracking_view, TrackingCode, TrackingView};
 use crate::audit::RequestMeta;
 use crate::db;
+use crate::db::tickets::QueueRow;
 use crate::domain::ticket::{Action, Actor};
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -40,7 +41,7 @@ pub async fn cancel_ticket(
             let t = applicants_ticket(conn, tenant, &number, &code)?;
             let d = Decision { actor: Actor::Applicant, action: Action::Cancel, text: None };
             let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, None, db::now())?;
-            tracking_view(conn, tenant, &t)
+            tracking_view(conn, tenant, QueueRow::from(&t))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -9,7 +9,7 @@ use crate::db::{self, tickets::QueueFilter};
 use crate::domain::role::Role;
 use crate::domain::ticket::{TicketKind, TicketStatus};
 use crate::error::ApiError;
-use crate::http::extract::{CurrentStaff, Page, PageParams};
+use crate::http::extract::{Page, PageParams, StaffClaims};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -32,7 +32,7 @@ pub struct QueueQuery {
 #[get("/tickets")]
 pub async fn list_tickets(
     state: web::Data<AppState>,
-    me: CurrentStaff,
+    me: StaffClaims,
     q: web::Query<QueueQuery>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
@@ -48,19 +48,23 @@ pub async fn list_tickets(
                 .to_string(),
         )),
     };
-    let filter = QueueFilter {
-        status: q.status.map(|s| s.as_str().to_owned()),
-        kind: q.kind.map(|k| k.as_str().to_owned()),
-        assignee,
-        sla_breached: q.sla_breached,
-        agency: me.agency_scope().map(str::to_owned),
-        filing: None,
-    };
+    let (status, kind, sla_breached) = (q.status, q.kind, q.sla_breached);
     let rows = state
         .db
-        .run(move |conn| {
-            db::tickets::queue(conn, tenant, &filter, page.after.as_deref(), page.limit + 1).map_err(ApiError::from)
+        .run(move |conn| -> Result<_, ApiError> {
+            // The standing is checked on the same connection as the page: one
+            // round trip to the pool for the busiest route.
+            let me = me.confirm(conn)?;
+            let filter = QueueFilter {
+                status: status.map(|s| s.as_str().to_owned()),
+                kind: kind.map(|k| k.as_str().to_owned()),
+                assignee,
+                sla_breached,
+                agency: me.agency_scope().map(str::to_owned),
+                filing: None,
+            };
+            Ok(db::tickets::queue(conn, tenant, &filter, page.after.as_deref(), page.limit + 1)?)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), |r| TicketSummary::from(&r))))
+    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), TicketSummary::from)))
 }

@@ -26,6 +26,7 @@ use utoipa::ToSchema;
 use super::extract::{parse_path_id, CurrentStaff};
 use super::AppState;
 use crate::audit::RequestMeta;
+use crate::db::tickets::QueueRow;
 use crate::db::{self, tenants::TenantRow, tickets::TicketRow, DbConnection};
 use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
@@ -54,7 +55,9 @@ pub struct TicketSummary {
     pub kind: TicketKind,
     pub status: TicketStatus,
     pub filing_number: String,
-    pub verification: Verification,
+    /// Stored as written at submission; passed through without re-parsing.
+    #[schema(value_type = Verification)]
+    pub verification: Box<serde_json::value::RawValue>,
     /// Several mismatching submissions for this filing lately.
     pub flagged: bool,
     pub assignee_id: Option<uuid::Uuid>,
@@ -68,21 +71,17 @@ fn uuid(s: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(s).unwrap_or_default()
 }
 
-impl From<&TicketRow> for TicketSummary {
-    fn from(t: &TicketRow) -> Self {
+impl From<QueueRow> for TicketSummary {
+    fn from(t: QueueRow) -> Self {
+        let verification = serde_json::value::RawValue::from_string(t.verification)
+            .unwrap_or_else(|_| serde_json::value::RawValue::from_string("null".into()).expect("valid JSON"));
         Self {
             id: uuid(&t.id),
-            number: t.number.clone(),
+            number: t.number,
             kind: TicketKind::parse(&t.kind).unwrap_or(TicketKind::PasswordReset),
             status: TicketStatus::parse(&t.status).unwrap_or(TicketStatus::PendingReview),
-            filing_number: t.filing_number.clone(),
-            verification: serde_json::from_str(&t.verification).unwrap_or(Verification {
-                filing_found: crate::domain::ticket::Check::Absent,
-                contact_name: crate::domain::ticket::Check::Absent,
-                phone: crate::domain::ticket::Check::Absent,
-                id_number: crate::domain::ticket::Check::Absent,
-                email: crate::domain::ticket::Check::Absent,
-            }),
+            filing_number: t.filing_number,
+            verification,
             flagged: t.mismatch_count >= crate::tickets::submit::FLAG_AT,
             assignee_id: t.assignee_id.as_deref().map(uuid),
             sla_due_at: t.sla_due_at.and_utc(),
@@ -180,7 +179,7 @@ pub fn full_view(conn: &mut DbConnection, tenant: TenantId, t: TicketRow) -> Res
         })
         .collect();
     Ok(TicketView {
-        summary: TicketSummary::from(&t),
+        summary: TicketSummary::from(QueueRow::from(&t)),
         filing_id: t.filing_id.as_deref().map(uuid),
         contact_name: t.contact_name,
         applicant: serde_json::from_str(&t.identity_masked).map_err(anyhow::Error::from)?,
@@ -217,7 +216,7 @@ pub struct PublicComment {
     pub created_at: DateTime<Utc>,
 }
 
-pub fn tracking_view(conn: &mut DbConnection, tenant: TenantId, t: &TicketRow) -> Result<TrackingView, ApiError> {
+pub fn tracking_view(conn: &mut DbConnection, tenant: TenantId, t: QueueRow) -> Result<TrackingView, ApiError> {
     let public_comments = db::tickets::comments(conn, tenant, &t.id, true)?
         .into_iter()
         .map(|c| PublicComment { author: c.author_type, body: c.body, created_at: c.created_at.and_utc() })

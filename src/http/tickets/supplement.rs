@@ -7,6 +7,7 @@ use utoipa::ToSchema;
 use super::{applicants_ticket, env, public_tenant, text, tracking_view, TrackingView};
 use crate::audit::RequestMeta;
 use crate::db;
+use crate::db::tickets::QueueRow;
 use crate::domain::ticket::{Action, Actor};
 use crate::error::ApiError;
 use crate::http::AppState;
@@ -51,7 +52,7 @@ pub async fn supplement_ticket(
             let t = applicants_ticket(conn, tenant, &number, &body.tracking_code)?;
             let d = Decision { actor: Actor::Applicant, action: Action::Supplement, text: Some(message) };
             let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, None, db::now())?;
-            tracking_view(conn, tenant, &t)
+            tracking_view(conn, tenant, QueueRow::from(&t))
         })
         .await?;
     Ok(HttpResponse::Created().json(view))

@@ -5,6 +5,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use super::{applicants_ticket, public_tenant, tracking_view, TrackingView};
+use crate::db::tickets::QueueRow;
 use crate::error::ApiError;
 use crate::http::AppState;
 
@@ -38,7 +39,7 @@ pub async fn track_ticket(
         .run(move |conn| -> Result<_, ApiError> {
             let (tenant, _) = public_tenant(conn, &slug)?;
             let t = applicants_ticket(conn, tenant, &number, &code)?;
-            tracking_view(conn, tenant, &t)
+            tracking_view(conn, tenant, QueueRow::from(&t))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -77,6 +77,9 @@ pub enum ApiError {
     /// 410 `gone`: a reset link that was spent or expired.
     #[error("{0}")]
     Gone(&'static str),
+    /// 429 `rate_limited`, with `Retry-After` in seconds.
+    #[error("too many requests; retry after {0} seconds")]
+    RateLimited(u64),
     /// 413 `payload_too_large`.
     #[error("request body is too large")]
     PayloadTooLarge,
@@ -118,6 +121,7 @@ impl ApiError {
             ApiError::Conflict { code, .. } => code,
             ApiError::InvalidTransition { .. } => "invalid_transition",
             ApiError::Gone(_) => "gone",
+            ApiError::RateLimited(_) => "rate_limited",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Locked => "locked",
@@ -195,6 +199,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::Conflict { .. } | ApiError::InvalidTransition { .. } => StatusCode::CONFLICT,
             ApiError::Gone(_) => StatusCode::GONE,
+            ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Locked => StatusCode::LOCKED,
@@ -226,6 +231,12 @@ impl ResponseError for ApiError {
             ApiError::InvalidTransition { current, .. } => Some((*current).to_owned()),
             _ => None,
         };
-        problem_with_status(status, self.code(), detail, errors, current)
+        let mut resp = problem_with_status(status, self.code(), detail, errors, current);
+        if let ApiError::RateLimited(secs) = self {
+            if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
+        resp
     }
 }

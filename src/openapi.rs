@@ -77,10 +77,17 @@ fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
         if let Some(post) = item.post.as_mut().filter(|_| !path.starts_with("/api/v1/auth/")) {
             post.parameters.get_or_insert_with(Vec::new).push(RefOr::T(idempotency_key()));
         }
+        // The routes counted by `http::limits`.
+        let limited =
+            path.starts_with("/api/v1/public/") || path == "/api/v1/auth/login" || path == "/api/v1/auth/refresh";
         for op in
             [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
         {
             add_to_operation(op, named);
+            if limited {
+                let r = problem("Too many requests: see the `Retry-After` header (seconds)");
+                op.responses.responses.entry("429".to_owned()).or_insert_with(|| RefOr::T(r));
+            }
         }
     }
 }

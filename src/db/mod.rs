@@ -25,6 +25,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod meta;
 pub mod notifications;
+pub mod rate;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod settings;

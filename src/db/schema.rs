@@ -174,6 +174,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_counters (bucket, window_start) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        hits -> Int4,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Text,
         token_hash -> Text,
@@ -344,6 +352,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     notification_templates,
     notifications,
+    rate_counters,
     refresh_tokens,
     reset_links,
     service_meta,

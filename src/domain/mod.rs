@@ -7,6 +7,7 @@ pub mod contact;
 pub mod filing;
 pub mod ids;
 pub mod password_policy;
+pub mod rate;
 pub mod role;
 pub mod settings;
 pub mod staff;

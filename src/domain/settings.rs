@@ -52,6 +52,26 @@ pub struct SendBudget {
     pub per_day: u32,
 }
 
+/// Request limits on the public and sign-in routes, counted across all
+/// instances (the counters live in the database).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimits {
+    /// Requests per client address and minute, per route group (1–10000).
+    pub per_address_per_minute: u32,
+    /// Requests per tenant and minute, per route group (1–100000).
+    pub per_tenant_per_minute: u32,
+    /// Sign-ins and ticket submissions per filing number and hour, however
+    /// many addresses they come from (1–1000).
+    pub per_filing_per_hour: u32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self { per_address_per_minute: 60, per_tenant_per_minute: 1200, per_filing_per_hour: 30 }
+    }
+}
+
 /// A tenant's settings as stored and served.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct TenantSettings {
@@ -86,6 +106,8 @@ pub struct TenantSettings {
     /// reminded by e-mail 14 days before, and an older password signs in to
     /// the password change only.
     pub password_max_age_days: u32,
+    /// Limits on the public and sign-in routes.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for TenantSettings {
@@ -105,6 +127,7 @@ impl Default for TenantSettings {
             audit_retention_days: 1095,
             sms_budget: SendBudget { per_minute: 1, per_hour: 5, per_day: 10 },
             password_max_age_days: 0,
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -128,6 +151,7 @@ pub struct SettingsUpdate {
     pub audit_retention_days: Option<u32>,
     pub sms_budget: Option<SendBudget>,
     pub password_max_age_days: Option<u32>,
+    pub rate_limits: Option<RateLimits>,
 }
 
 fn in_range(v: &mut Violations, field: &str, value: u32, min: u32, max: u32) {
@@ -160,6 +184,7 @@ impl TenantSettings {
             audit_retention_days: u.audit_retention_days.unwrap_or(self.audit_retention_days),
             sms_budget: u.sms_budget.unwrap_or(self.sms_budget),
             password_max_age_days: u.password_max_age_days.unwrap_or(self.password_max_age_days),
+            rate_limits: u.rate_limits.unwrap_or(self.rate_limits),
         };
         s.validate()?;
         Ok(s)
@@ -179,6 +204,10 @@ impl TenantSettings {
         in_range(&mut v, "sms_budget.per_minute", self.sms_budget.per_minute, 1, 10);
         in_range(&mut v, "sms_budget.per_hour", self.sms_budget.per_hour, 1, 60);
         in_range(&mut v, "sms_budget.per_day", self.sms_budget.per_day, 1, 200);
+        let r = self.rate_limits;
+        in_range(&mut v, "rate_limits.per_address_per_minute", r.per_address_per_minute, 1, 10_000);
+        in_range(&mut v, "rate_limits.per_tenant_per_minute", r.per_tenant_per_minute, 1, 100_000);
+        in_range(&mut v, "rate_limits.per_filing_per_hour", r.per_filing_per_hour, 1, 1000);
         if self.password_max_age_days != 0 {
             in_range(&mut v, "password_max_age_days", self.password_max_age_days, 30, 3650);
         }

@@ -9,6 +9,7 @@ pub mod fallback;
 pub mod filings;
 pub mod idempotency;
 pub mod jobs;
+pub mod limits;
 pub mod notifications;
 pub mod ops;
 pub mod routes;

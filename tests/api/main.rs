@@ -11,6 +11,7 @@ mod filings;
 mod helpers;
 mod idempotency;
 mod jobs;
+mod limits;
 mod notifications;
 mod openapi;
 mod ops;

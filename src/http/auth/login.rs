@@ -11,6 +11,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::password;
 
@@ -64,6 +65,14 @@ pub async fn login(
     }
     let username = req.username.trim().to_owned();
     let slug = req.tenant.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
+    let keys = Keys {
+        group: "staff_login",
+        address: meta.ip.as_deref(),
+        tenant_slug: slug.as_deref(),
+        tenant: None,
+        target: None,
+    };
+    enforce(&state, keys).await?;
     let lookup = {
         let (username, slug) = (username.clone(), slug.clone());
         state

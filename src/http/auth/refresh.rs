@@ -8,6 +8,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::tokens;
 
@@ -35,6 +36,8 @@ pub async fn refresh_token(
     meta: RequestMeta,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    let keys = Keys { group: "refresh", address: meta.ip.as_deref(), tenant_slug: None, tenant: None, target: None };
+    enforce(&state, keys).await?;
     let hash = tokens::digest(&body.refresh_token);
     let (settings, jwt) = (state.settings.clone(), state.jwt.clone());
     let outcome = state

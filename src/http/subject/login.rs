@@ -12,6 +12,7 @@ use crate::db;
 use crate::domain::filing::FilingNumber;
 use crate::domain::ids::TenantId;
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::jwt::ACCESS_TTL_SECS;
 use crate::security::password;
@@ -61,6 +62,14 @@ pub async fn subject_login(
     }
     let slug = tenant.into_inner();
     let number = FilingNumber::parse(&body.filing_number).ok();
+    let keys = Keys {
+        group: "subject_login",
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(&slug),
+        tenant: None,
+        target: number.as_ref().map(FilingNumber::as_str),
+    };
+    enforce(&state, keys).await?;
     let found = state
         .db
         .run(move |conn| -> Result<_, ApiError> {

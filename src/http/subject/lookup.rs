@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db;
 use crate::domain::filing::{Domain, FilingNumber};
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -45,7 +46,13 @@ const MIIT: &str = "the MIIT ICP filing system (https://beian.miit.gov.cn)";
     responses((status = 200, description = "Hosted here or not, and where to go", body = Lookup))
 )]
 #[get("/public/lookup")]
-pub async fn lookup_filing(state: web::Data<AppState>, q: web::Query<LookupQuery>) -> Result<HttpResponse, ApiError> {
+pub async fn lookup_filing(
+    state: web::Data<AppState>,
+    meta: crate::audit::RequestMeta,
+    q: web::Query<LookupQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let keys = Keys { group: "lookup", address: meta.ip.as_deref(), tenant_slug: None, tenant: None, target: None };
+    enforce(&state, keys).await?;
     let q = q.into_inner();
     let (number, domain) = match (q.filing_number.as_deref(), q.domain.as_deref()) {
         (Some(n), None) => (Some(FilingNumber::parse(n).map_err(|e| ApiError::Validation(vec![e]))?), None),

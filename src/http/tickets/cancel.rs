@@ -8,6 +8,7 @@ use crate::db;
 use crate::db::tickets::QueueRow;
 use crate::domain::ticket::{Action, Actor};
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::tickets::flow::{self, Decision};
 
@@ -32,6 +33,14 @@ pub async fn cancel_ticket(
     body: web::Json<TrackingCode>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, number) = path.into_inner();
+    let keys = Keys {
+        group: "ticket_follow",
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(&slug),
+        tenant: None,
+        target: Some(number.trim()),
+    };
+    enforce(&state, keys).await?;
     let code = body.into_inner().tracking_code;
     let st = state.clone();
     let view = state

@@ -8,6 +8,7 @@ use super::public_tenant;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::subject::password::check_new_password;
 use crate::http::AppState;
 use crate::security::{password, tokens};
@@ -42,6 +43,14 @@ pub async fn consume_reset_link(
     body: web::Json<PasswordReset>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
+    let keys = Keys {
+        group: "password_reset",
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(&tenant),
+        tenant: None,
+        target: None,
+    };
+    enforce(&state, keys).await?;
     if body.token.len() > 200 {
         return Err(ApiError::NotFound);
     }

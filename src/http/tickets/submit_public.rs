@@ -7,6 +7,7 @@ use crate::audit::RequestMeta;
 use crate::db;
 use crate::domain::ticket::TicketStatus;
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
 
@@ -29,6 +30,14 @@ pub async fn submit_public_ticket(
     body: web::Json<TicketRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
+    let keys = Keys {
+        group: "ticket_submit",
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(&tenant),
+        tenant: None,
+        target: Some(s.number.as_str()),
+    };
+    enforce(&state, keys).await?;
     let st = state.clone();
     let done = state
         .db

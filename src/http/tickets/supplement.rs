@@ -10,6 +10,7 @@ use crate::db;
 use crate::db::tickets::QueueRow;
 use crate::domain::ticket::{Action, Actor};
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::tickets::flow::{self, Decision};
 
@@ -42,6 +43,14 @@ pub async fn supplement_ticket(
     body: web::Json<Supplement>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, number) = path.into_inner();
+    let keys = Keys {
+        group: "ticket_follow",
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(&slug),
+        tenant: None,
+        target: Some(number.trim()),
+    };
+    enforce(&state, keys).await?;
     let body = body.into_inner();
     let message = text("message", &body.message)?;
     let st = state.clone();

@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 use super::{applicants_ticket, public_tenant, tracking_view, TrackingView};
 use crate::db::tickets::QueueRow;
 use crate::error::ApiError;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -30,9 +31,18 @@ pub struct TrackingQuery {
 pub async fn track_ticket(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    meta: crate::audit::RequestMeta,
     q: web::Query<TrackingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, number) = path.into_inner();
+    let keys = Keys {
+        group: "ticket_follow",
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(&slug),
+        tenant: None,
+        target: Some(number.trim()),
+    };
+    enforce(&state, keys).await?;
     let code = q.into_inner().tracking_code;
     let view = state
         .db

@@ -1,0 +1,79 @@
+//! Rate limits of the public and sign-in routes: per client address, per
+//! tenant, and per filing number (so that a filing's sign-ins and tickets are
+//! limited however many addresses an attacker uses). Every attempt counts,
+//! refused ones included. Counters live in the database, so the limits hold
+//! across instances on PostgreSQL; limits are tenant settings.
+
+use chrono::Duration;
+
+use super::AppState;
+use crate::db;
+use crate::domain::ids::TenantId;
+use crate::domain::rate::{check, window_start, Limit};
+use crate::domain::settings::RateLimits;
+use crate::error::ApiError;
+
+/// What a request is counted against.
+pub struct Keys<'a> {
+    /// The route group, e.g. `subject_login`: each group has its own counters.
+    pub group: &'static str,
+    pub address: Option<&'a str>,
+    /// The tenant by slug (public routes) …
+    pub tenant_slug: Option<&'a str>,
+    /// … or by id.
+    pub tenant: Option<TenantId>,
+    /// What an attacker would aim at whatever their address: a filing
+    /// number (sign-ins, submissions) or a ticket number (tracking codes).
+    pub target: Option<&'a str>,
+}
+
+/// Counts the request; 429 with the longest wait when any limit is exceeded.
+pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
+    let group = keys.group;
+    let address = keys.address.map(str::to_owned);
+    let slug = keys.tenant_slug.map(str::to_owned);
+    let target = keys.target.map(str::to_owned);
+    let given_tenant = keys.tenant;
+    let wait = state
+        .db
+        .transaction(move |conn| -> Result<Option<u64>, ApiError> {
+            let tenant = match (given_tenant, slug) {
+                (Some(t), _) => Some(t),
+                (None, Some(slug)) => db::tenants::find_by_slug(conn, &slug)?.and_then(|t| TenantId::parse(&t.id)),
+                (None, None) => None,
+            };
+            let limits = match tenant {
+                Some(t) => db::settings::get(conn, t)?.rate_limits,
+                None => RateLimits::default(),
+            };
+            let minute = Duration::minutes(1);
+            let mut checks = Vec::new();
+            if let Some(a) = &address {
+                checks.push((format!("a:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
+            }
+            if let Some(t) = tenant {
+                checks.push((format!("t:{group}:{t}"), Limit { max: limits.per_tenant_per_minute, window: minute }));
+                if let Some(f) = &target {
+                    let hour = Duration::hours(1);
+                    checks
+                        .push((format!("f:{group}:{t}:{f}"), Limit { max: limits.per_filing_per_hour, window: hour }));
+                }
+            }
+            let now = db::now();
+            let mut wait = None;
+            for (bucket, limit) in checks {
+                let start = window_start(now, limit.window);
+                let (previous, current) = db::rate::hit(conn, &bucket, start, start - limit.window)?;
+                if let Err(secs) = check(limit, previous, current, start, now) {
+                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
+                }
+            }
+            // Committed either way: refused attempts count too.
+            Ok(wait)
+        })
+        .await?;
+    match wait {
+        None => Ok(()),
+        Some(secs) => Err(ApiError::RateLimited(secs)),
+    }
+}

@@ -1,0 +1,115 @@
+//! Rate limits on the public and sign-in routes: per address, per tenant,
+//! per filing number; 429 with Retry-After; shared by instances.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp};
+
+async fn limited(app: &TestApp, token: &str, per_address: u32, per_tenant: u32, per_filing: u32) {
+    let body = json!({"rate_limits": {"per_address_per_minute": per_address, "per_tenant_per_minute": per_tenant,
+                                      "per_filing_per_hour": per_filing}});
+    assert_eq!(app.put("/api/v1/settings", Some(token), body).await.status(), 200);
+}
+
+async fn sign_in(app: &TestApp, number: &str) -> reqwest::Response {
+    app.post("/api/v1/public/acme/subject/login", None, json!({"filing_number": number, "password": "Wrong#Guess1"}))
+        .await
+}
+
+async fn assert_limited(resp: reqwest::Response) -> u64 {
+    let retry: u64 = resp.headers().get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
+    assert_problem(resp, 429, "rate_limited").await;
+    assert!((1..=3600).contains(&retry), "{retry}");
+    retry
+}
+
+#[tokio::test]
+async fn a_filings_sign_ins_are_limited_however_many_attempts_and_others_are_not() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    limited(&app, &t.admin.access, 1000, 1000, 3).await;
+    for _ in 0..3 {
+        assert_problem(sign_in(&app, "京ICP备12345678号").await, 401, "unauthorized").await;
+    }
+    let retry = assert_limited(sign_in(&app, "京ICP备１２３４５６７８号").await).await;
+    assert!(retry > 60, "an hour's window: {retry}");
+    assert_problem(sign_in(&app, "沪ICP备12345678号").await, 401, "unauthorized").await;
+    // Refused attempts count too.
+    assert_limited(sign_in(&app, "京ICP备12345678号").await).await;
+}
+
+#[tokio::test]
+async fn an_address_and_a_tenant_are_limited_per_minute() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    limited(&app, &t.admin.access, 2, 1000, 1000).await;
+    let ticket = |n: u32| {
+        json!({"kind": "password_reset", "filing_number": format!("京ICP备{n:08}号"), "contact_name": "张三",
+               "phone": "13900001111", "id_number": "11010519491231002X"})
+    };
+    for n in 0..2 {
+        assert_eq!(app.post("/api/v1/public/acme/tickets", None, ticket(n)).await.status(), 201);
+    }
+    assert_limited(app.post("/api/v1/public/acme/tickets", None, ticket(9)).await).await;
+    assert_eq!(app.sql_strings("SELECT id AS v FROM tickets").len(), 2, "nothing written when refused");
+    // Another route group has its own counter.
+    assert_problem(sign_in(&app, "京ICP备12345678号").await, 401, "unauthorized").await;
+
+    limited(&app, &t.admin.access, 1000, 3, 1000).await;
+    for _ in 0..2 {
+        sign_in(&app, "京ICP备12345678号").await;
+    }
+    assert_limited(sign_in(&app, "沪ICP备12345678号").await).await;
+}
+
+#[tokio::test]
+async fn routes_without_a_tenant_use_the_default_per_address_limit() {
+    let app = spawn_app().await;
+    let lookup = || app.get("/api/v1/public/lookup?filing_number=京ICP备12345678号", None);
+    for _ in 0..60 {
+        assert_eq!(lookup().await.status(), 200);
+    }
+    // The 61st is refused, unless a minute boundary fell inside this loop:
+    // then the earlier minute counts by its overlap, and a few more pass.
+    let mut extra = 0;
+    loop {
+        let resp = lookup().await;
+        if resp.status() == 429 {
+            assert_limited(resp).await;
+            break;
+        }
+        extra += 1;
+        assert!(extra < 10, "the limit never applied");
+    }
+}
+
+#[tokio::test]
+async fn limits_hold_across_instances_sharing_the_database() {
+    let first = spawn_app().await;
+    let t = first.tenant("acme").await;
+    limited(&first, &t.admin.access, 1000, 1000, 4).await;
+    let url = first.database_url();
+    let second = spawn_app_with(move |s| s.database_url = filingdesk::db::DatabaseUrl::parse(&url).unwrap()).await;
+    for app in [&first, &second, &first, &second] {
+        assert_problem(sign_in(app, "京ICP备12345678号").await, 401, "unauthorized").await;
+    }
+    assert_limited(sign_in(&second, "京ICP备12345678号").await).await;
+    assert_limited(sign_in(&first, "京ICP备12345678号").await).await;
+}
+
+#[tokio::test]
+async fn limits_are_validated_settings() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let body =
+        json!({"rate_limits": {"per_address_per_minute": 0, "per_tenant_per_minute": 10, "per_filing_per_hour": 5000}});
+    let p =
+        assert_problem(app.put("/api/v1/settings", Some(&t.admin.access), body).await, 422, "validation_failed").await;
+    let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["rate_limits.per_address_per_minute", "rate_limits.per_filing_per_hour"]);
+    let s: Value = app.get("/api/v1/settings", Some(&t.admin.access)).await.json().await.unwrap();
+    assert_eq!(
+        s["rate_limits"],
+        json!({"per_address_per_minute": 60, "per_tenant_per_minute": 1200, "per_filing_per_hour": 30})
+    );
+}

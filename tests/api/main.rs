@@ -12,6 +12,7 @@ mod helpers;
 mod idempotency;
 mod jobs;
 mod limits;
+mod logs;
 mod notifications;
 mod openapi;
 mod ops;

@@ -10,6 +10,7 @@ mod errors;
 mod filings;
 mod helpers;
 mod idempotency;
+mod isolation;
 mod jobs;
 mod limits;
 mod logs;

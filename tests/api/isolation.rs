@@ -1,0 +1,250 @@
+//! Tenant isolation, generated from the served OpenAPI document: every
+//! operation whose path names an object is called for tenant A's object with
+//! each kind of tenant B credential (admin, reviewer, agent, filing subject)
+//! and with none, and must answer 401, 403 or 404 without any of A's data.
+//! A new route is covered the day it is registered; one whose path
+//! parameter this test cannot fill makes it fail until it can.
+
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app_with, TestApp, PASSWORD};
+use crate::support::sms_gateway::SmsGateway;
+
+/// Tenant A's objects, by what a path parameter names.
+struct Alpha {
+    tenant: String,
+    staff: String,
+    filing: String,
+    agency: String,
+    authorization: String,
+    ticket: String,
+    ticket_number: String,
+    notification: String,
+}
+
+fn filing(number: &str, domain: &str) -> Value {
+    json!({"filing_number": number, "subject_name": "甲方科技", "subject_type": "enterprise",
+           "responsible_person": "张三", "id_number": "11010519491231002X", "phone": "13812345678",
+           "email": "zhang.san@example.com", "domains": [domain]})
+}
+
+async fn created(resp: reqwest::Response) -> Value {
+    assert!(resp.status().is_success(), "{}", resp.status());
+    resp.json().await.unwrap()
+}
+
+async fn agent(app: &TestApp, admin: &str, slug: &str, name: &str) -> (String, String) {
+    let agency =
+        created(app.post("/api/v1/agencies", Some(admin), json!({"name": name, "license_number": name})).await).await;
+    let agency = agency["id"].as_str().unwrap().to_owned();
+    let body = json!({"username": name, "display_name": name, "email": format!("{name}@example.com"),
+                      "role": "agent", "password": PASSWORD, "agency_id": agency});
+    created(app.post("/api/v1/staff", Some(admin), body).await).await;
+    (agency, app.login(Some(slug), name, PASSWORD).await.access)
+}
+
+/// A value for `schema` (resolving `$ref`s): the required fields only.
+fn sample(doc: &Value, schema: &Value, a: &Alpha) -> Value {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return sample(doc, &doc["components"]["schemas"][name], a);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(options) = schema[key].as_array() {
+            let pick = options.iter().find(|o| o["type"] != "null").unwrap_or(&options[0]);
+            return sample(doc, pick, a);
+        }
+    }
+    if let Some(values) = schema["enum"].as_array() {
+        return values[0].clone();
+    }
+    let kind = match &schema["type"] {
+        Value::Array(types) => types.iter().find(|t| *t != "null").cloned().unwrap_or(Value::Null),
+        t => t.clone(),
+    };
+    match kind.as_str() {
+        Some("object") => {
+            let mut out = serde_json::Map::new();
+            for field in schema["required"].as_array().into_iter().flatten() {
+                let name = field.as_str().unwrap();
+                out.insert(name.to_owned(), sample(doc, &schema["properties"][name], a));
+            }
+            Value::Object(out)
+        }
+        Some("string") => match schema["format"].as_str() {
+            Some("uuid") => json!(a.filing),
+            Some("date-time") => json!((chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339()),
+            _ => json!("x"),
+        },
+        Some("integer") | Some("number") => json!(1),
+        Some("boolean") => json!(false),
+        Some("array") => json!([]),
+        _ => json!({}),
+    }
+}
+
+#[tokio::test]
+async fn no_credential_of_another_tenant_reaches_any_named_object() {
+    let gateway = SmsGateway::start().await;
+    let url = gateway.url();
+    let app = spawn_app_with(move |s| s.sms_webhook_url = Some(url)).await;
+    let a = app.tenant("alpha").await;
+    let b = app.tenant("bravo").await;
+    let admin_a = a.admin.access.as_str();
+
+    // Tenant A: one of everything a path can name.
+    let f = created(app.post("/api/v1/filings", Some(admin_a), filing("京ICP备12345678号", "alpha.cn")).await).await;
+    let filing_a = f["id"].as_str().unwrap().to_owned();
+    let sent =
+        created(app.post(&format!("/api/v1/filings/{filing_a}/initial-password"), Some(admin_a), json!({})).await)
+            .await;
+    let staff_a = app.create_staff(admin_a, None, "rita-a", "reviewer").await;
+    let (agency_a, _) = agent(&app, admin_a, "alpha", "agent-a").await;
+    let until = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let auth = created(
+        app.post(
+            &format!("/api/v1/agencies/{agency_a}/authorizations"),
+            Some(admin_a),
+            json!({"filing_id": filing_a, "valid_until": until}),
+        )
+        .await,
+    )
+    .await;
+    let t = created(
+        app.post(
+            "/api/v1/public/alpha/tickets",
+            None,
+            json!({"kind": "password_reset", "filing_number": "京ICP备12345678号", "contact_name": "张三",
+                   "phone": "13900001111", "id_number": "11010519491231002X"}),
+        )
+        .await,
+    )
+    .await;
+    let queue: Value = app.get("/api/v1/tickets", Some(admin_a)).await.json().await.unwrap();
+    let alpha = Alpha {
+        tenant: a.id.clone(),
+        staff: staff_a,
+        filing: filing_a,
+        agency: agency_a,
+        authorization: auth["id"].as_str().unwrap().to_owned(),
+        ticket: queue["items"][0]["id"].as_str().unwrap().to_owned(),
+        ticket_number: t["number"].as_str().unwrap().to_owned(),
+        notification: sent["notification_ids"][0].as_str().unwrap().to_owned(),
+    };
+
+    // Tenant B: every kind of credential.
+    let admin_b = b.admin.access.clone();
+    app.create_staff(&admin_b, None, "rita-b", "reviewer").await;
+    let reviewer_b = app.login(Some("bravo"), "rita-b", PASSWORD).await.access;
+    let (_, agent_b) = agent(&app, &admin_b, "bravo", "agent-b").await;
+    let fb = created(app.post("/api/v1/filings", Some(&admin_b), filing("沪ICP备12345678号", "bravo.cn")).await).await;
+    app.post(&format!("/api/v1/filings/{}/initial-password", fb["id"].as_str().unwrap()), Some(&admin_b), json!({}))
+        .await;
+    app.deliver(chrono::Duration::hours(1)).await;
+    let password = gateway
+        .delivered()
+        .into_iter()
+        .find(|m| m["to"] == "13812345678" && m["template_param"]["filing_number"] == "沪ICP备12345678号")
+        .unwrap()["template_param"]["password"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let subject: Value = app
+        .post(
+            "/api/v1/public/bravo/subject/login",
+            None,
+            json!({"filing_number": "沪ICP备12345678号", "password": password}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let subject_b = subject["access_token"].as_str().unwrap().to_owned();
+    let credentials: [(&str, Option<&str>); 5] = [
+        ("admin", Some(&admin_b)),
+        ("reviewer", Some(&reviewer_b)),
+        ("agent", Some(&agent_b)),
+        ("subject", Some(&subject_b)),
+        ("none", None),
+    ];
+    // What must never show in an answer to B.
+    let forbidden = [
+        alpha.tenant.as_str(),
+        alpha.staff.as_str(),
+        alpha.filing.as_str(),
+        alpha.agency.as_str(),
+        alpha.authorization.as_str(),
+        alpha.ticket.as_str(),
+        alpha.notification.as_str(),
+        alpha.ticket_number.as_str(),
+        "京ICP备12345678号",
+        "alpha registrar",
+        "rita-a",
+    ];
+
+    let doc: Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    let mut checked = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        let params: Vec<&str> = path.split('{').skip(1).map(|p| p.split('}').next().unwrap()).collect();
+        // Paths that name nothing of a tenant's: none, or only the caller's
+        // own templates, or only a public route's tenant.
+        if params.is_empty() || params.iter().all(|p| ["kind", "locale", "tenant"].contains(p)) {
+            continue;
+        }
+        let mut concrete = path.clone();
+        for p in &params {
+            let value = match (*p, path.as_str()) {
+                ("tenant", _) => "alpha",
+                ("number", _) => alpha.ticket_number.as_str(),
+                ("authorization_id", _) => alpha.authorization.as_str(),
+                ("id", p) if p.starts_with("/api/v1/tenants/") => alpha.tenant.as_str(),
+                ("id", p) if p.starts_with("/api/v1/staff/") => alpha.staff.as_str(),
+                ("id", p) if p.starts_with("/api/v1/filings/") => alpha.filing.as_str(),
+                ("id", p) if p.starts_with("/api/v1/agencies/") => alpha.agency.as_str(),
+                ("id", p) if p.starts_with("/api/v1/tickets/") => alpha.ticket.as_str(),
+                ("id", p) if p.starts_with("/api/v1/notifications/") => alpha.notification.as_str(),
+                (other, _) => panic!("{path}: teach this test which of tenant A's objects `{{{other}}}` names"),
+            };
+            concrete = concrete.replace(&format!("{{{p}}}"), value);
+        }
+        for (method, op) in item.as_object().unwrap() {
+            let Ok(method) = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()) else { continue };
+            // Query parameters: the required ones, and a platform admin's
+            // `tenant_id` pointed at A (a tenant's staff must not escape with it).
+            let mut query = Vec::new();
+            for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["in"] == "query") {
+                match p["name"].as_str().unwrap() {
+                    "tenant_id" => query.push(format!("tenant_id={}", alpha.tenant)),
+                    name if p["required"] == true => query.push(format!("{name}=WRONG-CODE")),
+                    _ => {}
+                }
+            }
+            let target = if query.is_empty() { concrete.clone() } else { format!("{concrete}?{}", query.join("&")) };
+            let body = op["requestBody"]["content"]["application/json"]["schema"].clone();
+            let body = (!body.is_null()).then(|| sample(&doc, &body, &alpha));
+            for (who, token) in credentials {
+                let resp = app.request(method.clone(), &target, token, body.clone()).await;
+                let status = resp.status().as_u16();
+                let text = resp.text().await.unwrap();
+                assert!([401, 403, 404].contains(&status), "{method} {target} as B's {who}: {status} {text}");
+                for secret in forbidden {
+                    assert!(!text.contains(secret), "{method} {target} as B's {who} shows A's data: {text}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 20 * credentials.len(), "only {checked} calls: the document lost routes?");
+
+    // And A's objects are all still as they were.
+    let still: Value = app.get(&format!("/api/v1/tickets/{}", alpha.ticket), Some(admin_a)).await.json().await.unwrap();
+    assert_eq!((still["status"].as_str(), still["version"].as_i64()), (Some("pending_review"), Some(1)));
+    let auths: Value = app
+        .get(&format!("/api/v1/agencies/{}/authorizations", alpha.agency), Some(admin_a))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(auths["items"].as_array().unwrap().len(), 1, "no authorization was added or withdrawn");
+    assert_eq!(auths["items"][0]["revoked_at"], Value::Null);
+}

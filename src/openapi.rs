@@ -20,7 +20,14 @@ use crate::http::routes;
         license(name = "Apache-2.0")
     ),
     modifiers(&BearerScheme),
-    components(schemas(Problem, crate::domain::FieldError)),
+    components(schemas(
+        Problem,
+        crate::domain::FieldError,
+        // Enums used only as query parameters: referenced, so listed here.
+        crate::audit::export::Format,
+        crate::http::notifications::ChannelName,
+        crate::http::notifications::NotificationStatus,
+    )),
     tags(
         (name = "ops", description = "Health, readiness, metrics"),
         (name = "auth", description = "Staff sign-in"),
@@ -108,6 +115,12 @@ fn idempotency_key() -> Parameter {
 }
 
 fn add_to_operation(op: &mut Operation, named: bool) {
+    // `?tenant_id=` (the platform admin's) names a tenant, which may not exist.
+    let names_tenant = op.parameters.iter().flatten().any(|p| match p {
+        RefOr::T(p) => p.name == "tenant_id",
+        RefOr::Ref(_) => false,
+    });
+    let named = named || names_tenant;
     let secured = op.security.as_ref().is_some_and(|s| !s.is_empty());
     let has_input = op.request_body.is_some() || op.parameters.as_ref().is_some_and(|p| !p.is_empty());
     let mut defaults: Vec<(&str, &str)> = vec![("500", "Internal error")];
@@ -117,6 +130,7 @@ fn add_to_operation(op: &mut Operation, named: bool) {
     }
     if op.request_body.is_some() {
         defaults.push(("413", "Request body too large"));
+        defaults.push(("415", "The body is not of the documented content type"));
     }
     if secured {
         defaults.push(("401", "Missing, invalid or expired token"));

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Fuzzing from the contract: schemathesis (from PyPI, pinned) against the
+# OpenAPI document the server serves, with real tokens for a tenant admin, a
+# reviewer and the platform admin, then without a token. Fails on any 5xx,
+# any undocumented status code, content type or response shape.
+#
+#   ./scripts/fuzz.sh [SECONDS_PER_ROLE]     (default 30; CI runs it so)
+#
+# Longer runs: ./scripts/fuzz.sh 600. Any failure prints a curl command that
+# reproduces it and the seed to replay the run (`--generation-seed`).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-30}
+BIN=${FILINGDESK_BIN:-$PWD/target/debug/filingdesk}
+VENV=${SCHEMATHESIS_VENV:-$PWD/target/schemathesis-venv}
+WORK=$(mktemp -d)
+PORT=${FUZZ_PORT:-18899}
+BASE=http://127.0.0.1:$PORT
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+[ -x "$BIN" ] || cargo build --locked --quiet
+if [ ! -x "$VENV/bin/schemathesis" ]; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
+fi
+
+FILINGDESK_DATABASE_URL="sqlite://$WORK/fuzz.db" FILINGDESK_LISTEN=127.0.0.1:$PORT FILINGDESK_LOG=warn \
+  FILINGDESK_BOOTSTRAP_PASSWORD=Fuzz-Root-Pass-1 FILINGDESK_DEMO=1 FILINGDESK_SCHEDULER=0 \
+  "$BIN" serve >"$WORK/serve.log" 2>&1 &
+for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+
+token() { # tenant-or-null username password
+  curl -sf "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+    -d "{\"tenant\":$1,\"username\":\"$2\",\"password\":\"$3\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+pw() { grep "  $1 " "$WORK/serve.log" | awk '{print $NF}'; }
+
+run() { # label [header]
+  local label=$1; shift
+  echo "--- schemathesis as $label, ${SECS}s"
+  "$VENV/bin/schemathesis" run "$BASE/openapi.json" "$@" \
+    --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
+    --phases examples,coverage,fuzzing,stateful --max-time "$SECS" -w 2 --warnings off \
+    --exclude-path /api/v1/filings/import  # text/csv: schemathesis 4.32 crashes generating it (tests/api/filings.rs covers it)
+}
+
+run "tenant admin" -H "Authorization: Bearer $(token '"demo"' demo-admin "$(pw 'tenant admin')")"
+run "reviewer" -H "Authorization: Bearer $(token '"demo"' demo-reviewer "$(pw reviewer)")"
+run "platform admin" -H "Authorization: Bearer $(token null admin Fuzz-Root-Pass-1)"
+run "anonymous"
+echo "fuzzing passed"

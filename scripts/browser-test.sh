@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Swagger UI in a real browser: Debian's chromium, headless, driven by
+# playwright-core from npm (tests/browser). Opens /swagger-ui/, authorizes
+# with a tenant admin's token, executes one call; the screenshot is kept in
+# target/swagger-ui.png. Installs chromium (apt) and playwright-core (npm,
+# into target/browser-test) when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+BIN=${FILINGDESK_BIN:-$PWD/target/debug/filingdesk}
+PORT=${BROWSER_PORT:-18898}
+BASE=http://127.0.0.1:$PORT
+WORK=$(mktemp -d)
+NODE_DIR=$PWD/target/browser-test
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"' EXIT
+
+[ -x "$BIN" ] || cargo build --locked --quiet
+if [ ! -x /usr/bin/chromium ]; then
+  echo "installing Debian's chromium"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+mkdir -p "$NODE_DIR"
+cp tests/browser/package.json tests/browser/swagger-ui.mjs "$NODE_DIR/"
+if [ ! -d "$NODE_DIR/node_modules/playwright-core" ]; then
+  (cd "$NODE_DIR" && npm install --silent --no-audit --no-fund)
+fi
+
+FILINGDESK_DATABASE_URL="sqlite://$WORK/ui.db" FILINGDESK_LISTEN=127.0.0.1:$PORT FILINGDESK_LOG=warn \
+  FILINGDESK_BOOTSTRAP_PASSWORD=Browser-Root-Pass-1 FILINGDESK_DEMO=1 FILINGDESK_SCHEDULER=0 \
+  "$BIN" serve >"$WORK/serve.log" 2>&1 &
+for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+PW=$(grep "  tenant admin " "$WORK/serve.log" | awk '{print $NF}')
+TOKEN=$(curl -sf "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
+  -d "{\"tenant\":\"demo\",\"username\":\"demo-admin\",\"password\":\"$PW\"}" |
+  python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+node "$NODE_DIR/swagger-ui.mjs" "$BASE" "$TOKEN" "$PWD/target/swagger-ui.png"

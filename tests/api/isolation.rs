@@ -248,3 +248,86 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
     assert_eq!(auths["items"].as_array().unwrap().len(), 1, "no authorization was added or withdrawn");
     assert_eq!(auths["items"][0]["revoked_at"], Value::Null);
 }
+
+/// The second enforcement (PostgreSQL only; SQLite has the first alone):
+/// inside a tenant's transaction, row-level security hides other tenants'
+/// rows from a query that deliberately has no tenant filter, and refuses to
+/// write a row for another tenant.
+#[tokio::test]
+async fn row_level_security_hides_other_tenants_from_an_unfiltered_query() {
+    use diesel::prelude::*;
+    use filingdesk::db::schema::{filings, tenants, tickets};
+    use filingdesk::domain::ids::TenantId;
+
+    let app = spawn_app_with(|_| {}).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let a = app.tenant("alpha").await;
+    let b = app.tenant("bravo").await;
+    created(app.post("/api/v1/filings", Some(&a.admin.access), filing("京ICP备12345678号", "alpha.cn")).await).await;
+    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("沪ICP备12345678号", "bravo.cn")).await).await;
+    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("粤ICP备12345678号", "bravo2.cn")).await).await;
+    let alpha = TenantId::parse(&a.id).unwrap();
+
+    // Outside a tenant's transaction (platform work): everything.
+    let all: i64 = app
+        .db
+        .run(|conn| filings::table.count().get_result(conn).map_err(filingdesk::db::DbError::from))
+        .await
+        .unwrap();
+    assert_eq!(all, 3);
+    // Inside alpha's: alpha's only, with no WHERE on tenant_id anywhere.
+    let (count, numbers, tenant_names, ticket_count) = app
+        .db
+        .run_for(alpha, |conn| -> Result<_, filingdesk::db::DbError> {
+            Ok((
+                filings::table.count().get_result::<i64>(conn)?,
+                filings::table.select(filings::filing_number).load::<String>(conn)?,
+                tenants::table.select(tenants::name).load::<String>(conn)?,
+                tickets::table.count().get_result::<i64>(conn)?,
+            ))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        (count, numbers, tenant_names, ticket_count),
+        (1, vec!["京ICP备12345678号".to_owned()], vec!["alpha registrar".to_owned()], 0)
+    );
+    // Writing bravo's row from alpha's transaction is refused by the policy.
+    let bravo_id = b.id.clone();
+    let refused = app
+        .db
+        .transaction_for(alpha, move |conn| -> Result<usize, filingdesk::db::DbError> {
+            Ok(diesel::update(tenants::table.filter(tenants::id.eq(bravo_id)))
+                .set(tenants::name.eq("taken"))
+                .execute(conn)?)
+        })
+        .await
+        .unwrap();
+    assert_eq!(refused, 0, "bravo's row is not even visible to update");
+    let b_id = b.id.clone();
+    let insert = app
+        .db
+        .transaction_for(alpha, move |conn| -> Result<usize, filingdesk::db::DbError> {
+            Ok(diesel::sql_query(format!(
+                "INSERT INTO ticket_counters (tenant_id, day, last) VALUES ('{b_id}', 'rls-test', 1)"
+            ))
+            .execute(conn)?)
+        })
+        .await;
+    assert!(insert.is_err(), "a row for another tenant cannot be written");
+    // And the role without a tenant set sees nothing at all (fail closed).
+    let none = app
+        .db
+        .run(|conn| {
+            conn.transaction(|conn| -> Result<i64, diesel::result::Error> {
+                diesel::connection::SimpleConnection::batch_execute(conn, "SET LOCAL ROLE filingdesk_tenant")?;
+                filings::table.count().get_result(conn)
+            })
+            .map_err(filingdesk::db::DbError::from)
+        })
+        .await
+        .unwrap();
+    assert_eq!(none, 0);
+}

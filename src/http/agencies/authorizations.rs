@@ -30,7 +30,7 @@ pub async fn list_authorizations(
     let page = p.parse()?;
     let rows = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             db::agencies::find(conn, tenant, agency)?.ok_or(ApiError::NotFound)?;
             Ok(db::agencies::authorizations(conn, tenant, agency, page.after.as_deref(), page.limit + 1)?)
         })

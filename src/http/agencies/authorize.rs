@@ -51,7 +51,7 @@ pub async fn create_authorization(
     let filing = body.filing_id.to_string();
     let row = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             db::agencies::find(conn, tenant, agency)?.ok_or(ApiError::NotFound)?;
             if db::filings::find(conn, tenant, &filing)?.is_none() {
                 return Err(ApiError::field("filing_id", "unknown", "no such filing"));

@@ -50,7 +50,7 @@ pub async fn create_agency(
     let (name, license) = (name.expect("checked"), license.expect("checked"));
     let row = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             if db::tenants::find(conn, tenant)?.is_none() {
                 return Err(ApiError::field("tenant_id", "unknown", "no such tenant"));
             }

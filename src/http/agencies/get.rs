@@ -26,6 +26,7 @@ pub async fn get_agency(
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let id = agency_id(&id)?;
-    let row = state.db.run(move |conn| db::agencies::find(conn, tenant, id).map_err(ApiError::from)).await?;
+    let row =
+        state.db.run_for(tenant, move |conn| db::agencies::find(conn, tenant, id).map_err(ApiError::from)).await?;
     Ok(HttpResponse::Ok().json(AgencyView::from(row.ok_or(ApiError::NotFound)?)))
 }

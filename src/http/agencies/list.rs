@@ -28,7 +28,7 @@ pub async fn list_agencies(
     let page = p.parse()?;
     let rows = state
         .db
-        .run(move |conn| {
+        .run_for(tenant, move |conn| {
             db::agencies::list(conn, tenant, page.after.as_deref(), page.limit + 1).map_err(ApiError::from)
         })
         .await?;

@@ -35,7 +35,7 @@ pub async fn revoke_authorization(
     let auth = parse_path_id(&path.1, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             if !db::agencies::revoke(conn, tenant, agency, &auth, db::now())? {
                 return Err(ApiError::NotFound);
             }

@@ -105,7 +105,7 @@ pub async fn create_filing(
     let cipher = state.cipher.clone();
     let (row, domains) = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             if let Some(a) = b.agency_id {
                 crate::http::agencies::require_agency(conn, tenant, a)?;
             }

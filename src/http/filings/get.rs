@@ -30,7 +30,7 @@ pub async fn get_filing(
     let agency = me.agency_scope().map(str::to_owned);
     let view = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             let row = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             if let Some(agency) = &agency {
                 if !db::agencies::is_authorized(conn, tenant, agency, &row.id, db::now())? {

@@ -41,7 +41,7 @@ pub async fn issue_initial_password(
         let id = id.clone();
         state
             .db
-            .run(move |conn| -> Result<_, ApiError> {
+            .run_for(tenant, move |conn| -> Result<_, ApiError> {
                 db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
                 Ok(db::settings::get(conn, tenant)?)
             })
@@ -52,7 +52,7 @@ pub async fn issue_initial_password(
     let (cipher, channels) = (state.cipher.clone(), state.channels);
     let rows = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let mut filing = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let tenant_name = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?.name;
             let now = db::now();

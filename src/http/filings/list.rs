@@ -44,7 +44,7 @@ pub async fn list_filings(
     let agency = me.agency_scope().map(str::to_owned);
     let (rows, domains) = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             let rows = db::filings::list(
                 conn,
                 tenant,

@@ -67,7 +67,7 @@ pub async fn update_filing(
     let cipher = state.cipher.clone();
     let (row, domains) = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let mut row = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let mut changed: Vec<&str> = Vec::new();
             if let Some(s) = subject_name {

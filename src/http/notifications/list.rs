@@ -32,7 +32,7 @@ pub async fn list_notifications(
     let page = p.parse()?;
     let rows = state
         .db
-        .run(move |conn| {
+        .run_for(tenant, move |conn| {
             db::notifications::list(conn, tenant, &filter, page.after.as_deref(), page.limit + 1)
                 .map_err(ApiError::from)
         })

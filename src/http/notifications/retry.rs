@@ -36,7 +36,7 @@ pub async fn retry_notification(
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let row = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let row = db::notifications::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             if row.status != "failed" && row.status != "dead" {
                 return Err(ApiError::Conflict {

@@ -72,7 +72,7 @@ pub async fn test_notification(
     let (cipher, channels) = (state.cipher.clone(), state.channels);
     let row = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
             let locale = match body.locale {
                 Some(l) => l,

@@ -26,7 +26,7 @@ pub async fn get_settings(
     let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let settings = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
             Ok(db::settings::get(conn, tenant)?)
         })

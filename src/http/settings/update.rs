@@ -34,7 +34,7 @@ pub async fn update_settings(
     let update = body.into_inner();
     let saved = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
             let current = db::settings::get(conn, tenant)?;
             let next = current.apply(update).map_err(ApiError::Validation)?;

@@ -33,7 +33,7 @@ pub async fn get_template(
     let (kind, locale) = parse_path(&path.0, &path.1)?;
     let own = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
             Ok(db::templates::get(conn, tenant, kind.as_str(), locale_str(locale))?)
         })

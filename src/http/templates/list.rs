@@ -28,7 +28,7 @@ pub async fn list_templates(
     let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
     let custom = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
             Ok(db::templates::all(conn, tenant)?)
         })

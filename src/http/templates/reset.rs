@@ -35,7 +35,7 @@ pub async fn reset_template(
     let (kind, locale) = parse_path(&path.0, &path.1)?;
     state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
             if db::templates::delete(conn, tenant, kind.as_str(), locale_str(locale))? > 0 {
                 let e = Event::new("template.reset", Actor::Staff(me.id))

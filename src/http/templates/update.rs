@@ -58,7 +58,7 @@ pub async fn update_template(
     let saved = tpl.clone();
     state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
             db::templates::put(conn, tenant, kind.as_str(), locale_str(locale), &tpl)?;
             let e = Event::new("template.updated", Actor::Staff(me.id))

@@ -47,6 +47,7 @@ pub async fn cancel_ticket(
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
             let (tenant, _) = public_tenant(conn, &slug)?;
+            db::enter_tenant(conn, tenant)?;
             let t = applicants_ticket(conn, tenant, &number, &code)?;
             let d = Decision { actor: Actor::Applicant, action: Action::Cancel, text: None };
             let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, None, db::now())?;

@@ -51,7 +51,7 @@ pub async fn add_comment(
     let st = state.clone();
     let row = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = db::tickets::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let row = CommentRow {
                 id: db::new_id(),

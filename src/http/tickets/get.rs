@@ -25,7 +25,7 @@ pub async fn get_ticket(
     let id = ticket_id(&id)?;
     let view = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = visible_ticket(conn, &me, tenant, &id)?;
             full_view(conn, tenant, t)
         })

@@ -51,7 +51,7 @@ pub async fn list_tickets(
     let (status, kind, sla_breached) = (q.status, q.kind, q.sla_breached);
     let rows = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             // The standing is checked on the same connection as the page: one
             // round trip to the pool for the busiest route.
             let me = me.confirm(conn)?;

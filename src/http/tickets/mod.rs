@@ -306,7 +306,8 @@ pub async fn decide_as_reviewer(
     let prepared = if action == Action::Approve {
         let length = {
             let db = state.db.clone();
-            db.run(move |conn| Ok::<_, ApiError>(db::settings::get(conn, tenant)?.initial_password_length)).await?
+            db.run_for(tenant, move |conn| Ok::<_, ApiError>(db::settings::get(conn, tenant)?.initial_password_length))
+                .await?
         };
         let plain = password::generate(length as usize);
         let hash = password::hash_blocking(plain.clone()).await?;
@@ -317,7 +318,7 @@ pub async fn decide_as_reviewer(
     let st = state.clone();
     let view = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = db::tickets::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let d = Decision { actor: Actor::Reviewer(me.id), action, text };
             let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, prepared, db::now())?;

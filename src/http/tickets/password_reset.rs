@@ -73,7 +73,7 @@ pub async fn consume_reset_link(
     let new_hash = password::hash_blocking(body.new_password).await?;
     state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let now = db::now();
             // Spent under a condition: of two uses at once, one wins.
             if !db::tickets::spend_reset_link(conn, &link.id, now)? {

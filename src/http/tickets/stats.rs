@@ -55,7 +55,7 @@ pub async fn ticket_stats(
     let tenant = me.acting_for(&roles, q.tenant_id)?;
     let (counts, breached, times) = state
         .db
-        .run(move |conn| -> Result<_, ApiError> {
+        .run_for(tenant, move |conn| -> Result<_, ApiError> {
             Ok((
                 db::tickets::counts(conn, tenant)?,
                 db::tickets::breached_count(conn, tenant)?,

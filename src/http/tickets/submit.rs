@@ -37,7 +37,7 @@ pub async fn submit_ticket(
     let agency = me.agency_scope().map(str::to_owned);
     let done = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .transaction_for(tenant_id, move |conn| -> Result<_, ApiError> {
             let now = db::now();
             if let Some(agency) = &agency {
                 // Unknown and unauthorized filings look the same to an agent.

@@ -43,6 +43,7 @@ pub async fn submit_public_ticket(
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
             let (tenant_id, tenant) = public_tenant(conn, &tenant)?;
+            db::enter_tenant(conn, tenant_id)?;
             let settings = db::settings::get(conn, tenant_id)?;
             Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, Submitter::Public, db::now())?)
         })

@@ -58,6 +58,7 @@ pub async fn supplement_ticket(
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
             let (tenant, _) = public_tenant(conn, &slug)?;
+            db::enter_tenant(conn, tenant)?;
             let t = applicants_ticket(conn, tenant, &number, &body.tracking_code)?;
             let d = Decision { actor: Actor::Applicant, action: Action::Supplement, text: Some(message) };
             let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, None, db::now())?;

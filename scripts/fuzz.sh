@@ -6,7 +6,9 @@
 #
 #   ./scripts/fuzz.sh [SECONDS_PER_ROLE]     (default 30; CI runs it so)
 #
-# Longer runs: ./scripts/fuzz.sh 600. Any failure prints a curl command that
+# The `coverage` phase is left out: under Python 3.11 it crashes inside
+# hypothesis now and then ("AST constructor recursion depth mismatch"), an
+# error of the tool, not of the API. Longer runs: ./scripts/fuzz.sh 600. Any failure prints a curl command that
 # reproduces it and the seed to replay the run (`--generation-seed`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,10 +41,20 @@ pw() { grep "  $1 " "$WORK/serve.log" | awk '{print $NF}'; }
 run() { # label [header]
   local label=$1; shift
   echo "--- schemathesis as $label, ${SECS}s"
+  local status=0
   "$VENV/bin/schemathesis" run "$BASE/openapi.json" "$@" \
     --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-    --phases examples,coverage,fuzzing,stateful --max-time "$SECS" -w 2 --warnings off \
-    --exclude-path /api/v1/filings/import  # text/csv: schemathesis 4.32 crashes generating it (tests/api/filings.rs covers it)
+    --phases examples,fuzzing,stateful --max-time "$SECS" -w 2 --warnings off >"$WORK/st.txt" 2>&1 || status=$?
+  tail -n 25 "$WORK/st.txt"
+  if [ "$status" -ne 0 ]; then
+    # A failed check fails the run; an error inside the tool alone is reported, not fatal.
+    if grep -q '^Failures:' "$WORK/st.txt" || ! grep -q 'Runtime Error' "$WORK/st.txt"; then
+      cat "$WORK/st.txt"
+      echo "fuzzing as $label failed" >&2
+      exit 1
+    fi
+    echo "note: schemathesis reported an internal error (not a finding about the API); see above"
+  fi
 }
 
 run "tenant admin" -H "Authorization: Bearer $(token '"demo"' demo-admin "$(pw 'tenant admin')")"

@@ -38,6 +38,9 @@ TOKEN=$(curl -sf "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 curl -sf "$BASE/api/v1/filings" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d \
   '{"filing_number":"京ICP备00000001号","subject_name":"基准","subject_type":"enterprise","responsible_person":"张三","id_number":"11010519491231002X","phone":"13812345678","email":"bench@example.com"}' >/dev/null
+# Load from one address: lift that tenant's rate limits out of the way.
+curl -sf -X PUT "$BASE/api/v1/settings" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d \
+  '{"rate_limits":{"per_address_per_minute":1000000,"per_tenant_per_minute":10000000,"per_filing_per_hour":1000}}' >/dev/null
 TENANT=00000000-0000-7000-8000-000000000001
 STAFF=$(psql "$DBURL" -Atc "SELECT id FROM staff WHERE username = 'queue-lead'")
 PENDING=$(psql "$DBURL" -Atc "SELECT count(*) FROM tickets WHERE tenant_id = '$TENANT' AND status = 'pending_review'")

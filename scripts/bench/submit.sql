@@ -1,11 +1,25 @@
 -- pgbench: the statements POST /api/v1/public/{tenant}/tickets runs, in
--- order, in one transaction (captured with log_statement = all): tenant,
+-- order (captured with log_statement = all): the rate limits (address,
+-- tenant, filing number) in their own transaction, then in the submission's
+-- transaction, under row-level security once the tenant is known: tenant,
 -- settings, filing, recent mismatches, number, ticket, then per applicant
 -- channel the settings, the SMS budget lock and times, the outbox row, and
 -- the audit append. Run with -M simple -D tenant="'ID'".
 \set n random(1, 1000000000)
 BEGIN;
 SELECT id, slug, name, status, created_at, updated_at FROM tenants WHERE slug = 'tenant-001' LIMIT 1;
+SELECT document FROM tenant_settings WHERE tenant_id = :tenant LIMIT 1;
+INSERT INTO rate_counters (bucket, window_start, hits) VALUES ('a:ticket_submit:127.0.0.1', date_trunc('minute', now()), 1) ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1;
+SELECT window_start, hits FROM rate_counters WHERE bucket = 'a:ticket_submit:127.0.0.1' AND window_start IN (date_trunc('minute', now()), date_trunc('minute', now()) - interval '1 minute');
+INSERT INTO rate_counters (bucket, window_start, hits) VALUES ('t:ticket_submit:' || :tenant, date_trunc('minute', now()), 1) ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1;
+SELECT window_start, hits FROM rate_counters WHERE bucket = 't:ticket_submit:' || :tenant AND window_start IN (date_trunc('minute', now()), date_trunc('minute', now()) - interval '1 minute');
+INSERT INTO rate_counters (bucket, window_start, hits) VALUES ('f:ticket_submit:' || :n, date_trunc('hour', now()), 1) ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1;
+SELECT window_start, hits FROM rate_counters WHERE bucket = 'f:ticket_submit:' || :n AND window_start IN (date_trunc('hour', now()), date_trunc('hour', now()) - interval '1 hour');
+COMMIT;
+BEGIN;
+SELECT id, slug, name, status, created_at, updated_at FROM tenants WHERE slug = 'tenant-001' LIMIT 1;
+SET LOCAL ROLE filingdesk_tenant;
+SELECT set_config('filingdesk.tenant_id', :tenant, true);
 SELECT document FROM tenant_settings WHERE tenant_id = :tenant LIMIT 1;
 SELECT id, tenant_id, filing_number, province, subject_name, subject_type, responsible_person, id_number_enc, id_number_index, id_number_masked, phone_enc, phone_index, phone_masked, email_enc, email_index, email_masked, agency_id, password_hash, must_change_password, password_expires_at, password_changed_at, failed_logins, locked_until, created_at, updated_at, password_reminded_at FROM filings WHERE tenant_id = :tenant AND filing_number = '京ICP备00000001号' LIMIT 1;
 SELECT COUNT(*) FROM tickets WHERE tenant_id = :tenant AND filing_number = '京ICP备00000001号' AND created_at >= now() - interval '7 days' AND mismatch_count > 0;

@@ -57,9 +57,10 @@ pub struct SendBudget {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimits {
-    /// Requests per client address and minute, per route group (1–10000).
+    /// Requests per client address and minute, per route group (1–1000000;
+    /// a console's server-side gateway may be one address for many people).
     pub per_address_per_minute: u32,
-    /// Requests per tenant and minute, per route group (1–100000).
+    /// Requests per tenant and minute, per route group (1–10000000).
     pub per_tenant_per_minute: u32,
     /// Sign-ins and ticket submissions per filing number and hour, however
     /// many addresses they come from (1–1000).
@@ -205,8 +206,8 @@ impl TenantSettings {
         in_range(&mut v, "sms_budget.per_hour", self.sms_budget.per_hour, 1, 60);
         in_range(&mut v, "sms_budget.per_day", self.sms_budget.per_day, 1, 200);
         let r = self.rate_limits;
-        in_range(&mut v, "rate_limits.per_address_per_minute", r.per_address_per_minute, 1, 10_000);
-        in_range(&mut v, "rate_limits.per_tenant_per_minute", r.per_tenant_per_minute, 1, 100_000);
+        in_range(&mut v, "rate_limits.per_address_per_minute", r.per_address_per_minute, 1, 1_000_000);
+        in_range(&mut v, "rate_limits.per_tenant_per_minute", r.per_tenant_per_minute, 1, 10_000_000);
         in_range(&mut v, "rate_limits.per_filing_per_hour", r.per_filing_per_hour, 1, 1000);
         if self.password_max_age_days != 0 {
             in_range(&mut v, "password_max_age_days", self.password_max_age_days, 30, 3650);

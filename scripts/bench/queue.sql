@@ -2,7 +2,7 @@
 -- request, under row-level security (a transaction as filingdesk_tenant with
 -- the tenant set): the staff member's standing, then the page (run with
 -- -M prepared -D staff=ID -D tenant=ID, as the server binds its parameters).
-BEGIN;
+BEGIN READ ONLY;
 SELECT set_config('role', 'filingdesk_tenant', true), set_config('filingdesk.tenant_id', :tenant, true);
 SELECT staff.status, tenants.status, staff.agency_id FROM staff LEFT OUTER JOIN tenants ON staff.tenant_id = tenants.id WHERE staff.id = :staff;
 SELECT id, number, kind, status, filing_number, verification, mismatch_count, assignee_id, sla_due_at, sla_breached, created_at, updated_at FROM tickets WHERE tenant_id = :tenant AND status = 'pending_review' ORDER BY id DESC LIMIT 51;

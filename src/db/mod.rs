@@ -196,15 +196,17 @@ fn check_after_failure(conn: &mut DbConnection) {
     }
 }
 
-/// Narrows the current PostgreSQL transaction to `tenant` (see
+/// The statements that narrow a PostgreSQL transaction to `tenant` (see
 /// `migrations/postgres/…_row_level_security`). The id is a parsed UUID, so
 /// writing it into the statement cannot inject anything.
+fn tenant_settings_sql(tenant: TenantId) -> String {
+    format!("SET LOCAL ROLE filingdesk_tenant; SET LOCAL filingdesk.tenant_id = '{}'", tenant.as_uuid().hyphenated())
+}
+
+/// Narrows the current PostgreSQL transaction to `tenant`.
 pub fn enter_tenant(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<()> {
     match conn {
-        DbConnection::Postgresql(c) => c.batch_execute(&format!(
-            "SET LOCAL ROLE filingdesk_tenant; SET LOCAL filingdesk.tenant_id = '{}'",
-            tenant.as_uuid().hyphenated()
-        )),
+        DbConnection::Postgresql(c) => c.batch_execute(&tenant_settings_sql(tenant)),
         DbConnection::Sqlite(_) => Ok(()),
     }
 }
@@ -294,10 +296,12 @@ impl Db {
         self.run(move |conn| write_transaction(conn, f)).await
     }
 
-    /// Runs `f` for one tenant: on PostgreSQL inside a transaction as the
-    /// role `filingdesk_tenant` with `filingdesk.tenant_id` set, so row-level
-    /// security hides every other tenant's rows even from a query that forgot
-    /// its tenant filter (the second enforcement; SQLite has only the first).
+    /// Reads for one tenant: on PostgreSQL inside a read-only transaction as
+    /// the role `filingdesk_tenant` with `filingdesk.tenant_id` set, so
+    /// row-level security hides every other tenant's rows even from a query
+    /// that forgot its tenant filter (the second enforcement; SQLite has only
+    /// the first). `BEGIN` and the settings go in one round trip; `f` must
+    /// not open a transaction of its own (writes use [`Db::transaction_for`]).
     pub async fn run_for<T, E, F>(&self, tenant: TenantId, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -305,10 +309,16 @@ impl Db {
         E: From<DbError> + From<diesel::result::Error> + Send + 'static,
     {
         self.run(move |conn| match conn {
-            DbConnection::Postgresql(_) => conn.transaction(|conn| {
-                enter_tenant(conn, tenant)?;
-                f(conn)
-            }),
+            DbConnection::Postgresql(c) => {
+                c.batch_execute(&format!("BEGIN READ ONLY; {}", tenant_settings_sql(tenant)))?;
+                let result = f(conn);
+                let end = conn.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+                match (result, end) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err(e)) => Err(e.into()),
+                    (Err(e), _) => Err(e),
+                }
+            }
             DbConnection::Sqlite(_) => f(conn),
         })
         .await

@@ -111,6 +111,9 @@ pub struct Settings {
     pub notify_max_attempts: u32,
     /// `FILINGDESK_NOTIFY_RETRY_BASE_SECONDS`: first retry delay, doubling up to an hour (default 10, 1–3600).
     pub notify_retry_base_secs: u32,
+    /// `FILINGDESK_NOTIFY_LEASE_SECONDS`: how long a sender holds the rows it took; a crashed
+    /// instance's rows are sent again after it (default 120, 20–3600).
+    pub notify_lease_secs: u32,
     /// `FILINGDESK_SCHEDULER`: `0` runs no scheduled jobs in this instance (default `1`).
     pub scheduler: bool,
     /// `FILINGDESK_OUTBOX_INTERVAL_SECONDS`: seconds between outbox deliveries (default 5, 1–59).
@@ -159,6 +162,7 @@ const KEYS: &[&str] = &[
     "DEV_SHOW_SECRETS",
     "SCHEDULER",
     "NOTIFY_RETRY_BASE_SECONDS",
+    "NOTIFY_LEASE_SECONDS",
     "OUTBOX_INTERVAL_SECONDS",
 ];
 
@@ -313,6 +317,7 @@ impl Settings {
             notify_max_attempts: raw.number("NOTIFY_MAX_ATTEMPTS", 8, 1, 50)?,
             dev_show_secrets: raw.flag("DEV_SHOW_SECRETS")?,
             notify_retry_base_secs: raw.number("NOTIFY_RETRY_BASE_SECONDS", 10, 1, 3600)?,
+            notify_lease_secs: raw.number("NOTIFY_LEASE_SECONDS", 120, 20, 3600)?,
             scheduler: raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?,
             outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
         })

@@ -43,6 +43,9 @@ pub struct Delivery {
     pub concurrency: usize,
     /// First retry delay in seconds (doubling after).
     pub retry_base_secs: u32,
+    /// How long a sender holds the rows it took; a crashed sender's rows are
+    /// taken again after it. Must outlast a batch's sends.
+    pub lease: Duration,
 }
 
 /// What one run did.
@@ -53,9 +56,6 @@ pub struct Report {
     pub dead: usize,
 }
 
-/// How long a sender holds the rows it took; a crashed sender's rows are
-/// taken again after it.
-const LEASE: Duration = Duration::minutes(2);
 /// Longest a single send may take.
 const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 
@@ -87,16 +87,17 @@ impl Delivery {
             batch: 100,
             concurrency: 8,
             retry_base_secs: s.notify_retry_base_secs,
+            lease: Duration::seconds(i64::from(s.notify_lease_secs)),
         })
     }
 
     /// Sends what is due at `now`, one batch. Callers loop while it finds work.
     pub async fn run_once(&self, now: NaiveDateTime) -> anyhow::Result<Report> {
-        let batch = self.batch;
+        let (batch, lease) = (self.batch, self.lease);
         let rows = self
             .db
             .transaction(move |conn| {
-                db::notifications::claim_due(conn, now, now + LEASE, batch).map_err(db::DbError::from)
+                db::notifications::claim_due(conn, now, now + lease, batch).map_err(db::DbError::from)
             })
             .await?;
         if rows.is_empty() {

@@ -358,3 +358,42 @@ pub fn notify_about(
     )?;
     Ok(())
 }
+
+/// The rate limit of the applicant's routes (tracking, supplements,
+/// cancellation): per address, per tenant, and per ticket number, so that
+/// tracking codes cannot be guessed from many addresses either.
+pub async fn limit_applicant(state: &AppState, meta: &RequestMeta, slug: &str, number: &str) -> Result<(), ApiError> {
+    let keys = crate::http::limits::Keys {
+        group: "ticket_follow",
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(slug),
+        tenant: None,
+        target: Some(number.trim()),
+    };
+    crate::http::limits::enforce(state, keys).await
+}
+
+/// An applicant's decision (supplement, cancel) on their ticket, proven by
+/// the tracking code; answered with the tracking view.
+pub async fn decide_as_applicant(
+    state: web::Data<AppState>,
+    meta: RequestMeta,
+    (slug, number): (String, String),
+    tracking_code: String,
+    action: Action,
+    text: Option<String>,
+) -> Result<TrackingView, ApiError> {
+    limit_applicant(&state, &meta, &slug, &number).await?;
+    let st = state.clone();
+    state
+        .db
+        .transaction(move |conn| -> Result<_, ApiError> {
+            let (tenant, _) = public_tenant(conn, &slug)?;
+            db::enter_tenant(conn, tenant)?;
+            let t = applicants_ticket(conn, tenant, &number, &tracking_code)?;
+            let d = Decision { actor: Actor::Applicant, action, text };
+            let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, None, db::now())?;
+            tracking_view(conn, tenant, QueueRow::from(&t))
+        })
+        .await
+}

@@ -4,10 +4,9 @@ use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{applicants_ticket, public_tenant, tracking_view, TrackingView};
+use super::{applicants_ticket, limit_applicant, public_tenant, tracking_view, TrackingView};
 use crate::db::tickets::QueueRow;
 use crate::error::ApiError;
-use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -35,14 +34,7 @@ pub async fn track_ticket(
     q: web::Query<TrackingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, number) = path.into_inner();
-    let keys = Keys {
-        group: "ticket_follow",
-        address: meta.ip.as_deref(),
-        tenant_slug: Some(&slug),
-        tenant: None,
-        target: Some(number.trim()),
-    };
-    enforce(&state, keys).await?;
+    limit_applicant(&state, &meta, &slug, &number).await?;
     let code = q.into_inner().tracking_code;
     let view = state
         .db

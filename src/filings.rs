@@ -151,18 +151,20 @@ impl ToContacts<'_> {
         let (phone, email) = contacts_on_file(self.cipher, filing)?;
         self.send_to(
             conn,
-            filing,
+            Some(&filing.id),
             [crate::notify::Recipient::Phone(phone), crate::notify::Recipient::Email(email)],
             kind,
             params,
         )
     }
 
-    /// The same to the given recipients (after a contact change: old and new).
+    /// The same to the given recipients (after a contact change: old and
+    /// new; an applicant; a tenant's admins). `filing` is the filing whose SMS
+    /// budget the messages count against, if any.
     pub fn send_to(
         &self,
         conn: &mut crate::db::DbConnection,
-        filing: &FilingRow,
+        filing: Option<&str>,
         recipients: impl IntoIterator<Item = crate::notify::Recipient>,
         kind: crate::notify::templates::Kind,
         params: &serde_json::Map<String, serde_json::Value>,
@@ -176,7 +178,7 @@ impl ToContacts<'_> {
                 locale: self.locale,
                 params: params.clone(),
                 ticket_id: self.ticket_id.clone(),
-                filing_id: Some(filing.id.clone()),
+                filing_id: filing.map(str::to_owned),
             };
             rows.push(crate::notify::enqueue(conn, self.cipher, self.channels, n)?);
         }

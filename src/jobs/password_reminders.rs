@@ -7,9 +7,8 @@ use serde_json::json;
 
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, Db};
-use crate::domain::contact::Email;
-use crate::filings::open;
-use crate::notify::{self, templates::Kind, ChannelSet, NewNotification, Recipient};
+use crate::filings::{contacts_on_file, ToContacts};
+use crate::notify::{templates::Kind, ChannelSet, Recipient};
 use crate::security::crypto::DataCipher;
 
 /// Days before the maximum age that the reminder goes out.
@@ -31,27 +30,24 @@ pub fn run_once(database: &Db, cipher: &DataCipher, channels: ChannelSet, now: N
                     };
                     let due = db::filings::due_for_age_reminder(conn, tenant, changed_before, BATCH)?;
                     for mut filing in due.iter().cloned() {
-                        let email = Email::parse("email", &open(cipher, &filing.id, "email", &filing.email_enc)?)
-                            .map_err(|e| anyhow::anyhow!("stored e-mail unreadable: {}", e.message))?;
+                        // E-mail only: a reminder is not worth an SMS.
+                        let (_, email) = contacts_on_file(cipher, &filing)?;
                         let age = filing.password_changed_at.map_or(0, |c| (now - c).num_days());
                         let mut params = serde_json::Map::new();
                         params.insert("tenant".into(), t.name.clone().into());
                         params.insert("filing_number".into(), filing.filing_number.clone().into());
                         params.insert("days".into(), age.to_string().into());
-                        let row = notify::enqueue(
-                            conn,
-                            cipher,
-                            channels,
-                            NewNotification {
-                                tenant,
-                                recipient: Recipient::Email(email),
-                                kind: Kind::PasswordAgeReminder,
-                                locale: settings.default_locale,
-                                params,
-                                ticket_id: None,
-                                filing_id: Some(filing.id.clone()),
-                            },
-                        )?;
+                        let to =
+                            ToContacts { cipher, channels, tenant, locale: settings.default_locale, ticket_id: None };
+                        let row = to
+                            .send_to(
+                                conn,
+                                Some(&filing.id),
+                                [Recipient::Email(email)],
+                                Kind::PasswordAgeReminder,
+                                &params,
+                            )?
+                            .remove(0);
                         filing.password_reminded_at = Some(now);
                         db::filings::save(conn, &filing)?;
                         let e = Event::new("filing.password_age_reminded", Actor::System("password_reminders"))

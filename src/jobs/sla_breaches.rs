@@ -9,7 +9,8 @@ use crate::db::{self, Db};
 use crate::domain::contact::Email;
 use crate::domain::ids::TenantId;
 use crate::domain::ticket::TicketStatus;
-use crate::notify::{self, templates::Kind, ChannelSet, NewNotification, Recipient};
+use crate::filings::ToContacts;
+use crate::notify::{templates::Kind, ChannelSet, Recipient};
 use crate::security::crypto::DataCipher;
 
 const BATCH: i64 = 200;
@@ -31,29 +32,23 @@ pub fn run_once(database: &Db, cipher: &DataCipher, channels: ChannelSet, now: N
                     let tenant = TenantId::parse(&t.tenant_id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
                     let settings = db::settings::get(conn, tenant)?;
                     let name = db::tenants::find(conn, tenant)?.map(|t| t.name).unwrap_or_default();
-                    let mut sent = Vec::new();
-                    for admin in db::staff::active_admin_emails(conn, tenant)? {
-                        let Ok(email) = Email::parse("email", &admin) else { continue };
-                        let mut params = serde_json::Map::new();
-                        params.insert("tenant".into(), name.clone().into());
-                        params.insert("number".into(), t.number.clone().into());
-                        params.insert("status".into(), t.status.clone().into());
-                        let row = notify::enqueue(
-                            conn,
-                            cipher,
-                            channels,
-                            NewNotification {
-                                tenant,
-                                recipient: Recipient::Email(email),
-                                kind: Kind::SlaBreach,
-                                locale: settings.default_locale,
-                                params,
-                                ticket_id: Some(t.id.clone()),
-                                filing_id: None,
-                            },
-                        )?;
-                        sent.push(row.id);
-                    }
+                    let admins: Vec<Recipient> = db::staff::active_admin_emails(conn, tenant)?
+                        .iter()
+                        .filter_map(|a| Email::parse("email", a).ok().map(Recipient::Email))
+                        .collect();
+                    let mut params = serde_json::Map::new();
+                    params.insert("tenant".into(), name.into());
+                    params.insert("number".into(), t.number.clone().into());
+                    params.insert("status".into(), t.status.clone().into());
+                    let to = ToContacts {
+                        cipher,
+                        channels,
+                        tenant,
+                        locale: settings.default_locale,
+                        ticket_id: Some(t.id.clone()),
+                    };
+                    let sent: Vec<String> =
+                        to.send_to(conn, None, admins, Kind::SlaBreach, &params)?.into_iter().map(|r| r.id).collect();
                     let e = Event::new("ticket.sla_breached", Actor::System("sla_breaches"))
                         .tenant(Some(tenant))
                         .target("ticket", &t.id)

@@ -80,31 +80,20 @@ pub fn notify_applicant(
     tenant_name: &str,
 ) -> anyhow::Result<Vec<crate::db::notifications::NotificationRow>> {
     use crate::domain::contact::{Email, PhoneNumber};
-    use crate::notify::{enqueue, NewNotification, Recipient};
+    use crate::notify::Recipient;
     let identity = open_identity(env.cipher, t)?;
     params.insert("tenant".into(), tenant_name.into());
     params.insert("number".into(), t.number.clone().into());
     params.insert("status".into(), t.status.clone().into());
-    let mut recipients = Vec::new();
-    if let Ok(p) = PhoneNumber::parse("phone", &identity.phone) {
-        recipients.push(Recipient::Phone(p));
-    }
-    if let Some(e) = identity.email.as_deref().and_then(|e| Email::parse("email", e).ok()) {
-        recipients.push(Recipient::Email(e));
-    }
+    let phone = PhoneNumber::parse("phone", &identity.phone).ok().map(Recipient::Phone);
+    let email = identity.email.as_deref().and_then(|e| Email::parse("email", e).ok()).map(Recipient::Email);
     let tenant = crate::domain::ids::TenantId::parse(&t.tenant_id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
-    let mut rows = Vec::new();
-    for recipient in recipients {
-        let n = NewNotification {
-            tenant,
-            recipient,
-            kind,
-            locale,
-            params: params.clone(),
-            ticket_id: Some(t.id.clone()),
-            filing_id: None,
-        };
-        rows.push(enqueue(conn, env.cipher, env.channels, n)?);
-    }
-    Ok(rows)
+    let to = crate::filings::ToContacts {
+        cipher: env.cipher,
+        channels: env.channels,
+        tenant,
+        locale,
+        ticket_id: Some(t.id.clone()),
+    };
+    to.send_to(conn, None, phone.into_iter().chain(email), kind, &params)
 }

@@ -122,7 +122,7 @@ pub fn issue(
             db::filings::save(conn, &filing)?;
             params.insert("number".into(), t.number.clone().into());
             params.insert("status".into(), t.status.clone().into());
-            let sent = to.send_to(conn, &filing, recipients, Kind::ContactChanged, &params)?;
+            let sent = to.send_to(conn, Some(&filing.id), recipients, Kind::ContactChanged, &params)?;
             (
                 "filing.contact_changed",
                 sent,

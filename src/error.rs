@@ -133,15 +133,10 @@ impl ApiError {
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error};
-        match e {
-            DbError::Pool(_) => ApiError::Unavailable(e.into()),
-            // The database went away under a request.
-            DbError::Query(Error::DatabaseError(
-                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
-                _,
-            )) => ApiError::Unavailable(e.into()),
-            other => ApiError::Internal(other.into()),
+        if e.is_unavailable() {
+            ApiError::Unavailable(e.into())
+        } else {
+            ApiError::Internal(e.into())
         }
     }
 }

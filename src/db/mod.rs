@@ -190,10 +190,13 @@ thread_local! {
 
 /// After work on `conn` failed: is the connection itself still good? The
 /// caller drops it right after, on this thread, which asks `has_broken`.
-fn check_after_failure(conn: &mut DbConnection) {
-    if conn.batch_execute("SELECT 1").is_err() {
+/// Returns whether the connection was lost.
+fn check_after_failure(conn: &mut DbConnection) -> bool {
+    let lost = conn.batch_execute("SELECT 1").is_err();
+    if lost {
         BROKEN.with(|b| b.set(true));
     }
+    lost
 }
 
 /// The statements that narrow a PostgreSQL transaction to `tenant` (see
@@ -232,6 +235,27 @@ pub enum DbError {
     Blocking(String),
     #[error("{0}")]
     Unreachable(String),
+    /// The connection died under the work; the transaction did not commit.
+    #[error("the database connection was lost")]
+    Lost(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl DbError {
+    /// The database is away (not reachable, or the connection died under
+    /// the work), as opposed to a failing query: worth trying again later.
+    pub fn is_unavailable(&self) -> bool {
+        use diesel::result::{DatabaseErrorKind, Error};
+        matches!(
+            self,
+            DbError::Pool(_)
+                | DbError::Lost(_)
+                | DbError::Unreachable(_)
+                | DbError::Query(Error::DatabaseError(
+                    DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                    _
+                ))
+        )
+    }
 }
 
 impl Db {
@@ -265,21 +289,23 @@ impl Db {
     }
 
     /// Runs `f` with a pooled connection on a blocking thread, so database
-    /// work never stalls the async executor.
+    /// work never stalls the async executor. A failure on a connection that
+    /// turns out to be gone (the server restarted, failed over or went away;
+    /// PostgreSQL reports it in several ways, `57P01` among them) is
+    /// [`DbError::Lost`], whatever `f` made of it: the work was not done.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + Send + 'static,
+        E: From<DbError> + std::error::Error + Send + Sync + 'static,
     {
         let pool = self.pool.clone();
         tokio::task::spawn_blocking(move || {
             let mut conn = pool.get().map_err(DbError::from)?;
-            let result = f(&mut conn);
-            if result.is_err() {
-                check_after_failure(&mut conn);
+            match f(&mut conn) {
+                Err(e) if check_after_failure(&mut conn) => Err(E::from(DbError::Lost(Box::new(e)))),
+                result => result,
             }
-            result
         })
         .await
         .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
@@ -291,7 +317,7 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
     {
         self.run(move |conn| write_transaction(conn, f)).await
     }
@@ -306,7 +332,7 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
     {
         self.run(move |conn| match conn {
             DbConnection::Postgresql(c) => {
@@ -330,7 +356,7 @@ impl Db {
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
-        E: From<DbError> + From<diesel::result::Error> + Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
     {
         self.run(move |conn| {
             write_transaction(conn, |conn| {
@@ -347,7 +373,7 @@ impl Db {
         let mut conn = self.pool.get().context("cannot get a database connection")?;
         let result = f(&mut conn);
         if result.is_err() {
-            check_after_failure(&mut conn);
+            let _ = check_after_failure(&mut conn);
         }
         result
     }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration as StdDuration;
 
 use chrono::{Duration, NaiveDateTime};
+use diesel::QueryResult;
 use futures_util::stream::{self, StreamExt};
 use rand::Rng;
 use serde_json::json;
@@ -59,12 +60,35 @@ pub struct Report {
 /// Longest a single send may take.
 const SEND_TIMEOUT: StdDuration = StdDuration::from_secs(15);
 
+/// Pause between attempts to record outcomes while the database is away.
+const RECORD_RETRY: StdDuration = StdDuration::from_millis(500);
+
 /// The wait before attempt `attempts + 1`: `base_secs` doubling up to an
 /// hour, with ±25 % jitter so a recovering gateway is not hit all at once.
 pub fn backoff(base_secs: u32, attempts: i32) -> Duration {
     let base = i64::from(base_secs).saturating_mul(1i64 << attempts.clamp(0, 20)).min(3600);
     let jitter = rand::thread_rng().gen_range(0.75..1.25);
     Duration::milliseconds((base as f64 * 1000.0 * jitter) as i64)
+}
+
+/// The slug and replaced templates of each tenant in the batch: one lookup
+/// per tenant, not per notification.
+fn tenant_context(
+    conn: &mut db::DbConnection,
+    rows: &[NotificationRow],
+) -> QueryResult<HashMap<String, TenantContext>> {
+    let mut ids: Vec<&str> = rows.iter().map(|r| r.tenant_id.as_str()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut out = HashMap::new();
+    for id in ids {
+        let Some(tenant) = TenantId::parse(id) else { continue };
+        if let Some(t) = db::tenants::find(conn, tenant)? {
+            let templates = db::templates::all(conn, tenant)?;
+            out.insert(id.to_owned(), TenantContext { slug: t.slug, templates });
+        }
+    }
+    Ok(out)
 }
 
 impl Delivery {
@@ -94,16 +118,20 @@ impl Delivery {
     /// Sends what is due at `now`, one batch. Callers loop while it finds work.
     pub async fn run_once(&self, now: NaiveDateTime) -> anyhow::Result<Report> {
         let (batch, lease) = (self.batch, self.lease);
-        let rows = self
+        // The rows and what rendering them needs, in the one transaction
+        // that leases them: a lease taken must be followed by a send.
+        let (rows, tenants) = self
             .db
             .transaction(move |conn| {
-                db::notifications::claim_due(conn, now, now + lease, batch).map_err(db::DbError::from)
+                let rows = db::notifications::claim_due(conn, now, now + lease, batch)?;
+                let tenants = tenant_context(conn, &rows)?;
+                Ok::<_, db::DbError>((rows, tenants))
             })
             .await?;
         if rows.is_empty() {
             return Ok(Report::default());
         }
-        let tenants = self.tenant_context(&rows).await?;
+        let leased_at = tokio::time::Instant::now();
         let outcomes: Vec<(NotificationRow, Result<(), String>)> = stream::iter(rows)
             .map(|row| {
                 let context = tenants.get(&row.tenant_id);
@@ -122,6 +150,27 @@ impl Delivery {
             .collect()
             .await;
 
+        // What was sent must be recorded as sent, or it would be sent again
+        // once the lease runs out: while the database is away, keep trying
+        // for as long as the lease keeps the rows ours.
+        let lease = self.lease.to_std().unwrap_or_default();
+        loop {
+            match self.record(now, outcomes.clone()).await {
+                Err(e) if e.is_unavailable() && leased_at.elapsed() + RECORD_RETRY < lease => {
+                    tracing::warn!(error = %e, "cannot record delivery outcomes yet; retrying");
+                    tokio::time::sleep(RECORD_RETRY).await;
+                }
+                result => return result.map_err(Into::into),
+            }
+        }
+    }
+
+    /// Records each outcome with its audit event, in one transaction.
+    async fn record(
+        &self,
+        now: NaiveDateTime,
+        outcomes: Vec<(NotificationRow, Result<(), String>)>,
+    ) -> Result<Report, db::DbError> {
         let (max, base) = (self.max_attempts, self.retry_base_secs);
         self.db
             .transaction(move |conn| {
@@ -156,32 +205,9 @@ impl Delivery {
                         }));
                     audit::record(conn, &RequestMeta::default(), e)?;
                 }
-                Ok::<_, db::DbError>(report)
+                Ok(report)
             })
             .await
-            .map_err(Into::into)
-    }
-
-    /// The slug and replaced templates of each tenant in the batch: one
-    /// lookup per tenant, not per notification.
-    async fn tenant_context(&self, rows: &[NotificationRow]) -> anyhow::Result<HashMap<String, TenantContext>> {
-        let mut ids: Vec<String> = rows.iter().map(|r| r.tenant_id.clone()).collect();
-        ids.sort();
-        ids.dedup();
-        self.db
-            .run(move |conn| {
-                let mut out = HashMap::new();
-                for id in ids {
-                    let Some(tenant) = TenantId::parse(&id) else { continue };
-                    if let Some(t) = db::tenants::find(conn, tenant)? {
-                        let templates = db::templates::all(conn, tenant)?;
-                        out.insert(id, TenantContext { slug: t.slug, templates });
-                    }
-                }
-                Ok::<_, db::DbError>(out)
-            })
-            .await
-            .map_err(Into::into)
     }
 
     /// Decrypts and renders a row. A row whose parameters were scrubbed (a

@@ -214,6 +214,23 @@ impl TestApp {
         rows.into_iter().map(|r| r.v).collect()
     }
 
+    /// On PostgreSQL, a function that ends every session on this test's
+    /// database but its own, as a PostgreSQL restart or failover does, and
+    /// waits until they are gone; `None` on SQLite, which has no sessions.
+    pub fn connection_killer(&self) -> Option<impl Fn() + Send + Sync + 'static> {
+        let (server, name) = self.pg_database.clone()?;
+        Some(move || {
+            use diesel::RunQueryDsl;
+            let mut admin = diesel::PgConnection::establish(&server).unwrap();
+            diesel::sql_query(format!(
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity \
+                 WHERE datname = '{name}' AND pid <> pg_backend_pid()"
+            ))
+            .execute(&mut admin)
+            .unwrap();
+        })
+    }
+
     pub fn database_url(&self) -> String {
         self.database_url.clone()
     }

@@ -129,6 +129,28 @@ async fn a_gateway_that_is_down_gets_each_notification_exactly_once_after_it_rec
     assert_eq!(events["items"].as_array().unwrap().len(), 2);
 }
 
+/// The database restarts while a send is on the wire: the sender keeps the
+/// outcome and records it once the database answers again (within its
+/// lease), so the message is not sent a second time when the lease runs
+/// out. PostgreSQL only: SQLite has no sessions to end.
+#[tokio::test]
+async fn a_send_whose_outcome_meets_a_database_restart_is_recorded_and_not_sent_again() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 8).await;
+    let Some(kill) = app.connection_killer() else { return };
+    let t = app.tenant("acme").await;
+    let id = queue_test(&app, &t.admin.access, json!({"channel": "sms", "to": "13812345678"})).await;
+    gateway.on_receive(kill);
+
+    assert_eq!(app.deliver(Duration::zero()).await.sent, 1);
+
+    gateway.on_receive(|| {});
+    assert_eq!(notification(&app, &t.admin.access, &id).await["status"], "sent");
+    // Far past any lease: nothing is left to send.
+    assert_eq!(app.deliver(Duration::hours(4)).await, Default::default());
+    assert_eq!(gateway.received().len(), 1);
+}
+
 #[tokio::test]
 async fn a_notification_is_dead_after_the_limit_and_can_be_retried_by_hand() {
     let gateway = SmsGateway::start().await;

@@ -20,6 +20,9 @@ struct State {
     received: Mutex<Vec<Received>>,
     /// 0: accept; otherwise answer this status.
     failing: AtomicU16,
+    /// Run on each request before answering it: a fault to inject while
+    /// the sender waits for the answer.
+    on_receive: Mutex<Option<Box<dyn Fn() + Send + Sync>>>,
 }
 
 pub struct SmsGateway {
@@ -30,6 +33,9 @@ pub struct SmsGateway {
 
 async fn receive(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> HttpResponse {
     let header = |n: &str| req.headers().get(n).and_then(|v| v.to_str().ok()).map(str::to_owned);
+    if let Some(hook) = state.on_receive.lock().unwrap().as_ref() {
+        hook();
+    }
     let failing = state.failing.load(Ordering::SeqCst);
     let answered = if failing == 0 { 200 } else { failing };
     state.received.lock().unwrap().push(Received {
@@ -64,6 +70,11 @@ impl SmsGateway {
     /// From now on, answer `status` (e.g. 503); `None` to accept again.
     pub fn fail_with(&self, status: Option<u16>) {
         self.state.failing.store(status.unwrap_or(0), Ordering::SeqCst);
+    }
+
+    /// Runs `hook` on every request before answering it.
+    pub fn on_receive(&self, hook: impl Fn() + Send + Sync + 'static) {
+        *self.state.on_receive.lock().unwrap() = Some(Box::new(hook));
     }
 
     pub fn received(&self) -> Vec<Received> {

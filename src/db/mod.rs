@@ -222,6 +222,12 @@ pub struct Db {
     backend: Backend,
     /// The SQLite file, watched by [`Db::ping`].
     sqlite_path: Option<std::path::PathBuf>,
+    /// Admission to the pool, one permit per connection, first come first
+    /// served. r2d2 wakes its waiters in no particular order, so under load
+    /// a request could wait behind many later ones (p99 twice the median,
+    /// BENCHMARKS.md); waiting here also keeps waiting requests off the
+    /// blocking threads.
+    admission: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 /// A failure to reach or use the database. Always a 500 (or 503) to clients.
@@ -235,10 +241,17 @@ pub enum DbError {
     Blocking(String),
     #[error("{0}")]
     Unreachable(String),
+    /// Every connection stayed busy for as long as a request may wait.
+    #[error("all database connections stayed busy for {CHECKOUT_TIMEOUT:?}")]
+    Busy,
     /// The connection died under the work; the transaction did not commit.
     #[error("the database connection was lost")]
     Lost(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
+
+/// The longest a request waits for its turn in the queue, and then for a
+/// connection from the pool, before it is answered 503.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl DbError {
     /// The database is away (not reachable, or the connection died under
@@ -248,6 +261,7 @@ impl DbError {
         matches!(
             self,
             DbError::Pool(_)
+                | DbError::Busy
                 | DbError::Lost(_)
                 | DbError::Unreachable(_)
                 | DbError::Query(Error::DatabaseError(
@@ -264,11 +278,12 @@ impl Db {
         let pool = Pool::builder()
             .max_size(pool_size)
             .min_idle(Some(1))
-            .connection_timeout(Duration::from_secs(5))
+            .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(false)
             .build(Manager { url: url.clone() })
             .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
-        let db = Self { pool, backend: url.backend, sqlite_path: url.sqlite_path().map(Into::into) };
+        let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
+        let db = Self { pool, backend: url.backend, sqlite_path: url.sqlite_path().map(Into::into), admission };
         db.migrate()?;
         Ok(db)
     }
@@ -300,7 +315,12 @@ impl Db {
         E: From<DbError> + std::error::Error + Send + Sync + 'static,
     {
         let pool = self.pool.clone();
+        let permit = tokio::time::timeout(CHECKOUT_TIMEOUT, self.admission.clone().acquire_owned())
+            .await
+            .map_err(|_| DbError::Busy)?
+            .map_err(|e| DbError::Blocking(e.to_string()))?;
         tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             let mut conn = pool.get().map_err(DbError::from)?;
             match f(&mut conn) {
                 Err(e) if check_after_failure(&mut conn) => Err(E::from(DbError::Lost(Box::new(e)))),

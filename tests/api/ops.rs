@@ -1,6 +1,6 @@
 use serde_json::json;
 
-use crate::helpers::{pg_server_url, spawn_app, PASSWORD};
+use crate::helpers::{pg_server_url, spawn_app, spawn_app_with, PASSWORD};
 
 #[tokio::test]
 async fn healthz_answers_and_every_response_carries_a_request_id() {
@@ -101,4 +101,53 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert_eq!(app.get("/swagger-ui/swagger-ui-bundle.js", None).await.status(), 200);
     let doc: serde_json::Value = app.get("/openapi.json", None).await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+}
+
+/// Requests wait for a connection first come first served, and only so long:
+/// with every connection held up, the next request is a 503 `unavailable`
+/// after the wait (never a 500, never a hang). PostgreSQL only: a table lock
+/// from outside holds the one connection up; SQLite's readers never wait.
+#[tokio::test]
+async fn a_request_that_cannot_get_a_connection_in_time_is_a_503() {
+    let app = spawn_app_with(|s| s.db_pool_size = 1).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let t = app.tenant("acme").await;
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl};
+    let mut locker = diesel::PgConnection::establish(&app.database_url()).unwrap();
+    locker.batch_execute("BEGIN; LOCK TABLE staff IN ACCESS EXCLUSIVE MODE").unwrap();
+    let held = tokio::spawn({
+        let (client, url, token) = (app.client.clone(), app.url("/api/v1/staff"), t.admin.access.clone());
+        async move { client.get(url).bearer_auth(token).send().await.unwrap().status() }
+    });
+    // Until the first request waits on the lock, holding the one connection.
+    #[derive(diesel::QueryableByName)]
+    struct Waiting {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let mut watcher = diesel::PgConnection::establish(&app.database_url()).unwrap();
+    while diesel::sql_query(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()",
+    )
+    .get_result::<Waiting>(&mut watcher)
+    .unwrap()
+    .n == 0
+    {
+        tokio::task::yield_now().await;
+    }
+
+    let started = std::time::Instant::now();
+    let resp =
+        tokio::time::timeout(std::time::Duration::from_secs(30), app.get("/api/v1/staff", Some(&t.admin.access)))
+            .await
+            .expect("a waiting request is answered, not left hanging");
+    crate::helpers::assert_problem(resp, 503, "unavailable").await;
+    assert!(started.elapsed() >= std::time::Duration::from_secs(5), "answered before the wait was over");
+
+    locker.batch_execute("COMMIT").unwrap();
+    assert_eq!(held.await.unwrap(), 200);
+    assert_eq!(app.get("/api/v1/staff", Some(&t.admin.access)).await.status(), 200);
 }

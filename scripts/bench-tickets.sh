@@ -64,13 +64,14 @@ raw() { # label, pgbench args… (the server's session setting, so the same SQL 
   local tps lat
   tps=$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' "$WORK/pgbench.txt")
   lat=$(awk -F'= ' '/latency average/ {print $2}' "$WORK/pgbench.txt")
-  printf '%-28s pgbench   %9.0f tx/s    mean %s\n' "$label" "$tps" "$lat"
+  printf '%-28s pgbench   %9.0f tx/s    mean %s   (%s)\n' "$label" "$tps" "$lat" "${@: -1}"
   printf '%-28s ratio     %8.0f %%\n' "$label" "$(echo "100 * $(cat "$WORK/last_http") / $tps" | bc -l)"
 }
 
 H=(-H "Authorization: Bearer $TOKEN")
 http "queue, first page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50"
 raw "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue.sql
+raw "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue-pipelined.sql
 http "queue, deep page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50&cursor=$CURSOR"
 raw "queue, deep page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql
 http "submission (public)" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"

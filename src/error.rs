@@ -131,8 +131,14 @@ impl ApiError {
     }
 }
 
+/// Why a valid token of a disabled staff member, or of a suspended tenant's, opens nothing.
+pub const NOT_IN_STANDING: &str = "the account or its tenant is no longer active";
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
+        if matches!(e, DbError::NotInStanding) {
+            return ApiError::Unauthorized(NOT_IN_STANDING);
+        }
         if e.is_unavailable() {
             ApiError::Unavailable(e.into())
         } else {

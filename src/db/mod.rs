@@ -38,7 +38,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 
-use crate::domain::ids::TenantId;
+use crate::domain::ids::{StaffId, TenantId};
 use chrono::{NaiveDateTime, SubsecRound, Utc};
 use diesel::connection::SimpleConnection;
 use diesel::pg::PgConnection;
@@ -241,6 +241,10 @@ pub enum DbError {
     Blocking(String),
     #[error("{0}")]
     Unreachable(String),
+    /// The staff member's account or tenant is no longer active (found by
+    /// `filingdesk_confirm_staff`).
+    #[error("the staff member is not in standing")]
+    NotInStanding,
     /// Every connection stayed busy for as long as a request may wait.
     #[error("all database connections stayed busy for {CHECKOUT_TIMEOUT:?}")]
     Busy,
@@ -254,6 +258,16 @@ pub enum DbError {
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl DbError {
+    /// A failed batch: `filingdesk_confirm_staff`'s refusal, or a failure.
+    fn from_batch(e: diesel::result::Error) -> Self {
+        match &e {
+            diesel::result::Error::DatabaseError(_, info) if info.message() == "filingdesk: staff not in standing" => {
+                DbError::NotInStanding
+            }
+            _ => DbError::Query(e),
+        }
+    }
+
     /// The database is away (not reachable, or the connection died under
     /// the work), as opposed to a failing query: worth trying again later.
     pub fn is_unavailable(&self) -> bool {
@@ -354,10 +368,33 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
     {
+        self.run_for_staff(tenant, None, move |conn, _| f(conn)).await
+    }
+
+    /// [`Db::run_for`] on behalf of staff member `staff`, whose standing
+    /// (account and tenant active) PostgreSQL confirms in the same round
+    /// trip that opens the transaction (`filingdesk_confirm_staff`, migration
+    /// `…_staff_standing`); one out of standing is [`DbError::NotInStanding`].
+    /// `f` is told whether that was done: on SQLite, or without `staff`, it
+    /// must confirm the standing itself.
+    pub async fn run_for_staff<T, E, F>(&self, tenant: TenantId, staff: Option<StaffId>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection, bool) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
+    {
         self.run(move |conn| match conn {
             DbConnection::Postgresql(c) => {
-                c.batch_execute(&format!("BEGIN READ ONLY; {}", tenant_settings_sql(tenant)))?;
-                let result = f(conn);
+                let mut open = format!("BEGIN READ ONLY; {}", tenant_settings_sql(tenant));
+                if let Some(staff) = staff {
+                    // A parsed UUID: writing it into the statement cannot inject anything.
+                    open.push_str(&format!("; SELECT filingdesk_confirm_staff('{}')", staff.as_uuid().hyphenated()));
+                }
+                if let Err(e) = c.batch_execute(&open) {
+                    let _ = c.batch_execute("ROLLBACK");
+                    return Err(DbError::from_batch(e).into());
+                }
+                let result = f(conn, staff.is_some());
                 let end = conn.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
                 match (result, end) {
                     (Ok(v), Ok(())) => Ok(v),
@@ -365,7 +402,7 @@ impl Db {
                     (Err(e), _) => Err(e),
                 }
             }
-            DbConnection::Sqlite(_) => f(conn),
+            DbConnection::Sqlite(_) => f(conn, false),
         })
         .await
     }

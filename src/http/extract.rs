@@ -101,8 +101,29 @@ impl StaffClaims {
             Some(s) if s.status == "active" && s.tenant_status.as_deref().unwrap_or("active") == "active" => {
                 Ok(CurrentStaff { id: self.id, tenant: self.tenant, role: self.role, agency: s.agency_id })
             }
-            _ => Err(ApiError::Unauthorized("the account or its tenant is no longer active")),
+            _ => Err(ApiError::Unauthorized(crate::error::NOT_IN_STANDING)),
         }
+    }
+
+    /// Runs `f` with the confirmed staff member in a read transaction for
+    /// `tenant` ([`Db::run_for_staff`]): on PostgreSQL the standing is
+    /// confirmed in the round trip that opens the transaction, except for
+    /// agents, whose agency comes from their row.
+    pub async fn run_for<T, F>(self, db: &db::Db, tenant: TenantId, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut db::DbConnection, &CurrentStaff) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let by_database = (self.role != Role::Agent).then_some(self.id);
+        db.run_for_staff(tenant, by_database, move |conn, confirmed| {
+            let me = if confirmed {
+                CurrentStaff { id: self.id, tenant: self.tenant, role: self.role, agency: None }
+            } else {
+                self.confirm(conn)?
+            };
+            f(conn, &me)
+        })
+        .await
     }
 
     /// [`CurrentStaff::acting_for`] on what the token says (the standing is

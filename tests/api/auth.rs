@@ -229,6 +229,7 @@ async fn a_suspended_tenant_cannot_sign_in_and_its_tokens_stop_working() {
     // A wrong password still gets the plain 401: nothing is revealed without the password.
     assert_problem(app.login_raw(Some("acme"), "acme-admin", "wrong-password").await, 401, "unauthorized").await;
     assert_problem(app.get("/api/v1/staff", Some(&t.admin.access)).await, 401, "unauthorized").await;
+    assert_problem(app.get("/api/v1/tickets", Some(&t.admin.access)).await, 401, "unauthorized").await;
     let resp = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": t.admin.refresh})).await;
     assert_problem(resp, 401, "unauthorized").await;
 

@@ -130,11 +130,16 @@ async fn a_disabled_staff_member_cannot_sign_in_and_loses_their_session() {
     let t = app.tenant("acme").await;
     let rita_id = app.create_staff(&t.admin.access, None, "rita", "reviewer").await;
     let rita = app.login(Some("acme"), "rita", PASSWORD).await;
+    assert_eq!(app.get("/api/v1/tickets", Some(&rita.access)).await.status(), 200);
 
     let resp =
         app.patch(&format!("/api/v1/staff/{rita_id}"), Some(&t.admin.access), json!({"status": "disabled"})).await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.json::<Value>().await.unwrap()["status"], "disabled");
+
+    // Her unexpired token opens nothing, the review queue included (whose
+    // standing check is a database function on PostgreSQL).
+    assert_problem(app.get("/api/v1/tickets", Some(&rita.access)).await, 401, "unauthorized").await;
 
     assert_problem(app.login_raw(Some("acme"), "rita", PASSWORD).await, 403, "account_disabled").await;
     let resp = app.post("/api/v1/auth/refresh", None, json!({"refresh_token": rita.refresh})).await;

@@ -49,12 +49,10 @@ pub async fn list_tickets(
         )),
     };
     let (status, kind, sla_breached) = (q.status, q.kind, q.sla_breached);
-    let rows = state
-        .db
-        .run_for(tenant, move |conn| -> Result<_, ApiError> {
-            // The standing is checked on the same connection as the page: one
-            // round trip to the pool for the busiest route.
-            let me = me.confirm(conn)?;
+    // The standing is confirmed with the page, in its transaction: one trip
+    // to the pool for the busiest route.
+    let rows = me
+        .run_for(&state.db, tenant, move |conn, me| {
             let filter = QueueFilter {
                 status: status.map(|s| s.as_str().to_owned()),
                 kind: kind.map(|k| k.as_str().to_owned()),

@@ -1,0 +1,1 @@
+DROP FUNCTION filingdesk_confirm_staff(text);

@@ -1,0 +1,10 @@
+-- pgbench: queue.sql with the round trips the server makes: BEGIN, the
+-- settings and the standing pipelined into one, as the server batches them
+-- (the stricter comparison in BENCHMARKS.md).
+\startpipeline
+BEGIN READ ONLY;
+SELECT set_config('role', 'filingdesk_tenant', true), set_config('filingdesk.tenant_id', :tenant, true);
+SELECT filingdesk_confirm_staff(:staff);
+\endpipeline
+SELECT id, number, kind, status, filing_number, verification, mismatch_count, assignee_id, sla_due_at, sla_breached, created_at, updated_at FROM tickets WHERE tenant_id = :tenant AND status = 'pending_review' ORDER BY id DESC LIMIT 51;
+COMMIT;

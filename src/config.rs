@@ -120,6 +120,10 @@ pub struct Settings {
     pub outbox_interval_secs: u32,
     /// `FILINGDESK_DEV_SHOW_SECRETS`: `1` prints delivered secrets on the log channel (development only).
     pub dev_show_secrets: bool,
+    /// `FILINGDESK_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of the reverse proxies
+    /// in front of this service, whose `X-Forwarded-For` is believed (default none: the client
+    /// address, for rate limits and audit, is the TCP peer).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 /// A configuration value that cannot be used.
@@ -164,6 +168,7 @@ const KEYS: &[&str] = &[
     "NOTIFY_RETRY_BASE_SECONDS",
     "NOTIFY_LEASE_SECONDS",
     "OUTBOX_INTERVAL_SECONDS",
+    "TRUSTED_PROXIES",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -291,6 +296,18 @@ impl Settings {
             Some("json") => LogFormat::Json,
             Some(v) => return Err(Raw::err("LOG_FORMAT", format!("expected human or json, got `{v}`"))),
         };
+        let trusted_proxies = raw
+            .get("TRUSTED_PROXIES")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| Raw::err("TRUSTED_PROXIES", format!("expected addresses or CIDR ranges, got `{p}`")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let log_filter = raw.get("LOG").unwrap_or("info").to_owned();
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| Raw::err("LOG", e.to_string()))?;
         Ok(Self {
@@ -320,6 +337,7 @@ impl Settings {
             notify_lease_secs: raw.number("NOTIFY_LEASE_SECONDS", 120, 20, 3600)?,
             scheduler: raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?,
             outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
+            trusted_proxies,
         })
     }
 }
@@ -348,6 +366,17 @@ mod tests {
         assert_eq!(e.variable, "FILINGDESK_DATA_KEY");
         let e = Settings::load(None, env(&[("FILINGDESK_DATABASE_URL", "mysql://x")])).unwrap_err();
         assert_eq!(e.variable, "FILINGDESK_DATABASE_URL");
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let s = Settings::load(None, env(&[("FILINGDESK_TRUSTED_PROXIES", "10.0.0.0/8, 192.0.2.1,::1")])).unwrap();
+        let shown: Vec<String> = s.trusted_proxies.iter().map(ToString::to_string).collect();
+        assert_eq!(shown, ["10.0.0.0/8", "192.0.2.1/32", "::1/128"]);
+        assert!(Settings::load(None, env(&[])).unwrap().trusted_proxies.is_empty());
+        let e = Settings::load(None, env(&[("FILINGDESK_TRUSTED_PROXIES", "10.0.0.0/8,the-balancer")])).unwrap_err();
+        assert_eq!(e.variable, "FILINGDESK_TRUSTED_PROXIES");
+        assert!(e.message.contains("the-balancer"), "{}", e.message);
     }
 
     #[test]

@@ -296,7 +296,8 @@ pub fn path_config() -> web::PathConfig {
 }
 
 /// The request facts every audit event keeps: request id, client address
-/// (the peer; a proxy's forwarded header is not trusted), user agent.
+/// (the peer, or whom trusted proxies forwarded for: `client_address`),
+/// user agent. Rate limits use the same address.
 impl FromRequest for crate::audit::RequestMeta {
     type Error = ApiError;
     type Future = std::future::Ready<Result<Self, ApiError>>;
@@ -309,7 +310,12 @@ impl FromRequest for crate::audit::RequestMeta {
             .map(|v| v.chars().take(256).collect());
         std::future::ready(Ok(crate::audit::RequestMeta {
             request_id: Some(crate::error::current_request_id()),
-            ip: req.peer_addr().map(|a| a.ip().to_string()),
+            ip: req.peer_addr().map(|peer| {
+                let trusted = req.app_data::<web::Data<AppState>>().map_or(&[][..], |s| &s.settings.trusted_proxies);
+                let forwarded: Vec<&str> =
+                    req.headers().get_all("x-forwarded-for").filter_map(|v| v.to_str().ok()).collect();
+                super::client_address::client_address(peer.ip(), forwarded.into_iter(), trusted).to_string()
+            }),
             user_agent,
         }))
     }

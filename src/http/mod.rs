@@ -4,6 +4,7 @@
 pub mod agencies;
 pub mod audit;
 pub mod auth;
+pub mod client_address;
 pub mod extract;
 pub mod fallback;
 pub mod filings;

@@ -113,3 +113,48 @@ async fn limits_are_validated_settings() {
         json!({"per_address_per_minute": 60, "per_tenant_per_minute": 1200, "per_filing_per_hour": 30})
     );
 }
+
+/// Behind a load balancer every request's peer is the balancer: with it
+/// named in `FILINGDESK_TRUSTED_PROXIES`, each client it forwards for has its
+/// own per-address limit and its own address in the audit log. Without it,
+/// `X-Forwarded-For` is ignored: a client cannot dodge its limit by forging it.
+#[tokio::test]
+async fn forwarded_addresses_count_only_from_trusted_proxies() {
+    let ticket = |n: u32| {
+        json!({"kind": "password_reset", "filing_number": format!("京ICP备{n:08}号"), "contact_name": "张三",
+               "phone": "13900001111", "id_number": "11010519491231002X"})
+    };
+    for trusted in [true, false] {
+        let app = spawn_app_with(|s| {
+            if trusted {
+                s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+            }
+        })
+        .await;
+        let t = app.tenant("acme").await;
+        limited(&app, &t.admin.access, 2, 1000, 1000).await;
+        let submit_as = |client: &'static str, n: u32| {
+            app.client
+                .post(app.url("/api/v1/public/acme/tickets"))
+                .header("x-forwarded-for", format!("198.51.100.250, {client}"))
+                .json(&ticket(n))
+                .send()
+        };
+        for n in 0..2 {
+            assert_eq!(submit_as("203.0.113.7", n).await.unwrap().status(), 201);
+        }
+        assert_limited(submit_as("203.0.113.7", 2).await.unwrap()).await;
+
+        let other = submit_as("203.0.113.8", 3).await.unwrap();
+        let events: Value =
+            app.get("/api/v1/audit-events?action=ticket.submitted", Some(&t.admin.access)).await.json().await.unwrap();
+        let ips: Vec<&str> = events["items"].as_array().unwrap().iter().map(|e| e["ip"].as_str().unwrap()).collect();
+        if trusted {
+            assert_eq!(other.status(), 201, "another client behind the same proxy has its own limit");
+            assert_eq!(ips, ["203.0.113.8", "203.0.113.7", "203.0.113.7"]);
+        } else {
+            assert_limited(other).await;
+            assert_eq!(ips, ["127.0.0.1", "127.0.0.1"]);
+        }
+    }
+}

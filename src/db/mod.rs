@@ -182,6 +182,24 @@ impl ManageConnection for Manager {
     }
 }
 
+/// Reports failures to open pooled connections at most once every ten
+/// seconds: while the database is away r2d2 retries continually, and a line
+/// per retry (r2d2's default) would bury everything else in the log.
+#[derive(Debug, Default)]
+struct ConnectFailures {
+    last_logged: std::sync::atomic::AtomicI64,
+}
+
+impl diesel::r2d2::HandleError<diesel::r2d2::Error> for ConnectFailures {
+    fn handle_error(&self, error: diesel::r2d2::Error) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (now, last) = (Utc::now().timestamp(), self.last_logged.load(Relaxed));
+        if now - last >= 10 && self.last_logged.compare_exchange(last, now, Relaxed, Relaxed).is_ok() {
+            tracing::error!(%error, "cannot open a database connection (more of these within 10 s are not logged)");
+        }
+    }
+}
+
 thread_local! {
     /// Set by [`check_after_failure`] for the connection about to go back to
     /// the pool on this same thread; read (and cleared) by `has_broken`.
@@ -294,6 +312,7 @@ impl Db {
             .min_idle(Some(1))
             .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(false)
+            .error_handler(Box::new(ConnectFailures::default()))
             .build(Manager { url: url.clone() })
             .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));

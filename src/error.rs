@@ -136,13 +136,10 @@ pub const NOT_IN_STANDING: &str = "the account or its tenant is no longer active
 
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
-        if matches!(e, DbError::NotInStanding) {
-            return ApiError::Unauthorized(NOT_IN_STANDING);
-        }
-        if e.is_unavailable() {
-            ApiError::Unavailable(e.into())
-        } else {
-            ApiError::Internal(e.into())
+        match e {
+            DbError::NotInStanding => ApiError::Unauthorized(NOT_IN_STANDING),
+            e if e.is_unavailable() => ApiError::Unavailable(e.into()),
+            e => ApiError::Internal(e.into()),
         }
     }
 }

@@ -87,7 +87,7 @@ pub fn create_staff(
 ) -> anyhow::Result<db::staff::StaffRow> {
     let username = Username::parse(username).map_err(|e| anyhow::anyhow!(e.message))?;
     let pw = StaffPassword::parse("password", password_plain, Some(username.as_str()))
-        .map_err(|e| anyhow::anyhow!(e.message))?;
+        .map_err(|e| anyhow::anyhow!(StaffPassword::first_message(&e)))?;
     let hash = password::hash(pw.expose())?;
     let now = db::now();
     let row = db::staff::insert(

@@ -272,7 +272,7 @@ impl Settings {
         let bootstrap_password = raw.get("BOOTSTRAP_PASSWORD").map(Secret::new);
         if let Some(p) = &bootstrap_password {
             crate::domain::staff::StaffPassword::parse("password", p.expose(), Some(&bootstrap_admin))
-                .map_err(|e| Raw::err("BOOTSTRAP_PASSWORD", e.message))?;
+                .map_err(|e| Raw::err("BOOTSTRAP_PASSWORD", crate::domain::staff::StaffPassword::first_message(&e)))?;
         }
         let reset_url = raw.get("RESET_URL").unwrap_or("http://127.0.0.1:8080/reset-password").to_owned();
         if !(reset_url.starts_with("https://") || reset_url.starts_with("http://")) || reset_url.contains('?') {

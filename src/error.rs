@@ -86,9 +86,9 @@ pub enum ApiError {
     /// 415 `unsupported_media_type`.
     #[error("{0}")]
     UnsupportedMediaType(String),
-    /// 423 `locked`: too many failed sign-ins.
-    #[error("account temporarily locked after too many failed sign-ins")]
-    Locked,
+    /// 423 `locked`: too many failed sign-ins; `Retry-After` in seconds.
+    #[error("temporarily locked after too many failed sign-ins; retry after {0} seconds")]
+    Locked(u64),
     /// 503 `unavailable`: the database cannot be reached.
     #[error("service temporarily unavailable")]
     Unavailable(#[source] anyhow::Error),
@@ -124,7 +124,7 @@ impl ApiError {
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::PayloadTooLarge => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
-            ApiError::Locked => "locked",
+            ApiError::Locked(_) => "locked",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
         }
@@ -134,10 +134,16 @@ impl ApiError {
 /// Why a valid token of a disabled staff member, or of a suspended tenant's, opens nothing.
 pub const NOT_IN_STANDING: &str = "the account or its tenant is no longer active";
 
+/// Why a token issued before a password change, a role change, a logout,
+/// a reset or a lockout opens nothing.
+pub const SESSION_ENDED: &str = "this session has ended; sign in again";
+
 impl From<DbError> for ApiError {
     fn from(e: DbError) -> Self {
         match e {
             DbError::NotInStanding => ApiError::Unauthorized(NOT_IN_STANDING),
+            DbError::PasswordChangeRequired => crate::http::extract::password_change_required(),
+            DbError::RoleNotAllowed => ApiError::forbidden("your role may not do this"),
             e if e.is_unavailable() => ApiError::Unavailable(e.into()),
             e => ApiError::Internal(e.into()),
         }
@@ -200,7 +206,7 @@ impl ResponseError for ApiError {
             ApiError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::Locked => StatusCode::LOCKED,
+            ApiError::Locked(_) => StatusCode::LOCKED,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -230,7 +236,7 @@ impl ResponseError for ApiError {
             _ => None,
         };
         let mut resp = problem_with_status(status, self.code(), detail, errors, current);
-        if let ApiError::RateLimited(secs) = self {
+        if let ApiError::RateLimited(secs) | ApiError::Locked(secs) = self {
             if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
                 resp.headers_mut().insert(header::RETRY_AFTER, v);
             }

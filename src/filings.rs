@@ -50,6 +50,7 @@ pub fn build_row(tenant: TenantId, cipher: &DataCipher, input: FilingInput) -> F
         locked_until: None,
         created_at: now,
         updated_at: now,
+        session_epoch: 0,
     };
     seal_id_number(&mut row, cipher, &input.id_number);
     seal_phone(&mut row, cipher, &input.phone);
@@ -114,10 +115,9 @@ pub fn set_chosen_password(
     filing.must_change_password = false;
     filing.password_expires_at = None;
     filing.password_changed_at = Some(now);
-    filing.failed_logins = 0;
-    filing.locked_until = None;
     filing.updated_at = now;
     db::filings::save(conn, &filing)?;
+    db::filings::new_session(conn, tenant, &filing.id)?;
     Ok(Some(filing))
 }
 
@@ -186,14 +186,23 @@ impl ToContacts<'_> {
     }
 }
 
-/// Gives the filing a generated password (initial or temporary): it must be
-/// changed at first sign-in, expires unused after the tenant's TTL, and any
-/// lockout is lifted. The caller queues its delivery in the same transaction.
-pub fn set_generated_password(filing: &mut FilingRow, hash: String, ttl_hours: u32, now: chrono::NaiveDateTime) {
+/// Gives the filing a generated password (initial or temporary) and stores
+/// it: it must be changed at first sign-in and expires unused after the
+/// tenant's TTL; any lockout is lifted and earlier subject tokens end. The
+/// caller queues its delivery in the same transaction.
+pub fn store_generated_password(
+    conn: &mut crate::db::DbConnection,
+    tenant: TenantId,
+    filing: &mut FilingRow,
+    hash: String,
+    ttl_hours: u32,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
     filing.password_hash = Some(hash);
     filing.must_change_password = true;
     filing.password_expires_at = Some(now + chrono::Duration::hours(i64::from(ttl_hours)));
-    filing.failed_logins = 0;
-    filing.locked_until = None;
     filing.updated_at = now;
+    db::filings::save(conn, filing)?;
+    db::filings::new_session(conn, tenant, &filing.id)?;
+    Ok(())
 }

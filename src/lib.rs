@@ -19,6 +19,7 @@ pub mod notify;
 pub mod openapi;
 pub mod rotation;
 pub mod security;
+pub mod signin;
 pub mod startup;
 pub mod telemetry;
 pub mod tickets;

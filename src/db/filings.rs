@@ -32,11 +32,19 @@ pub struct FilingRow {
     pub must_change_password: bool,
     pub password_expires_at: Option<NaiveDateTime>,
     pub password_changed_at: Option<NaiveDateTime>,
+    /// Written only by the conditional statements below, never by
+    /// [`save`]: a row read before a concurrent failure or lockout must not
+    /// undo it when written back.
+    #[diesel(skip_update)]
     pub failed_logins: i32,
+    #[diesel(skip_update)]
     pub locked_until: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub password_reminded_at: Option<NaiveDateTime>,
+    /// See [`new_session`]; never written by [`save`].
+    #[diesel(skip_update)]
+    pub session_epoch: i32,
 }
 
 pub const NUMBER_UNIQUE: &[&str] = &["filings_tenant_number_key", "filings.tenant_id, filings.filing_number"];
@@ -46,7 +54,65 @@ pub fn insert(conn: &mut DbConnection, row: &FilingRow) -> QueryResult<usize> {
     diesel::insert_into(filings::table).values(row).execute(conn)
 }
 
-/// Replaces every column of the row (the caller read it first).
+/// Counts a failed sign-in against filing `number` of the tenant, known or
+/// not, in one conditional statement (the same work either way): at
+/// `ceiling` failures the filing locks until `lock_until`, the count
+/// restarts and every subject token ends. Returns the filing's id and
+/// whether this failure locked it; `None` when there is no such filing.
+pub fn record_failure(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    number: &str,
+    ceiling: i32,
+    lock_until: NaiveDateTime,
+) -> QueryResult<Option<(String, bool)>> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{Integer, Nullable, Timestamp};
+    let reached = filings::failed_logins.ge(ceiling - 1);
+    let target = filings::table.filter(filings::tenant_id.eq(tenant.to_string())).filter(filings::filing_number.eq(number));
+    diesel::update(target.clone())
+        .set((
+            filings::failed_logins.eq(case_when::<_, _, Integer>(reached, 0).otherwise(filings::failed_logins + 1)),
+            filings::locked_until.eq(case_when::<_, _, Nullable<Timestamp>>(reached, Some(lock_until)).otherwise(filings::locked_until)),
+            filings::session_epoch.eq(case_when(reached, filings::session_epoch + 1).otherwise(filings::session_epoch)),
+        ))
+        .execute(conn)?;
+    let after: Option<(String, Option<NaiveDateTime>)> =
+        target.select((filings::id, filings::locked_until)).first(conn).optional()?;
+    Ok(after.map(|(id, until)| (id, until == Some(lock_until))))
+}
+
+/// Clears the failure count and any lock after a good sign-in (a statement
+/// only when there is something to clear).
+pub fn record_success(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<usize> {
+    let target = filings::table
+        .filter(filings::tenant_id.eq(tenant.to_string()))
+        .filter(filings::id.eq(id))
+        .filter(filings::failed_logins.ne(0).or(filings::locked_until.is_not_null()));
+    diesel::update(target)
+        .set((filings::failed_logins.eq(0), filings::locked_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)
+}
+
+/// A new password (chosen, generated, reset or recovered): the lockout is
+/// lifted (the filing's own and every address's) and every earlier subject
+/// token ends.
+pub fn new_session(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<usize> {
+    let target = filings::table.filter(filings::tenant_id.eq(tenant.to_string())).filter(filings::id.eq(id));
+    if let Some(number) = target.clone().select(filings::filing_number).first::<String>(conn).optional()? {
+        super::sign_in_failures::clear_principal(conn, &super::sign_in_failures::filing_key(tenant, &number))?;
+    }
+    diesel::update(target)
+        .set((
+            filings::failed_logins.eq(0),
+            filings::locked_until.eq(None::<NaiveDateTime>),
+            filings::session_epoch.eq(filings::session_epoch + 1),
+        ))
+        .execute(conn)
+}
+
+/// Replaces every column of the row (the caller read it first) but the
+/// sign-in counters and the session epoch.
 pub fn save(conn: &mut DbConnection, row: &FilingRow) -> QueryResult<usize> {
     diesel::update(filings::table.find(&row.id).filter(filings::tenant_id.eq(&row.tenant_id))).set(row).execute(conn)
 }

@@ -29,6 +29,7 @@ pub mod rate;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod settings;
+pub mod sign_in_failures;
 pub mod staff;
 pub mod templates;
 pub mod tenants;
@@ -248,6 +249,33 @@ pub struct Db {
     admission: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
+/// What `filingdesk_confirm_staff` checks: the staff member, the session
+/// epoch of their token, and the roles the route allows.
+#[derive(Debug, Clone, Copy)]
+pub struct StandingCheck {
+    pub staff: StaffId,
+    pub epoch: i32,
+    pub roles: &'static [crate::domain::role::Role],
+}
+
+impl StandingCheck {
+    /// The statement. Every value is a parsed UUID, an integer or a role
+    /// name of our own: writing them into it cannot inject anything.
+    fn sql(&self) -> String {
+        // Agents never pass here (their agency comes from their row), so a
+        // row that says agent is refused whatever the route allows.
+        use crate::domain::role::Role;
+        let roles: Vec<String> =
+            self.roles.iter().filter(|r| **r != Role::Agent).map(|r| format!("'{}'", r.as_str())).collect();
+        format!(
+            "SELECT filingdesk_confirm_staff('{}', {}, ARRAY[{}]::text[])",
+            self.staff.as_uuid().hyphenated(),
+            self.epoch,
+            roles.join(",")
+        )
+    }
+}
+
 /// A failure to reach or use the database. Always a 500 (or 503) to clients.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -259,10 +287,16 @@ pub enum DbError {
     Blocking(String),
     #[error("{0}")]
     Unreachable(String),
-    /// The staff member's account or tenant is no longer active (found by
-    /// `filingdesk_confirm_staff`).
+    /// The staff member's account or tenant is no longer active, or the
+    /// token's session has ended (found by `filingdesk_confirm_staff`).
     #[error("the staff member is not in standing")]
     NotInStanding,
+    /// The staff member must change their password first (idem).
+    #[error("the staff member must change their password first")]
+    PasswordChangeRequired,
+    /// The staff member's role may not use the route (idem).
+    #[error("the staff member's role may not do this")]
+    RoleNotAllowed,
     /// Every connection stayed busy for as long as a request may wait.
     #[error("all database connections stayed busy for {CHECKOUT_TIMEOUT:?}")]
     Busy,
@@ -279,9 +313,12 @@ impl DbError {
     /// A failed batch: `filingdesk_confirm_staff`'s refusal, or a failure.
     fn from_batch(e: diesel::result::Error) -> Self {
         match &e {
-            diesel::result::Error::DatabaseError(_, info) if info.message() == "filingdesk: staff not in standing" => {
-                DbError::NotInStanding
-            }
+            diesel::result::Error::DatabaseError(_, info) => match info.message() {
+                "filingdesk: staff not in standing" => DbError::NotInStanding,
+                "filingdesk: password change required" => DbError::PasswordChangeRequired,
+                "filingdesk: role not allowed" => DbError::RoleNotAllowed,
+                _ => DbError::Query(e),
+            },
             _ => DbError::Query(e),
         }
     }
@@ -390,13 +427,14 @@ impl Db {
         self.run_for_staff(tenant, None, move |conn, _| f(conn)).await
     }
 
-    /// [`Db::run_for`] on behalf of staff member `staff`, whose standing
-    /// (account and tenant active) PostgreSQL confirms in the same round
-    /// trip that opens the transaction (`filingdesk_confirm_staff`, migration
-    /// `…_staff_standing`); one out of standing is [`DbError::NotInStanding`].
-    /// `f` is told whether that was done: on SQLite, or without `staff`, it
-    /// must confirm the standing itself.
-    pub async fn run_for_staff<T, E, F>(&self, tenant: TenantId, staff: Option<StaffId>, f: F) -> Result<T, E>
+    /// [`Db::run_for`] on behalf of a staff member, whose standing PostgreSQL
+    /// confirms in the same round trip that opens the transaction
+    /// (`filingdesk_confirm_staff`, migration `…_sessions_and_lockout`): one
+    /// out of standing is [`DbError::NotInStanding`], one with a pending
+    /// password change [`DbError::PasswordChangeRequired`], one of another
+    /// role [`DbError::RoleNotAllowed`]. `f` is told whether that was done:
+    /// on SQLite, or without `staff`, it must confirm the standing itself.
+    pub async fn run_for_staff<T, E, F>(&self, tenant: TenantId, staff: Option<StandingCheck>, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection, bool) -> Result<T, E> + Send + 'static,
         T: Send + 'static,
@@ -405,9 +443,9 @@ impl Db {
         self.run(move |conn| match conn {
             DbConnection::Postgresql(c) => {
                 let mut open = format!("BEGIN READ ONLY; {}", tenant_settings_sql(tenant));
-                if let Some(staff) = staff {
-                    // A parsed UUID: writing it into the statement cannot inject anything.
-                    open.push_str(&format!("; SELECT filingdesk_confirm_staff('{}')", staff.as_uuid().hyphenated()));
+                if let Some(check) = &staff {
+                    open.push_str("; ");
+                    open.push_str(&check.sql());
                 }
                 if let Err(e) = c.batch_execute(&open) {
                     let _ = c.batch_execute("ROLLBACK");

@@ -109,6 +109,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         password_reminded_at -> Nullable<Timestamp>,
+        session_epoch -> Int4,
     }
 }
 
@@ -204,6 +205,17 @@ diesel::table! {
 }
 
 diesel::table! {
+    sign_in_failures (principal, address) {
+        principal -> Text,
+        address -> Text,
+        failures -> Int4,
+        locks -> Int4,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     staff (id) {
         id -> Text,
         tenant_id -> Nullable<Text>,
@@ -219,6 +231,7 @@ diesel::table! {
         agency_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        session_epoch -> Int4,
     }
 }
 
@@ -356,6 +369,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     refresh_tokens,
     reset_links,
     service_meta,
+    sign_in_failures,
     staff,
     tenant_settings,
     tenants,

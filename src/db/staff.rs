@@ -39,6 +39,7 @@ pub struct StaffRow {
     pub agency_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub session_epoch: i32,
 }
 
 #[derive(Insertable)]
@@ -121,48 +122,87 @@ pub fn update(conn: &mut DbConnection, owner: Owner, id: StaffId, changes: &Staf
     }
 }
 
-/// Records a failed sign-in; returns the new failure count.
+/// Counts a failed sign-in against the account named `username` of `owner`,
+/// known or not, in one conditional statement: the count never loses a
+/// concurrent failure, and at `ceiling` the account locks until
+/// `lock_until`, the count restarts and every session ends. Returns the
+/// account's id and whether this failure locked it (`None`: no such account).
 pub fn record_failure(
     conn: &mut DbConnection,
-    id: &str,
-    lock_until: impl FnOnce(i32) -> Option<NaiveDateTime>,
-) -> QueryResult<i32> {
-    diesel::update(staff::table.find(id)).set(staff::failed_logins.eq(staff::failed_logins + 1)).execute(conn)?;
-    let failures: i32 = staff::table.find(id).select(staff::failed_logins).first(conn)?;
-    if let Some(until) = lock_until(failures) {
-        diesel::update(staff::table.find(id))
-            .set((staff::locked_until.eq(Some(until)), staff::failed_logins.eq(0)))
-            .execute(conn)?;
-    }
-    Ok(failures)
+    owner: Owner,
+    username: &str,
+    ceiling: i32,
+    lock_until: NaiveDateTime,
+) -> QueryResult<Option<(String, bool)>> {
+    use diesel::dsl::case_when;
+    use diesel::sql_types::{Integer, Nullable, Timestamp};
+    let reached = staff::failed_logins.ge(ceiling - 1);
+    let changes = (
+        staff::failed_logins.eq(case_when::<_, _, Integer>(reached, 0).otherwise(staff::failed_logins + 1)),
+        staff::locked_until.eq(case_when::<_, _, Nullable<Timestamp>>(reached, Some(lock_until)).otherwise(staff::locked_until)),
+        staff::session_epoch.eq(case_when(reached, staff::session_epoch + 1).otherwise(staff::session_epoch)),
+    );
+    let (named, owned) = (staff::username.eq(username), staff::tenant_id.eq(owner_tenant(owner)));
+    match owner {
+        Owner::Platform => {
+            diesel::update(staff::table.filter(named).filter(staff::tenant_id.is_null())).set(changes).execute(conn)?
+        }
+        Owner::Tenant(_) => diesel::update(staff::table.filter(named).filter(owned)).set(changes).execute(conn)?,
+    };
+    let after = find_by_username(conn, owner, username)?;
+    Ok(after.map(|s| (s.id, s.locked_until == Some(lock_until))))
 }
 
-/// Clears failures and any expired lock after a good sign-in.
+fn owner_tenant(owner: Owner) -> Option<String> {
+    match owner {
+        Owner::Platform => None,
+        Owner::Tenant(t) => Some(t.to_string()),
+    }
+}
+
+/// Clears failures and any expired lock after a good sign-in (a statement
+/// only when there is something to clear).
 pub fn record_success(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
-    diesel::update(staff::table.find(id))
+    diesel::update(staff::table.find(id).filter(staff::failed_logins.ne(0).or(staff::locked_until.is_not_null())))
         .set((staff::failed_logins.eq(0), staff::locked_until.eq(None::<NaiveDateTime>)))
         .execute(conn)
+}
+
+/// Ends every access token of the staff member: their session epoch moves on.
+pub fn end_sessions(conn: &mut DbConnection, id: StaffId) -> QueryResult<usize> {
+    diesel::update(staff::table.find(id.to_string())).set(staff::session_epoch.eq(staff::session_epoch + 1)).execute(conn)
 }
 
 pub fn count_platform_admins(conn: &mut DbConnection) -> QueryResult<i64> {
     staff::table.filter(staff::tenant_id.is_null()).count().get_result(conn)
 }
 
-/// The current status of a token's holder: staff status, and their tenant's
-/// status when they have one.
-/// A staff member's status, their tenant's status and their agency.
+/// What a token's holder may do now: read on every request, so a token
+/// only names who is asking (`http::extract`).
 #[derive(Debug, Queryable)]
 pub struct Standing {
+    pub role: String,
+    pub tenant_id: Option<String>,
     pub status: String,
     pub tenant_status: Option<String>,
     pub agency_id: Option<String>,
+    pub must_change_password: bool,
+    pub session_epoch: i32,
 }
 
 pub fn standing(conn: &mut DbConnection, id: &str) -> QueryResult<Option<Standing>> {
     staff::table
         .left_join(tenants::table)
         .filter(staff::id.eq(id))
-        .select((staff::status, tenants::status.nullable(), staff::agency_id))
+        .select((
+            staff::role,
+            staff::tenant_id,
+            staff::status,
+            tenants::status.nullable(),
+            staff::agency_id,
+            staff::must_change_password,
+            staff::session_epoch,
+        ))
         .first(conn)
         .optional()
 }

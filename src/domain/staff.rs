@@ -57,9 +57,10 @@ impl StaffStatus {
     }
 }
 
-/// A new staff password: 8 to 256 characters (Unicode, never truncated), not
-/// the username. Staff passwords guard the whole tenant, so the filings'
-/// query-password policy is not what governs them.
+/// A new staff password: 12 to 256 characters (Unicode, never truncated),
+/// not on the common list, not containing the username. Staff passwords
+/// guard a whole tenant's filings, so the filings' query-password policy is
+/// not what governs them. Every broken rule is its own error.
 pub struct StaffPassword(String);
 
 impl std::fmt::Debug for StaffPassword {
@@ -69,29 +70,36 @@ impl std::fmt::Debug for StaffPassword {
 }
 
 impl StaffPassword {
-    pub const MIN_CHARS: usize = 8;
+    pub const MIN_CHARS: usize = 12;
     pub const MAX_CHARS: usize = 256;
 
-    pub fn parse(field: &str, raw: &str, username: Option<&str>) -> Result<Self, FieldError> {
+    pub fn parse(field: &str, raw: &str, username: Option<&str>) -> Result<Self, Vec<FieldError>> {
+        let mut errors = Vec::new();
         let n = raw.chars().count();
         if n < Self::MIN_CHARS {
-            return Err(FieldError::new(
-                field,
-                "too_short",
-                format!("{field} must be at least {} characters", Self::MIN_CHARS),
-            ));
+            let message = format!("{field} must be at least {} characters", Self::MIN_CHARS);
+            errors.push(FieldError::new(field, "too_short", message));
         }
         if n > Self::MAX_CHARS {
-            return Err(FieldError::new(
-                field,
-                "too_long",
-                format!("{field} must be at most {} characters", Self::MAX_CHARS),
-            ));
+            let message = format!("{field} must be at most {} characters", Self::MAX_CHARS);
+            errors.push(FieldError::new(field, "too_long", message));
+        }
+        if super::password_policy::is_common(raw) {
+            errors.push(FieldError::new(field, "too_common", format!("{field} is one of the most common passwords")));
         }
         if username.is_some_and(|u| raw.to_lowercase().contains(&u.to_lowercase())) {
-            return Err(FieldError::new(field, "contains_username", format!("{field} must not contain the username")));
+            errors.push(FieldError::new(field, "contains_username", format!("{field} must not contain the username")));
         }
-        Ok(Self(raw.to_owned()))
+        if errors.is_empty() {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// The first broken rule's message, for configuration errors.
+    pub fn first_message(errors: &[FieldError]) -> String {
+        errors.first().map_or_else(String::new, |e| e.message.clone())
     }
 
     pub fn expose(&self) -> &str {
@@ -105,11 +113,14 @@ mod tests {
 
     #[test]
     fn staff_passwords_count_characters_not_bytes() {
-        assert!(StaffPassword::parse("password", "备案查询密码安全", None).is_ok());
-        assert_eq!(StaffPassword::parse("password", "short", None).unwrap_err().code, "too_short");
-        assert_eq!(
-            StaffPassword::parse("password", "alice-secret-1", Some("Alice")).unwrap_err().code,
-            "contains_username"
-        );
+        assert!(StaffPassword::parse("password", "备案查询密码安全而且够长的", None).is_ok());
+        let codes = |pw: &str, user| -> Vec<String> {
+            StaffPassword::parse("password", pw, user).err().unwrap_or_default().into_iter().map(|e| e.code).collect()
+        };
+        assert_eq!(codes("备案查询密码安全", None), ["too_short"]);
+        assert_eq!(codes("password", None), ["too_short", "too_common"]);
+        assert_eq!(codes("alice-secret-1", Some("Alice")), ["contains_username"]);
+        assert_eq!(codes("alice7", Some("Alice")), ["too_short", "contains_username"]);
+        assert_eq!(codes("qwertyuiop123", None), ["too_common"]);
     }
 }

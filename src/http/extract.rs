@@ -17,9 +17,11 @@ use crate::domain::ids::{StaffId, TenantId};
 use crate::domain::role::Role;
 use crate::error::ApiError;
 
-/// The staff member a valid bearer token speaks for. Their account and
-/// tenant are checked on every request, so disabling a user or suspending a
-/// tenant takes effect at once, not when the token expires.
+/// The staff member a valid bearer token speaks for, as the database has
+/// them on this request: role, tenant, agency and status are read, never
+/// taken from the token, so a role change, disabling a user, suspending a
+/// tenant or ending a session takes effect at once, not when the token
+/// expires.
 #[derive(Debug, Clone)]
 pub struct CurrentStaff {
     pub id: StaffId,
@@ -71,14 +73,27 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
-/// A staff token that verified, before the account's standing is checked:
-/// for hot routes that check it in the same database round trip as their
-/// own query ([`StaffClaims::confirm`]).
+/// 403 `password_change_required`: the account's password was set by
+/// someone else, and it opens only the change and the account itself.
+pub fn password_change_required() -> ApiError {
+    ApiError::Forbidden { code: "password_change_required", detail: "change your password first".into() }
+}
+
+/// A staff token that verified: it names who asks and the session it
+/// belongs to, nothing more. What they may do is read from the database
+/// ([`StaffClaims::confirm`]), or, on the busiest route, checked in the
+/// round trip that opens its transaction ([`StaffClaims::run_for`]).
 #[derive(Debug, Clone)]
 pub struct StaffClaims {
     pub id: StaffId,
-    pub tenant: Option<TenantId>,
-    pub role: Role,
+    /// The session epoch the token was issued in.
+    epoch: i32,
+    /// The tenant the token was issued for: which tenant's transaction to
+    /// open; the database confirms the staff member belongs to it.
+    tenant: Option<TenantId>,
+    /// Whether the token was issued to an agent, whose agency comes from
+    /// their row (the database confirms the role either way).
+    agent: bool,
 }
 
 impl StaffClaims {
@@ -89,48 +104,67 @@ impl StaffClaims {
         let id = StaffId::parse(&claims.sub).ok_or_else(invalid)?;
         let role = Role::parse(&claims.role).ok_or_else(invalid)?;
         let tenant = claims.tid.as_deref().map(|t| TenantId::parse(t).ok_or_else(invalid)).transpose()?;
-        if role.is_tenant_role() != tenant.is_some() {
-            return Err(invalid());
-        }
-        Ok(Self { id, tenant, role })
+        let epoch = claims.sep.ok_or_else(invalid)?;
+        Ok(Self { id, epoch, tenant, agent: role == Role::Agent })
     }
 
-    /// The staff member, if their account and tenant are still active.
-    pub fn confirm(self, conn: &mut db::DbConnection) -> Result<CurrentStaff, ApiError> {
-        match db::staff::standing(conn, &self.id.to_string())? {
-            Some(s) if s.status == "active" && s.tenant_status.as_deref().unwrap_or("active") == "active" => {
-                Ok(CurrentStaff { id: self.id, tenant: self.tenant, role: self.role, agency: s.agency_id })
-            }
-            _ => Err(ApiError::Unauthorized(crate::error::NOT_IN_STANDING)),
+    /// The staff member as the database has them now: 401 unless their
+    /// account and tenant are active and the token's session is current;
+    /// 403 `password_change_required` while a password set by someone else
+    /// is in use, unless `pending_change_ok`.
+    pub fn confirm(self, conn: &mut db::DbConnection, pending_change_ok: bool) -> Result<CurrentStaff, ApiError> {
+        let gone = || ApiError::Unauthorized(crate::error::NOT_IN_STANDING);
+        let s = db::staff::standing(conn, &self.id.to_string())?.ok_or_else(gone)?;
+        let active = s.status == "active" && s.tenant_status.as_deref().unwrap_or("active") == "active";
+        if !active {
+            return Err(gone());
         }
+        if s.session_epoch != self.epoch {
+            return Err(ApiError::Unauthorized(crate::error::SESSION_ENDED));
+        }
+        if s.must_change_password && !pending_change_ok {
+            return Err(password_change_required());
+        }
+        let role = Role::parse(&s.role).ok_or_else(|| anyhow::anyhow!("stored role {} is unknown", s.role))?;
+        let tenant = s.tenant_id.as_deref().map(TenantId::parse).map(|t| t.ok_or_else(gone)).transpose()?;
+        Ok(CurrentStaff { id: self.id, tenant, role, agency: s.agency_id })
     }
 
-    /// Runs `f` with the confirmed staff member in a read transaction for
-    /// `tenant` ([`Db::run_for_staff`]): on PostgreSQL the standing is
+    /// Runs `f` for a staff member of one of `roles` in a read transaction
+    /// for their tenant ([`Db::run_for_staff`]): on PostgreSQL the standing
+    /// (active, current session, role, no pending password change) is
     /// confirmed in the round trip that opens the transaction, except for
     /// agents, whose agency comes from their row.
-    pub async fn run_for<T, F>(self, db: &db::Db, tenant: TenantId, f: F) -> Result<T, ApiError>
+    pub async fn run_for<T, F>(self, db: &db::Db, roles: &'static [Role], f: F) -> Result<T, ApiError>
     where
-        F: FnOnce(&mut db::DbConnection, &CurrentStaff) -> Result<T, ApiError> + Send + 'static,
+        F: FnOnce(&mut db::DbConnection, &Confirmed) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
-        let by_database = (self.role != Role::Agent).then_some(self.id);
+        let tenant = self.tenant.ok_or_else(|| ApiError::forbidden("your role may not do this"))?;
+        let by_database = (!self.agent).then_some(db::StandingCheck { staff: self.id, epoch: self.epoch, roles });
         db.run_for_staff(tenant, by_database, move |conn, confirmed| {
             let me = if confirmed {
-                CurrentStaff { id: self.id, tenant: self.tenant, role: self.role, agency: None }
+                // One of `roles`, and not an agent.
+                Confirmed { id: self.id, tenant, agency_scope: None }
             } else {
-                self.confirm(conn)?
+                let me = self.confirm(conn, false)?;
+                me.require(roles)?;
+                Confirmed { id: me.id, tenant, agency_scope: me.agency_scope().map(str::to_owned) }
             };
             f(conn, &me)
         })
         .await
     }
+}
 
-    /// [`CurrentStaff::acting_for`] on what the token says (the standing is
-    /// confirmed afterwards).
-    pub fn acting_for(&self, roles: &[Role], requested: Option<uuid::Uuid>) -> Result<TenantId, ApiError> {
-        CurrentStaff { id: self.id, tenant: self.tenant, role: self.role, agency: None }.acting_for(roles, requested)
-    }
+/// A staff member confirmed by [`StaffClaims::run_for`] in one of the
+/// route's roles.
+#[derive(Debug, Clone)]
+pub struct Confirmed {
+    pub id: StaffId,
+    pub tenant: TenantId,
+    /// See [`CurrentStaff::agency_scope`].
+    pub agency_scope: Option<String>,
 }
 
 impl FromRequest for StaffClaims {
@@ -146,18 +180,38 @@ impl FromRequest for StaffClaims {
     }
 }
 
+/// Reads the standing of the token's holder for an extractor.
+fn load_staff(req: &HttpRequest, pending_change_ok: bool) -> Pin<Box<dyn Future<Output = Result<CurrentStaff, ApiError>>>> {
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    let token = bearer(req);
+    Box::pin(async move {
+        let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
+        let claims = StaffClaims::from_token(&state, token)?;
+        state.db.run(move |conn| claims.confirm(conn, pending_change_ok)).await
+    })
+}
+
 impl FromRequest for CurrentStaff {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
-        let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = bearer(req);
-        Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
-            let claims = StaffClaims::from_token(&state, token)?;
-            state.db.run(move |conn| claims.confirm(conn)).await
-        })
+        load_staff(req, false)
+    }
+}
+
+/// [`CurrentStaff`] for the two routes a pending password change leaves
+/// open: the change itself and the account's own record.
+#[derive(Debug, Clone)]
+pub struct StaffChangingPassword(pub CurrentStaff);
+
+impl FromRequest for StaffChangingPassword {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let fut = load_staff(req, true);
+        Box::pin(async move { fut.await.map(StaffChangingPassword) })
     }
 }
 

@@ -28,6 +28,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(tenants::update::update_tenant)
             .service(staff::create::create_staff)
             .service(staff::list::list_staff)
+            .service(staff::me::get_own_account)
             .service(staff::update::update_staff)
             .service(settings::get::get_settings)
             .service(settings::update::update_settings)

@@ -12,10 +12,16 @@ pub const KEEP: Duration = Duration::hours(24);
 /// and the previous one still counts).
 pub const KEEP_RATE_WINDOWS: Duration = Duration::hours(3);
 
-/// Returns how many keys were forgotten (rate-limit windows are purged too).
+/// How long the failed sign-ins of an address are remembered once its
+/// lock, if any, is over.
+pub const KEEP_SIGN_IN_FAILURES: Duration = Duration::hours(24);
+
+/// Returns how many keys were forgotten (rate-limit windows and old failed
+/// sign-ins are purged too).
 pub fn run_once(database: &Db, now: NaiveDateTime) -> anyhow::Result<usize> {
     database.run_blocking(|conn| {
         db::rate::purge_before(conn, now - KEEP_RATE_WINDOWS)?;
+        db::sign_in_failures::purge_before(conn, now - KEEP_SIGN_IN_FAILURES)?;
         Ok(db::idempotency::purge_before(conn, now - KEEP)?)
     })
 }

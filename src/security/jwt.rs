@@ -26,6 +26,11 @@ pub struct Claims {
     /// filing and the password change.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    /// The session epoch of the staff member or filing at issue: the token
+    /// opens nothing once the row's epoch has moved on (a password change,
+    /// a role change, a logout, a reset, a lockout).
+    #[serde(default)]
+    pub sep: Option<i32>,
 }
 
 /// Signs and checks access tokens with one HMAC key.
@@ -40,9 +45,10 @@ impl JwtKeys {
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret) }
     }
 
-    /// Issues a token for `sub` valid for [`ACCESS_TTL_SECS`].
-    pub fn issue(&self, sub: String, tid: Option<String>, role: &str) -> anyhow::Result<String> {
-        self.issue_scoped(sub, tid, role, None)
+    /// Issues a token for `sub` of session epoch `epoch`, valid for
+    /// [`ACCESS_TTL_SECS`].
+    pub fn issue(&self, sub: String, tid: Option<String>, role: &str, epoch: i32) -> anyhow::Result<String> {
+        self.issue_scoped(sub, tid, role, epoch, None)
     }
 
     /// Issues a token narrowed to `scope`.
@@ -51,6 +57,7 @@ impl JwtKeys {
         sub: String,
         tid: Option<String>,
         role: &str,
+        epoch: i32,
         scope: Option<&str>,
     ) -> anyhow::Result<String> {
         let now = Utc::now().timestamp();
@@ -62,6 +69,7 @@ impl JwtKeys {
             exp: now + ACCESS_TTL_SECS,
             jti: uuid::Uuid::new_v4().to_string(),
             scope: scope.map(str::to_owned),
+            sep: Some(epoch),
         };
         Ok(encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
     }
@@ -82,9 +90,9 @@ mod tests {
     #[test]
     fn tokens_round_trip_and_other_keys_fail() {
         let keys = JwtKeys::new(b"0123456789abcdef0123456789abcdef");
-        let t = keys.issue("s".into(), Some("t".into()), "reviewer").unwrap();
+        let t = keys.issue("s".into(), Some("t".into()), "reviewer", 3).unwrap();
         let c = keys.verify(&t).unwrap();
-        assert_eq!((c.sub.as_str(), c.tid.as_deref(), c.role.as_str()), ("s", Some("t"), "reviewer"));
+        assert_eq!((c.sub.as_str(), c.tid.as_deref(), c.role.as_str(), c.sep), ("s", Some("t"), "reviewer", Some(3)));
         assert!(JwtKeys::new(b"another key of thirty two bytes!").verify(&t).is_none());
     }
 }

@@ -13,7 +13,7 @@ use crate::domain::contact::{Email, PhoneNumber};
 use crate::domain::ids::TenantId;
 use crate::domain::settings::{ResetMode, TenantSettings};
 use crate::domain::ticket::TicketKind;
-use crate::filings::{contacts_on_file, seal_email, seal_phone, set_generated_password, ToContacts};
+use crate::filings::{contacts_on_file, seal_email, seal_phone, store_generated_password, ToContacts};
 use crate::notify::templates::Kind;
 use crate::notify::Recipient;
 use crate::security::tokens;
@@ -58,8 +58,7 @@ pub fn issue(
         TicketKind::PasswordReset | TicketKind::InitialPasswordResend => match settings.reset_mode {
             ResetMode::TempPassword => {
                 let p = prepared.ok_or_else(|| anyhow::anyhow!("no temporary password was prepared"))?;
-                set_generated_password(&mut filing, p.hash, settings.generated_password_ttl_hours, now);
-                db::filings::save(conn, &filing)?;
+                store_generated_password(conn, tenant_id, &mut filing, p.hash, settings.generated_password_ttl_hours, now)?;
                 params.insert("password".into(), p.plain.into());
                 let kind = if kind == TicketKind::PasswordReset { Kind::ResetPassword } else { Kind::InitialPassword };
                 let sent = to.send(conn, &filing, kind, &params)?;
@@ -86,11 +85,9 @@ pub fn issue(
                         created_at: now,
                     },
                 )?;
-                // The approval lifts a lockout whichever way the reset goes.
-                filing.failed_logins = 0;
-                filing.locked_until = None;
-                filing.updated_at = now;
-                db::filings::save(conn, &filing)?;
+                // The approval lifts a lockout and ends earlier subject
+                // tokens whichever way the reset goes.
+                db::filings::new_session(conn, tenant_id, &filing.id)?;
                 let link = format!("{}?tenant={}&token={token}", env.reset_url, tenant.slug);
                 params.insert("link".into(), link.into());
                 let sent = to.send(conn, &filing, Kind::ResetLink, &params)?;

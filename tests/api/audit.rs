@@ -42,7 +42,6 @@ async fn every_foundation_action_leaves_exactly_its_event_and_no_secret() {
     app.login_raw(Some("acme"), "nobody", "Wrong-Password-2").await;
     let rita = app.login(Some("acme"), "rita", PASSWORD).await;
     app.put("/api/v1/settings", Some(&t.admin.access), json!({"reset_mode": "link"})).await;
-    app.patch(&format!("/api/v1/staff/{rita_id}"), Some(&t.admin.access), json!({"role": "tenant_admin"})).await;
     let resp = app
         .put(
             "/api/v1/auth/password",
@@ -51,6 +50,7 @@ async fn every_foundation_action_leaves_exactly_its_event_and_no_secret() {
         )
         .await;
     assert_eq!(resp.status(), 204);
+    app.patch(&format!("/api/v1/staff/{rita_id}"), Some(&t.admin.access), json!({"role": "tenant_admin"})).await;
     let again = app.login(Some("acme"), "rita", "Fresh-Secret-77").await;
     let refreshed: Value =
         app.post("/api/v1/auth/refresh", None, json!({"refresh_token": again.refresh})).await.json().await.unwrap();
@@ -70,8 +70,8 @@ async fn every_foundation_action_leaves_exactly_its_event_and_no_secret() {
             "auth.login.failed",
             "auth.login.succeeded",
             "settings.updated",
-            "staff.updated",
             "auth.password.changed",
+            "staff.updated",
             "auth.login.succeeded",
             "auth.token.refreshed",
             "auth.logout",
@@ -86,7 +86,7 @@ async fn every_foundation_action_leaves_exactly_its_event_and_no_secret() {
     assert_eq!(events[5]["details"]["username"], "nobody");
     assert!(e["request_id"].is_string() && e["ip"] == "127.0.0.1", "{e}");
     assert_eq!(events[7]["details"]["changes"]["reset_mode"], json!({"from": "temp_password", "to": "link"}));
-    assert_eq!(events[8]["details"]["changes"], json!({"role": {"from": "reviewer", "to": "tenant_admin"}}));
+    assert_eq!(events[9]["details"]["changes"], json!({"role": {"from": "reviewer", "to": "tenant_admin"}}));
     assert_eq!(events[13]["actor_type"], "staff");
     assert_eq!(events[13]["actor_id"], crate::helpers::token_subject(&root.access));
 
@@ -155,7 +155,7 @@ async fn lockout_and_refresh_reuse_are_on_record() {
             "auth.refresh.reuse_detected",
             "auth.login.failed",
             "auth.login.failed",
-            "auth.account.locked",
+            "auth.address.locked",
             "auth.login.refused",
         ]),
         "{names:?}"

@@ -107,17 +107,26 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
                "role": role, "password": PASSWORD})
     };
     assert_eq!(call(M::POST, "/api/v1/staff", Some(&root_token), Some(staff("boss", "tenant_admin"))).await.0, 201);
-    assert_eq!(call(M::POST, "/api/v1/staff", Some(&root_token), Some(staff("rita", "reviewer"))).await.0, 201);
-    let sign_in = |name: &'static str| {
-        call(
-            M::POST,
-            "/api/v1/auth/login",
-            None,
-            Some(json!({"tenant": "acme", "username": name, "password": PASSWORD})),
-        )
+    // A first sign-in changes the password an admin set, then signs in anew.
+    const CHOSEN: &str = "Chosen-Secret-2026";
+    secrets.push(CHOSEN.into());
+    let sign_in = |name: &'static str| async move {
+        let body = |password: &str| json!({"tenant": "acme", "username": name, "password": password});
+        let (s, first) = call(M::POST, "/api/v1/auth/login", None, Some(body(PASSWORD))).await;
+        assert_eq!((s, &first["must_change_password"]), (200, &json!(true)), "{first}");
+        let change = json!({"current_password": PASSWORD, "new_password": CHOSEN});
+        let token = first["access_token"].as_str().unwrap().to_owned();
+        assert_eq!(call(M::PUT, "/api/v1/auth/password", Some(&token), Some(change)).await.0, 204);
+        let (s, session) = call(M::POST, "/api/v1/auth/login", None, Some(body(CHOSEN))).await;
+        assert_eq!(s, 200);
+        (token, first["refresh_token"].as_str().unwrap().to_owned(), session)
     };
-    let (_, boss) = sign_in("boss").await;
-    let (_, rita) = sign_in("rita").await;
+    let (first_boss, first_refresh, boss) = sign_in("boss").await;
+    secrets.extend([first_boss, first_refresh]);
+    let boss_token = boss["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(call(M::POST, "/api/v1/staff", Some(&boss_token), Some(staff("rita", "reviewer"))).await.0, 201);
+    let (first_rita, first_refresh, rita) = sign_in("rita").await;
+    secrets.extend([first_rita, first_refresh]);
     let (boss, rita_token) =
         (boss["access_token"].as_str().unwrap().to_owned(), rita["access_token"].as_str().unwrap().to_owned());
     let (s, refreshed) =

@@ -81,16 +81,16 @@ async fn settings_belong_to_one_tenant() {
 }
 
 #[tokio::test]
-async fn the_platform_admin_names_the_tenant_and_reviewers_may_not() {
+async fn neither_the_platform_admin_nor_reviewers_read_or_change_settings() {
     let app = spawn_app().await;
     let t = app.tenant("acme").await;
     let root = app.platform_admin().await;
-    assert_problem(app.get("/api/v1/settings", Some(&root.access)).await, 422, "validation_failed").await;
-    let s: Value =
-        app.get(&format!("/api/v1/settings?tenant_id={}", t.id), Some(&root.access)).await.json().await.unwrap();
-    assert_eq!(s["reset_mode"], "temp_password");
-    let resp = app.get(&format!("/api/v1/settings?tenant_id={}", uuid::Uuid::now_v7()), Some(&root.access)).await;
-    assert_problem(resp, 404, "not_found").await;
+    assert_problem(app.get("/api/v1/settings", Some(&root.access)).await, 403, "forbidden").await;
+    let named = format!("/api/v1/settings?tenant_id={}", t.id);
+    assert_problem(app.get(&named, Some(&root.access)).await, 403, "forbidden").await;
+    assert_problem(app.put(&named, Some(&root.access), json!({"reset_mode": "link"})).await, 403, "forbidden").await;
+    let s: Value = app.get("/api/v1/settings", Some(&t.admin.access)).await.json().await.unwrap();
+    assert_eq!(s["reset_mode"], "temp_password", "unchanged");
 
     app.create_staff(&t.admin.access, None, "rita", "reviewer").await;
     let rita = app.login(Some("acme"), "rita", PASSWORD).await;

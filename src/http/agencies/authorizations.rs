@@ -25,7 +25,7 @@ pub async fn list_authorizations(
     q: web::Query<TenantParam>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let agency = agency_id(&id)?;
     let page = p.parse()?;
     let rows = state

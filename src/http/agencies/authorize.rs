@@ -43,7 +43,7 @@ pub async fn create_authorization(
     q: web::Query<TenantParam>,
     body: web::Json<CreateAuthorization>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let agency = agency_id(&id)?;
     let now = db::now();
     let validity = Validity::parse(body.valid_from.map(|t| t.naive_utc()), body.valid_until.naive_utc(), now)

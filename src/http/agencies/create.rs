@@ -42,7 +42,7 @@ pub async fn create_agency(
     q: web::Query<TenantParam>,
     body: web::Json<CreateAgency>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let mut v = Violations::default();
     let name = v.check(parse_text("name", &body.name, 200));
     let license = v.check(LicenseNumber::parse(&body.license_number));

@@ -24,7 +24,7 @@ pub async fn get_agency(
     id: web::Path<String>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = agency_id(&id)?;
     let row =
         state.db.run_for(tenant, move |conn| db::agencies::find(conn, tenant, id).map_err(ApiError::from)).await?;

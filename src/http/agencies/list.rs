@@ -24,7 +24,7 @@ pub async fn list_agencies(
     q: web::Query<TenantParam>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let page = p.parse()?;
     let rows = state
         .db

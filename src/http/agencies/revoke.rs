@@ -30,7 +30,7 @@ pub async fn revoke_authorization(
     path: web::Path<(String, String)>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let agency = agency_id(&path.0)?;
     let auth = parse_path_id(&path.1, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     state

@@ -1,7 +1,6 @@
 //! `POST /api/v1/auth/login`.
 
 use actix_web::{post, web, HttpResponse};
-use chrono::Duration;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
@@ -14,6 +13,7 @@ use crate::error::ApiError;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::password;
+use crate::signin::{self, Lockout, Principal};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -40,8 +40,10 @@ const MAX_PASSWORD_BYTES: usize = 4096;
 /// Sign in as staff.
 ///
 /// Unknown tenant, unknown user and wrong password take the same path and
-/// get the same 401. After too many failures the account is locked (423) for
-/// a while. A correct password on a disabled account or a suspended tenant
+/// get the same 401. After `FILINGDESK_LOGIN_MAX_FAILURES` failures from
+/// one client address that address is locked out (423 with `Retry-After`),
+/// each lock twice as long as the one before; after ten times as many from
+/// anywhere the account itself locks and its sessions end. A correct password on a disabled account or a suspended tenant
 /// gets 403. Every attempt is audited with the username tried.
 #[utoipa::path(
     tag = "auth",
@@ -50,7 +52,7 @@ const MAX_PASSWORD_BYTES: usize = 4096;
         (status = 200, description = "Signed in", body = TokenPair),
         (status = 401, description = "Bad credentials"),
         (status = 403, description = "Account disabled or tenant suspended"),
-        (status = 423, description = "Locked after too many failures"),
+        (status = 423, description = "Locked after too many failures; see `Retry-After`"),
     )
 )]
 #[post("/auth/login")]
@@ -74,7 +76,7 @@ pub async fn login(
     };
     enforce(&state, keys).await?;
     let lookup = {
-        let (username, slug) = (username.clone(), slug.clone());
+        let (username, slug, meta) = (username.clone(), slug.clone(), meta.clone());
         state
             .db
             .run(move |conn| -> Result<_, ApiError> {
@@ -87,71 +89,59 @@ pub async fn login(
                         None => return Ok(None),
                     },
                 };
-                Ok(Some((owner, db::staff::find_by_username(conn, owner, &username)?)))
+                let staff = db::staff::find_by_username(conn, owner, &username)?;
+                let principal = Principal::Staff { owner, username };
+                let locked_until = staff.as_ref().and_then(|s| s.locked_until);
+                let retry = signin::retry_after(conn, &principal, &meta, locked_until, db::now())?;
+                Ok(Some((principal, staff, retry)))
             })
             .await?
     };
-    let stored_hash = lookup.as_ref().and_then(|(_, s)| s.as_ref()).map(|s| s.password_hash.clone());
+    let stored_hash = lookup.as_ref().and_then(|(_, s, _)| s.as_ref()).map(|s| s.password_hash.clone());
     let ok = password::verify_blocking(req.password, stored_hash).await;
     let invalid = || ApiError::Unauthorized("invalid credentials");
 
     let attempt = |reason: &str| json!({"username": username, "tenant": slug, "reason": reason});
-    let (owner, staff) = match lookup {
-        None => {
-            let e = Event::new("auth.login.failed", Actor::Anonymous).details(attempt("unknown_tenant"));
-            audit::record_alone(&state.db, meta, e).await?;
-            return Err(invalid());
-        }
-        Some((owner, None)) => {
-            let e = Event::new("auth.login.failed", Actor::Anonymous)
-                .tenant(tenant_of(owner))
-                .details(attempt("unknown_user"));
-            audit::record_alone(&state.db, meta, e).await?;
-            return Err(invalid());
-        }
-        Some((owner, Some(staff))) => (owner, staff),
+    let Some((principal, staff, retry)) = lookup else {
+        let e = Event::new("auth.login.failed", Actor::Anonymous).details(attempt("unknown_tenant"));
+        audit::record_alone(&state.db, meta, e).await?;
+        return Err(invalid());
     };
-    let tenant = tenant_of(owner);
+    let tenant = match &principal {
+        Principal::Staff { owner, .. } => tenant_of(*owner),
+        Principal::Filing { tenant, .. } => Some(*tenant),
+    };
+    let now = db::now();
+    if let Some(secs) = retry {
+        let e = Event::new("auth.login.refused", Actor::Anonymous).tenant(tenant).details(attempt("locked"));
+        let e = match &staff {
+            Some(s) => e.target("staff", &s.id),
+            None => e,
+        };
+        audit::record_alone(&state.db, meta, e).await?;
+        return Err(ApiError::Locked(secs));
+    }
+    let settings = state.settings.clone();
+    let staff = match staff {
+        Some(s) if ok => s,
+        _ => {
+            let lockout = Lockout { threshold: settings.login_max_failures, minutes: settings.lockout_minutes };
+            let details = attempt(if staff.is_some() { "wrong_password" } else { "unknown_user" });
+            state
+                .db
+                .transaction(move |conn| -> Result<_, ApiError> {
+                    Ok(signin::record_failure(conn, &principal, lockout, &meta, details, now)?)
+                })
+                .await?;
+            return Err(invalid());
+        }
+    };
     let refused = |reason: &str| {
         Event::new("auth.login.refused", Actor::Anonymous)
             .tenant(tenant)
             .target("staff", &staff.id)
             .details(attempt(reason))
     };
-    let now = db::now();
-    if staff.locked_until.is_some_and(|until| until > now) {
-        audit::record_alone(&state.db, meta, refused("locked")).await?;
-        return Err(ApiError::Locked);
-    }
-    let settings = state.settings.clone();
-    if !ok {
-        let (max, minutes) = (settings.login_max_failures as i32, i64::from(settings.lockout_minutes));
-        let failed = Event::new("auth.login.failed", Actor::Anonymous)
-            .tenant(tenant)
-            .target("staff", &staff.id)
-            .details(attempt("wrong_password"));
-        let id = staff.id.clone();
-        state
-            .db
-            .transaction(move |conn| -> Result<_, ApiError> {
-                let mut locked_until = None;
-                db::staff::record_failure(conn, &id, |n| {
-                    locked_until = (n >= max).then(|| now + Duration::minutes(minutes));
-                    locked_until
-                })?;
-                audit::record(conn, &meta, failed)?;
-                if let Some(until) = locked_until {
-                    let e = Event::new("auth.account.locked", Actor::System("lockout"))
-                        .tenant(tenant)
-                        .target("staff", &id)
-                        .details(json!({"failures": max, "until": until.and_utc()}));
-                    audit::record(conn, &meta, e)?;
-                }
-                Ok(())
-            })
-            .await?;
-        return Err(invalid());
-    }
     let jwt = state.jwt.clone();
     let refused_inactive = refused("inactive");
     let meta_refused = meta.clone();
@@ -161,7 +151,7 @@ pub async fn login(
             if let Err(e) = may_sign_in(conn, &staff)? {
                 return Ok(Err(e));
             }
-            db::staff::record_success(conn, &staff.id)?;
+            signin::record_success(conn, &principal, &meta, &staff.id)?;
             let actor = StaffId::parse(&staff.id).map_or(Actor::Anonymous, Actor::Staff);
             let e = Event::new("auth.login.succeeded", actor).tenant(tenant).target("staff", &staff.id);
             audit::record(conn, &meta, e)?;

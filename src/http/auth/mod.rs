@@ -51,7 +51,7 @@ pub fn issue_session(
     family: Option<&str>,
 ) -> Result<TokenPair, ApiError> {
     let role = Role::parse(&staff.role).ok_or_else(|| anyhow::anyhow!("stored role {} is unknown", staff.role))?;
-    let access_token = jwt.issue(staff.id.clone(), staff.tenant_id.clone(), role.as_str())?;
+    let access_token = jwt.issue(staff.id.clone(), staff.tenant_id.clone(), role.as_str(), staff.session_epoch)?;
     let refresh_token = tokens::generate();
     let now = db::now();
     let family_id = family.map_or_else(db::new_id, str::to_owned);

@@ -8,7 +8,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::staff::StaffPassword;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::StaffChangingPassword;
 use crate::http::AppState;
 use crate::security::password;
 
@@ -16,13 +16,16 @@ use crate::security::password;
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
-    /// 8–256 characters, not containing the username.
+    /// 12–256 characters, not a common password, not containing the
+    /// username; each broken rule is its own error (`too_short`,
+    /// `too_long`, `too_common`, `contains_username`).
     pub new_password: String,
 }
 
 /// Change your own password.
 ///
-/// Every other session of the account ends.
+/// Every session of the account ends, this one included: sign in again
+/// with the new password. Open while a password change is pending.
 #[utoipa::path(
     tag = "auth",
     request_body = PasswordChange,
@@ -35,7 +38,7 @@ pub struct PasswordChange {
 #[put("/auth/password")]
 pub async fn change_password(
     state: web::Data<AppState>,
-    me: CurrentStaff,
+    StaffChangingPassword(me): StaffChangingPassword,
     meta: RequestMeta,
     body: web::Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
@@ -54,7 +57,7 @@ pub async fn change_password(
         return Err(ApiError::field("current_password", "incorrect", "the current password is not correct"));
     }
     let new = StaffPassword::parse("new_password", &req.new_password, Some(&staff.username))
-        .map_err(|e| ApiError::Validation(vec![e]))?;
+        .map_err(ApiError::Validation)?;
     if new.expose() == req.current_password {
         return Err(ApiError::field("new_password", "reused", "the new password must differ from the current one"));
     }
@@ -70,6 +73,7 @@ pub async fn change_password(
                 ..Default::default()
             };
             db::staff::update(conn, owner, me.id, &changes)?;
+            db::staff::end_sessions(conn, me.id)?;
             let revoked = db::refresh_tokens::revoke_for_staff(conn, &staff.id, now)?;
             let e = event("auth.password.changed").details(serde_json::json!({"sessions_ended": revoked}));
             audit::record(conn, &meta, e)?;

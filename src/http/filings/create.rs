@@ -82,7 +82,7 @@ pub async fn create_filing(
     q: web::Query<TenantParam>,
     body: web::Json<CreateFiling>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let b = body.into_inner();
     let today = chrono::Utc::now().date_naive();
     let mut v = Violations::default();

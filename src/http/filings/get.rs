@@ -25,7 +25,7 @@ pub async fn get_filing(
     id: web::Path<String>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let agency = me.agency_scope().map(str::to_owned);
     let view = state

@@ -213,7 +213,7 @@ pub async fn import_filings(
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let ct = req.headers().get(actix_web::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
     if !ct.starts_with("text/csv") {
         return Err(ApiError::UnsupportedMediaType("the body must be text/csv".into()));

@@ -6,7 +6,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::filings::{set_generated_password, ToContacts};
+use crate::filings::{store_generated_password, ToContacts};
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::notifications::test::Queued;
 use crate::http::settings::TenantParam;
@@ -35,7 +35,7 @@ pub async fn issue_initial_password(
     id: web::Path<String>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let settings = {
         let id = id.clone();
@@ -56,8 +56,7 @@ pub async fn issue_initial_password(
             let mut filing = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let tenant_name = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?.name;
             let now = db::now();
-            set_generated_password(&mut filing, hash, settings.generated_password_ttl_hours, now);
-            db::filings::save(conn, &filing)?;
+            store_generated_password(conn, tenant, &mut filing, hash, settings.generated_password_ttl_hours, now)?;
             let mut params = serde_json::Map::new();
             params.insert("tenant".into(), tenant_name.into());
             params.insert("filing_number".into(), filing.filing_number.clone().into());

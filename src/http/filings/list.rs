@@ -35,7 +35,7 @@ pub async fn list_filings(
     q: web::Query<FilingQuery>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
     let page = p.parse()?;
     let search = q.q.as_deref().map(crate::domain::filing::half_width).map(|s| s.trim().to_owned());
     if search.as_ref().is_some_and(|s| s.chars().count() > 100) {

@@ -52,7 +52,7 @@ pub async fn update_filing(
     q: web::Query<TenantParam>,
     body: web::Json<UpdateFiling>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let b = body.into_inner();
     let today = chrono::Utc::now().date_naive();

@@ -23,7 +23,7 @@ pub async fn list_notifications(
     q: web::Query<NotificationFilter>,
     p: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let filter = Filter {
         status: q.status.map(|s| s.as_str().to_owned()),
         channel: q.channel.map(|c| c.as_str().to_owned()),

@@ -32,7 +32,7 @@ pub async fn retry_notification(
     id: web::Path<String>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let row = state
         .db

@@ -59,7 +59,7 @@ pub async fn test_notification(
     q: web::Query<TenantParam>,
     body: web::Json<TestNotification>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let body = body.into_inner();
     let recipient = match body.channel {
         TestChannel::Email => {

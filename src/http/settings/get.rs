@@ -23,7 +23,7 @@ pub async fn get_settings(
     me: CurrentStaff,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let settings = state
         .db
         .run_for(tenant, move |conn| -> Result<_, ApiError> {

@@ -6,10 +6,12 @@ pub mod update;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-/// `?tenant_id=`: which tenant, for the platform admin; a tenant's own
-/// admins always act on their own tenant.
+/// `?tenant_id=`: kept for older clients and ignored: a tenant's staff
+/// always act on their own tenant, and the platform admin, whose powers end
+/// at tenants, first admins and audit reads, gets 403 here.
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TenantParam {
+    /// Ignored (see above).
     pub tenant_id: Option<uuid::Uuid>,
 }

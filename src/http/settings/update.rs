@@ -30,7 +30,7 @@ pub async fn update_settings(
     meta: RequestMeta,
     body: web::Json<SettingsUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let update = body.into_inner();
     let saved = state
         .db

@@ -26,20 +26,27 @@ pub struct CreateStaff {
     pub display_name: String,
     pub email: String,
     pub role: TenantRole,
-    /// Initial password (8–256 characters); the user is asked to change it.
+    /// Initial password (12–256 characters, not a common password, not
+    /// containing the username); the account must change it at first
+    /// sign-in.
     pub password: String,
     /// The agency an agent acts for (agents only).
     pub agency_id: Option<uuid::Uuid>,
 }
 
 /// Create a staff member of a tenant.
+///
+/// A tenant admin creates staff in their own tenant. The platform admin
+/// creates only a tenant's first admin (`tenant_admin`, while the tenant
+/// has no active admin): 403 for other roles, 409 `tenant_has_admin`.
 #[utoipa::path(
     tag = "staff",
     request_body = CreateStaff,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = StaffView),
-        (status = 409, description = "The username is taken in this tenant"),
+        (status = 403, description = "Not a tenant admin, or the platform admin creating anything but a first admin"),
+        (status = 409, description = "The username is taken in this tenant, or it has an active admin already"),
     )
 )]
 #[post("/staff")]
@@ -59,7 +66,13 @@ pub async fn create_staff(
     let username = v.check(Username::parse(&body.username));
     let display_name = v.check(parse_text("display_name", &body.display_name, 100));
     let email = v.check(Email::parse("email", &body.email));
-    let pw = v.check(StaffPassword::parse("password", &body.password, Some(body.username.trim())));
+    let pw = match StaffPassword::parse("password", &body.password, Some(body.username.trim())) {
+        Ok(pw) => Some(pw),
+        Err(errors) => {
+            errors.into_iter().for_each(|e| v.push(e));
+            None
+        }
+    };
     match (body.role, body.agency_id) {
         (TenantRole::Agent, None) => v.push(FieldError::new("agency_id", "required", "an agent belongs to an agency")),
         (TenantRole::Agent, Some(_)) | (_, None) => {}
@@ -78,6 +91,20 @@ pub async fn create_staff(
         .transaction(move |conn| -> Result<_, ApiError> {
             if db::tenants::find(conn, tenant)?.is_none() {
                 return Err(ApiError::field("tenant_id", "unknown", "no such tenant"));
+            }
+            // The platform admin gives a tenant its first admin (or a new
+            // one when none is active), nothing more: the rest of a tenant's
+            // staff is its admins' business.
+            if me.role == Role::PlatformAdmin {
+                if role != Role::TenantAdmin {
+                    return Err(ApiError::forbidden("the platform admin creates only a tenant's first admin"));
+                }
+                if !db::staff::active_admin_emails(conn, tenant)?.is_empty() {
+                    return Err(ApiError::Conflict {
+                        code: "tenant_has_admin",
+                        detail: "this tenant has an active admin, who creates its staff".into(),
+                    });
+                }
             }
             if let Some(a) = body.agency_id {
                 crate::http::agencies::require_agency(conn, tenant, a)?;

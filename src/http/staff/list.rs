@@ -6,7 +6,6 @@ use utoipa::IntoParams;
 
 use super::StaffView;
 use crate::db::{self, staff::Owner};
-use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
@@ -15,7 +14,8 @@ use crate::http::AppState;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StaffFilter {
-    /// Platform admin only: whose staff; absent lists the platform's own staff.
+    /// Not for use: the platform admin lists the platform's own staff only
+    /// (a tenant's staff: 403).
     pub tenant_id: Option<uuid::Uuid>,
 }
 
@@ -34,9 +34,11 @@ pub async fn list_staff(
     q: web::Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
-    let owner = match me.tenant {
-        Some(own) => Owner::Tenant(own),
-        None => Owner::from_tenant(filter.tenant_id.map(TenantId::from)),
+    let owner = match (me.tenant, filter.tenant_id) {
+        (Some(own), _) => Owner::Tenant(own),
+        (None, None) => Owner::Platform,
+        // A tenant's staff are its own business (DESIGN.md, roles).
+        (None, Some(_)) => return Err(ApiError::forbidden("the platform admin does not manage a tenant's staff")),
     };
     let page = q.parse()?;
     let rows = state

@@ -3,6 +3,7 @@
 
 pub mod create;
 pub mod list;
+pub mod me;
 pub mod update;
 
 use chrono::{DateTime, Utc};

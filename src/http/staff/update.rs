@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use super::StaffView;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner, staff::StaffChanges};
-use crate::domain::ids::{StaffId, TenantId};
+use crate::domain::ids::StaffId;
 use crate::domain::role::{Role, TenantRole};
 use crate::domain::staff::StaffStatus;
 use crate::error::ApiError;
@@ -57,13 +57,16 @@ pub async fn update_staff(
     let row = state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
-            // The platform admin acts on any tenant's staff; a tenant admin
-            // only on their own tenant's.
+            // A tenant admin acts on their own tenant's staff; the platform
+            // admin on platform staff only (a tenant's staff are its own
+            // business: the platform's lever is suspending the tenant).
             let owner = match my_tenant {
                 Some(own) => Owner::Tenant(own),
                 None => {
-                    let any = db::staff::find_tenant_staff_for_platform(conn, id)?.ok_or(ApiError::NotFound)?;
-                    Owner::Tenant(any.tenant_id.as_deref().and_then(TenantId::parse).ok_or(ApiError::NotFound)?)
+                    if db::staff::find_tenant_staff_for_platform(conn, id)?.is_some() {
+                        return Err(ApiError::forbidden("the platform admin does not manage a tenant's staff"));
+                    }
+                    Owner::Platform
                 }
             };
             let before = db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)?;
@@ -87,10 +90,15 @@ pub async fn update_staff(
             if db::staff::update(conn, owner, id, &changes)? == 0 {
                 return Err(ApiError::NotFound);
             }
+            let row = db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)?;
+            // Standing is read, never remembered: a new role or a disabled
+            // account ends every token issued before.
+            if row.role != before.role || row.status != before.status {
+                db::staff::end_sessions(conn, id)?;
+            }
             if body.status == Some(StaffStatus::Disabled) {
                 db::refresh_tokens::revoke_for_staff(conn, &id.to_string(), now)?;
             }
-            let row = db::staff::find(conn, owner, id)?.ok_or(ApiError::NotFound)?;
             let diff = audit::changes(
                 &serde_json::json!({"role": before.role, "status": before.status}),
                 &serde_json::json!({"role": row.role, "status": row.status}),

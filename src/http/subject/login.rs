@@ -1,7 +1,6 @@
 //! `POST /api/v1/public/{tenant}/subject/login`.
 
 use actix_web::{post, web, HttpResponse};
-use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
@@ -16,6 +15,7 @@ use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::jwt::ACCESS_TTL_SECS;
 use crate::security::password;
+use crate::signin::{self, Lockout, Principal};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -36,9 +36,12 @@ pub struct SubjectToken {
 /// Sign in as a filing subject.
 ///
 /// An unknown tenant or filing and a wrong password get the same 401 after
-/// the same work. After the tenant's `lockout_threshold` failures the
-/// filing is locked (423) for `lockout_minutes`; an approved reset lifts it.
-/// A generated password not changed in time opens nothing.
+/// the same work. After the tenant's `lockout_threshold` failures from one
+/// client address, that address may not try the filing for
+/// `lockout_minutes` (doubling with each further lock); after ten times as
+/// many from anywhere, the filing itself locks and its tokens end. Both
+/// answer 423 with `Retry-After`; an approved reset lifts the lock. A
+/// generated password not changed in time opens nothing.
 #[utoipa::path(
     tag = "subject",
     params(("tenant" = String, Path, description = "The tenant's slug")),
@@ -46,7 +49,7 @@ pub struct SubjectToken {
     responses(
         (status = 200, description = "Signed in", body = SubjectToken),
         (status = 401, description = "Bad credentials"),
-        (status = 423, description = "Locked after too many failures"),
+        (status = 423, description = "Locked after too many failures; see `Retry-After`"),
     )
 )]
 #[post("/public/{tenant}/subject/login")]
@@ -62,6 +65,7 @@ pub async fn subject_login(
     }
     let slug = tenant.into_inner();
     let number = FilingNumber::parse(&body.filing_number).ok();
+    let normalized = number.as_ref().map_or_else(String::new, |n| n.as_str().to_owned());
     let keys = Keys {
         group: "subject_login",
         address: meta.ip.as_deref(),
@@ -70,64 +74,65 @@ pub async fn subject_login(
         target: number.as_ref().map(FilingNumber::as_str),
     };
     enforce(&state, keys).await?;
-    let found = state
-        .db
-        .run(move |conn| -> Result<_, ApiError> {
-            let Some(t) = db::tenants::find_by_slug(conn, &slug)?.filter(|t| t.status == "active") else {
-                return Ok(None);
-            };
-            let tenant = TenantId::parse(&t.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
-            let filing = match &number {
-                Some(n) => db::filings::find_by_number(conn, tenant, n.as_str())?,
-                None => None,
-            };
-            let settings = db::settings::get(conn, tenant)?;
-            Ok(Some((tenant, filing, settings)))
-        })
-        .await?;
-    let hash = found.as_ref().and_then(|(_, f, _)| f.as_ref()).and_then(|f| f.password_hash.clone());
+    let found = {
+        let meta = meta.clone();
+        state
+            .db
+            .run(move |conn| -> Result<_, ApiError> {
+                let Some(t) = db::tenants::find_by_slug(conn, &slug)?.filter(|t| t.status == "active") else {
+                    return Ok(None);
+                };
+                let tenant = TenantId::parse(&t.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
+                let Some(number) = number else { return Ok(None) };
+                let filing = db::filings::find_by_number(conn, tenant, number.as_str())?;
+                let principal = Principal::Filing { tenant, number: number.as_str().to_owned() };
+                let locked_until = filing.as_ref().and_then(|f| f.locked_until);
+                let retry = signin::retry_after(conn, &principal, &meta, locked_until, db::now())?;
+                let settings = db::settings::get(conn, tenant)?;
+                Ok(Some((tenant, principal, filing, settings, retry)))
+            })
+            .await?
+    };
+    let hash = found.as_ref().and_then(|(_, _, f, _, _)| f.as_ref()).and_then(|f| f.password_hash.clone());
     let ok = password::verify_blocking(body.password, hash).await;
     let invalid = || ApiError::Unauthorized("invalid credentials");
-    let Some((tenant, Some(mut filing), settings)) = found else {
+    // An unknown tenant or a malformed number: nothing to count against.
+    let Some((tenant, principal, filing, settings, retry)) = found else {
         return Err(invalid());
     };
     let now = db::now();
+    let attempt = |reason: &str| json!({"filing_number": normalized, "reason": reason});
+    if let Some(secs) = retry {
+        let e = Event::new("subject.login.refused", Actor::Anonymous).tenant(Some(tenant)).details(attempt("locked"));
+        let e = match &filing {
+            Some(f) => e.target("filing", &f.id),
+            None => e,
+        };
+        audit::record_alone(&state.db, meta, e).await?;
+        return Err(ApiError::Locked(secs));
+    }
+    let filing = match filing {
+        Some(f) if ok => f,
+        // A wrong password and an unknown filing: the same statements.
+        _ => {
+            let lockout = Lockout { threshold: settings.lockout_threshold, minutes: settings.lockout_minutes };
+            let reason = if filing.is_some() { "wrong_password" } else { "unknown_filing" };
+            let details = attempt(reason);
+            state
+                .db
+                .transaction(move |conn| -> Result<_, ApiError> {
+                    Ok(signin::record_failure(conn, &principal, lockout, &meta, details, now)?)
+                })
+                .await?;
+            return Err(invalid());
+        }
+    };
     let event = |action: &'static str, reason: &str| {
         Event::new(action, Actor::Anonymous)
             .tenant(Some(tenant))
             .target("filing", &filing.id)
             .details(json!({"filing_number": filing.filing_number, "reason": reason}))
     };
-    if filing.locked_until.is_some_and(|t| t > now) {
-        audit::record_alone(&state.db, meta, event("subject.login.refused", "locked")).await?;
-        return Err(ApiError::Locked);
-    }
-    if !ok {
-        let failed = event("subject.login.failed", "wrong_password");
-        let (max, minutes) = (settings.lockout_threshold as i32, i64::from(settings.lockout_minutes));
-        state
-            .db
-            .transaction(move |conn| -> Result<_, ApiError> {
-                filing.failed_logins += 1;
-                let lock = filing.failed_logins >= max;
-                if lock {
-                    filing.locked_until = Some(now + Duration::minutes(minutes));
-                    filing.failed_logins = 0;
-                }
-                db::filings::save(conn, &filing)?;
-                audit::record(conn, &meta, failed)?;
-                if lock {
-                    let e = Event::new("subject.account.locked", Actor::System("lockout"))
-                        .tenant(Some(tenant))
-                        .target("filing", &filing.id)
-                        .details(json!({"failures": max, "until": filing.locked_until.map(|t| t.and_utc())}));
-                    audit::record(conn, &meta, e)?;
-                }
-                Ok(())
-            })
-            .await?;
-        return Err(invalid());
-    }
     if filing.must_change_password && filing.password_expires_at.is_some_and(|t| t <= now) {
         audit::record_alone(&state.db, meta, event("subject.login.refused", "generated_password_expired")).await?;
         return Err(ApiError::Unauthorized("the generated password has expired; ask for a new one"));
@@ -139,16 +144,13 @@ pub async fn subject_login(
         filing.id.clone(),
         Some(tenant.to_string()),
         ROLE,
+        filing.session_epoch,
         must_change.then_some("password_change"),
     )?;
     state
         .db
         .transaction(move |conn| -> Result<_, ApiError> {
-            if filing.failed_logins != 0 || filing.locked_until.is_some() {
-                filing.failed_logins = 0;
-                filing.locked_until = None;
-                db::filings::save(conn, &filing)?;
-            }
+            signin::record_success(conn, &principal, &meta, &filing.id)?;
             audit::record(conn, &meta, succeeded)?;
             Ok(())
         })

@@ -61,6 +61,7 @@ impl FromRequest for CurrentSubject {
             let tenant = claims.tid.as_deref().and_then(TenantId::parse).ok_or_else(invalid)?;
             let filing_id = claims.sub;
             let scope = claims.scope;
+            let epoch = claims.sep.ok_or_else(invalid)?;
             let found = state
                 .db
                 .run(move |conn| -> Result<_, ApiError> {
@@ -68,9 +69,12 @@ impl FromRequest for CurrentSubject {
                     Ok(if active { db::filings::find(conn, tenant, &filing_id)? } else { None })
                 })
                 .await?;
-            // A password changed or reset since the token was issued does
-            // not end it; the lock does.
             let filing = found.ok_or(ApiError::Unauthorized("the filing or its tenant is no longer available"))?;
+            // A password changed, reset or recovered since, or a lockout,
+            // ended the session.
+            if filing.session_epoch != epoch {
+                return Err(ApiError::Unauthorized(crate::error::SESSION_ENDED));
+            }
             Ok(CurrentSubject { tenant, filing, scope })
         })
     }

@@ -28,8 +28,9 @@ pub struct SubjectPasswordChange {
 ///
 /// 422 `validation_failed` lists every broken rule of the tenant's policy,
 /// one error each: `too_short`, `missing_letter`, `missing_digit`,
-/// `missing_special`, `contains_birthdate`, `contains_phone`,
-/// `contains_id_number`, `contains_filing_number`, `reused`, `too_common`.
+/// `missing_special`, `contains_personal_data` (birth date, phone or ID
+/// number: one code, so the answer never tells which a candidate holds),
+/// `contains_filing_number`, `reused`, `too_common`.
 #[utoipa::path(
     tag = "subject",
     request_body = SubjectPasswordChange,

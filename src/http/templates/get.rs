@@ -29,7 +29,7 @@ pub async fn get_template(
     path: web::Path<(String, String)>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;
     let own = state
         .db

@@ -31,7 +31,7 @@ pub async fn reset_template(
     path: web::Path<(String, String)>,
     q: web::Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;
     state
         .db

@@ -50,7 +50,7 @@ pub async fn update_template(
     q: web::Query<TenantParam>,
     body: web::Json<TemplateUpdate>,
 ) -> Result<HttpResponse, ApiError> {
-    let tenant = me.acting_for(&[Role::PlatformAdmin, Role::TenantAdmin], q.tenant_id)?;
+    let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;
     let body = body.into_inner();
     let tpl = Template { subject: body.subject.trim().to_owned(), body: body.body, sms: body.sms.trim().to_owned() };

@@ -1,0 +1,3 @@
+DROP TABLE sign_in_failures;
+ALTER TABLE filings DROP COLUMN session_epoch;
+ALTER TABLE staff DROP COLUMN session_epoch;

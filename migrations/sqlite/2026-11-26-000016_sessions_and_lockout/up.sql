@@ -1,0 +1,15 @@
+-- See the PostgreSQL migration of the same name; the standing function is
+-- PostgreSQL only (SQLite reads the standing with a query).
+ALTER TABLE staff ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE filings ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
+
+CREATE TABLE sign_in_failures (
+    principal    TEXT NOT NULL,
+    address      TEXT NOT NULL,
+    failures     INTEGER NOT NULL,
+    locks        INTEGER NOT NULL,
+    locked_until TIMESTAMP,
+    updated_at   TIMESTAMP NOT NULL,
+    PRIMARY KEY (principal, address)
+);
+CREATE INDEX sign_in_failures_updated_idx ON sign_in_failures (updated_at);

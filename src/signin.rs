@@ -157,7 +157,12 @@ pub fn record_failure(
 
 /// After a good sign-in: the address's failures are forgotten, and the
 /// account's count restarts.
-pub fn record_success(conn: &mut DbConnection, principal: &Principal, meta: &RequestMeta, id: &str) -> diesel::QueryResult<()> {
+pub fn record_success(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    meta: &RequestMeta,
+    id: &str,
+) -> diesel::QueryResult<()> {
     db::sign_in_failures::clear(conn, &principal.key(), address_of(meta))?;
     match principal {
         Principal::Staff { .. } => db::staff::record_success(conn, id)?,

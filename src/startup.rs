@@ -121,6 +121,7 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
             .default_service(web::to(not_matched))
             .wrap(middleware::from_fn(crate::http::idempotency::idempotency))
+            .wrap(middleware::from_fn(crate::http::nul_bytes::refuse_nul))
             .wrap(middleware::from_fn(telemetry::observe))
     })
     // The binary listens for SIGTERM/SIGINT itself, from before start-up,

@@ -108,25 +108,54 @@ pub fn render(format: Format, rows: Vec<AuditEventRow>, first: bool) -> anyhow::
             for r in rows {
                 let v = AuditEventView::from(r);
                 let opt = |o: &Option<String>| o.clone().unwrap_or_default();
-                w.write_record([
-                    v.id,
-                    v.seq.to_string(),
-                    v.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                    opt(&v.tenant_id),
-                    v.actor_type,
-                    opt(&v.actor_id),
-                    v.action,
-                    opt(&v.target_type),
-                    opt(&v.target_id),
-                    opt(&v.request_id),
-                    opt(&v.ip),
-                    opt(&v.user_agent),
-                    v.details.to_string(),
-                    v.hash,
-                    v.prev_hash,
-                ])?;
+                w.write_record(
+                    [
+                        v.id,
+                        v.seq.to_string(),
+                        v.at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                        opt(&v.tenant_id),
+                        v.actor_type,
+                        opt(&v.actor_id),
+                        v.action,
+                        opt(&v.target_type),
+                        opt(&v.target_id),
+                        opt(&v.request_id),
+                        opt(&v.ip),
+                        opt(&v.user_agent),
+                        v.details.to_string(),
+                        v.hash,
+                        v.prev_hash,
+                    ]
+                    .map(spreadsheet_safe),
+                )?;
             }
             Ok(w.into_inner().map_err(|e| anyhow::anyhow!("csv: {e}"))?)
+        }
+    }
+}
+
+/// A CSV cell that a spreadsheet shows as text, never evaluates: cells
+/// beginning with `=`, `+`, `-`, `@`, a tab or a carriage return get a
+/// leading `'` (OWASP, CSV injection). The audit log holds what strangers
+/// typed (user agents, usernames), and auditors open exports in Excel.
+pub fn spreadsheet_safe(cell: String) -> String {
+    match cell.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}"),
+        _ => cell,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formula_starts_are_neutralised_and_nothing_else_changes() {
+        for bad in ["=cmd|' /C calc'!A0", "+1+1", "-2+3", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(spreadsheet_safe(bad.to_owned()), format!("'{bad}"));
+        }
+        for fine in ["", "auth.login.failed", "127.0.0.1", "a=b", "'quoted"] {
+            assert_eq!(spreadsheet_safe(fine.to_owned()), fine);
         }
     }
 }

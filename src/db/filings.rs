@@ -69,11 +69,13 @@ pub fn record_failure(
     use diesel::dsl::case_when;
     use diesel::sql_types::{Integer, Nullable, Timestamp};
     let reached = filings::failed_logins.ge(ceiling - 1);
-    let target = filings::table.filter(filings::tenant_id.eq(tenant.to_string())).filter(filings::filing_number.eq(number));
+    let target =
+        filings::table.filter(filings::tenant_id.eq(tenant.to_string())).filter(filings::filing_number.eq(number));
     diesel::update(target.clone())
         .set((
             filings::failed_logins.eq(case_when::<_, _, Integer>(reached, 0).otherwise(filings::failed_logins + 1)),
-            filings::locked_until.eq(case_when::<_, _, Nullable<Timestamp>>(reached, Some(lock_until)).otherwise(filings::locked_until)),
+            filings::locked_until
+                .eq(case_when::<_, _, Nullable<Timestamp>>(reached, Some(lock_until)).otherwise(filings::locked_until)),
             filings::session_epoch.eq(case_when(reached, filings::session_epoch + 1).otherwise(filings::session_epoch)),
         ))
         .execute(conn)?;

@@ -59,7 +59,8 @@ pub fn record(
         .do_update()
         .set((t::failures.eq(t::failures + 1), t::updated_at.eq(now)))
         .execute(c))?;
-    let (failures, locks): (i32, i32) = t::table.find((principal, address)).select((t::failures, t::locks)).first(conn)?;
+    let (failures, locks): (i32, i32) =
+        t::table.find((principal, address)).select((t::failures, t::locks)).first(conn)?;
     if failures < threshold {
         return Ok(None);
     }

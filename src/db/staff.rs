@@ -139,7 +139,8 @@ pub fn record_failure(
     let reached = staff::failed_logins.ge(ceiling - 1);
     let changes = (
         staff::failed_logins.eq(case_when::<_, _, Integer>(reached, 0).otherwise(staff::failed_logins + 1)),
-        staff::locked_until.eq(case_when::<_, _, Nullable<Timestamp>>(reached, Some(lock_until)).otherwise(staff::locked_until)),
+        staff::locked_until
+            .eq(case_when::<_, _, Nullable<Timestamp>>(reached, Some(lock_until)).otherwise(staff::locked_until)),
         staff::session_epoch.eq(case_when(reached, staff::session_epoch + 1).otherwise(staff::session_epoch)),
     );
     let (named, owned) = (staff::username.eq(username), staff::tenant_id.eq(owner_tenant(owner)));
@@ -170,7 +171,9 @@ pub fn record_success(conn: &mut DbConnection, id: &str) -> QueryResult<usize> {
 
 /// Ends every access token of the staff member: their session epoch moves on.
 pub fn end_sessions(conn: &mut DbConnection, id: StaffId) -> QueryResult<usize> {
-    diesel::update(staff::table.find(id.to_string())).set(staff::session_epoch.eq(staff::session_epoch + 1)).execute(conn)
+    diesel::update(staff::table.find(id.to_string()))
+        .set(staff::session_epoch.eq(staff::session_epoch + 1))
+        .execute(conn)
 }
 
 pub fn count_platform_admins(conn: &mut DbConnection) -> QueryResult<i64> {

@@ -181,7 +181,10 @@ impl FromRequest for StaffClaims {
 }
 
 /// Reads the standing of the token's holder for an extractor.
-fn load_staff(req: &HttpRequest, pending_change_ok: bool) -> Pin<Box<dyn Future<Output = Result<CurrentStaff, ApiError>>>> {
+fn load_staff(
+    req: &HttpRequest,
+    pending_change_ok: bool,
+) -> Pin<Box<dyn Future<Output = Result<CurrentStaff, ApiError>>>> {
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let token = bearer(req);
     Box::pin(async move {

@@ -29,8 +29,18 @@ struct Stored {
 }
 
 fn applies(req: &ServiceRequest) -> bool {
-    // Sign-in answers carry tokens: never stored, and nothing is created.
-    req.method() == Method::POST && req.headers().contains_key(HEADER) && !req.path().starts_with("/api/v1/auth/")
+    req.method() == Method::POST && req.headers().contains_key(HEADER) && !carries_credentials(req.path())
+}
+
+/// Sign-in, token and password routes: their answers carry tokens and their
+/// bodies passwords, so neither is stored (nor replayed to whoever repeats
+/// the key), and nothing is created that a retry could duplicate.
+fn carries_credentials(path: &str) -> bool {
+    path.starts_with("/api/v1/auth/")
+        || path.starts_with("/api/v1/oauth/")
+        || path.ends_with("/subject/login")
+        || path.ends_with("/password-resets")
+        || path.contains("/password-recovery")
 }
 
 /// Whose key it is: the signed-in staff member, or the public route.
@@ -41,7 +51,10 @@ fn scope(req: &ServiceRequest, state: &AppState) -> Option<(String, Option<Strin
     }
 }
 
-fn fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
+/// What tells a repeat from another request, keyed with the data key: a
+/// body may hold a password (a new staff member's), and a plain hash of it
+/// would let whoever reads the table test candidates at hash speed.
+fn fingerprint(state: &AppState, req: &ServiceRequest, body: &[u8]) -> String {
     let mut h = Sha256::new();
     h.update(req.method().as_str());
     h.update([0]);
@@ -50,7 +63,8 @@ fn fingerprint(req: &ServiceRequest, body: &[u8]) -> String {
     h.update(req.query_string());
     h.update([0]);
     h.update(body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    state.cipher.blind_index("idempotency_request", &digest)
 }
 
 fn error(e: ApiError) -> HttpResponse {
@@ -83,7 +97,7 @@ pub async fn idempotency(
         Ok(b) => b,
         Err(e) => return Ok(req.into_response(e.error_response())),
     };
-    let hash = fingerprint(&req, &body);
+    let hash = fingerprint(&state, &req, &body);
     req.set_payload(Payload::from(body));
 
     let claimed = {

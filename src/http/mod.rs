@@ -12,6 +12,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod limits;
 pub mod notifications;
+pub mod nul_bytes;
 pub mod ops;
 pub mod routes;
 pub mod settings;

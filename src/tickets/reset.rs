@@ -58,7 +58,14 @@ pub fn issue(
         TicketKind::PasswordReset | TicketKind::InitialPasswordResend => match settings.reset_mode {
             ResetMode::TempPassword => {
                 let p = prepared.ok_or_else(|| anyhow::anyhow!("no temporary password was prepared"))?;
-                store_generated_password(conn, tenant_id, &mut filing, p.hash, settings.generated_password_ttl_hours, now)?;
+                store_generated_password(
+                    conn,
+                    tenant_id,
+                    &mut filing,
+                    p.hash,
+                    settings.generated_password_ttl_hours,
+                    now,
+                )?;
                 params.insert("password".into(), p.plain.into());
                 let kind = if kind == TicketKind::PasswordReset { Kind::ResetPassword } else { Kind::InitialPassword };
                 let sent = to.send(conn, &filing, kind, &params)?;

@@ -160,10 +160,14 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
     let chosen = "Chosen#Pass2026".to_owned();
     let change = json!({"current_password": initial, "new_password": chosen});
     assert_eq!(call(M::PUT, "/api/v1/subject/password", Some(&subject_token), Some(change)).await.0, 204);
+    // The change ended that token; a new sign-in with the chosen password.
+    let (s, subject) = subject_login(chosen.clone()).await;
+    assert_eq!(s, 200);
+    let second_token = subject["access_token"].as_str().unwrap().to_owned();
     // A refused change carries the rejected password in its body: not logged either.
     let weak = json!({"current_password": chosen, "new_password": "Weak-19491231"});
-    assert_eq!(call(M::PUT, "/api/v1/subject/password", Some(&subject_token), Some(weak)).await.0, 422);
-    secrets.extend([initial, subject_token, chosen, "Weak-19491231".into()]);
+    assert_eq!(call(M::PUT, "/api/v1/subject/password", Some(&second_token), Some(weak)).await.0, 422);
+    secrets.extend([initial, subject_token, second_token, chosen, "Weak-19491231".into()]);
 
     let ticket = json!({"kind": "password_reset", "filing_number": "京ICP备12345678号", "contact_name": "张三",
                         "phone": APPLICANT_PHONE, "id_number": ID, "email": EMAIL});

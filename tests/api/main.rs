@@ -25,3 +25,4 @@ mod support;
 mod templates;
 mod tenants;
 mod tickets;
+mod trust;

@@ -6,11 +6,11 @@ use serde_json::{json, Value};
 use crate::helpers::{assert_problem, spawn_app_with, TestApp};
 use crate::support::sms_gateway::SmsGateway;
 
-const NUMBER: &str = "京ICP备12345678号";
+pub(crate) const NUMBER: &str = "京ICP备12345678号";
 
 /// A tenant `acme` with one filing whose initial password was delivered;
 /// returns the app, the gateway, the admin token and the password.
-async fn with_initial_password(
+pub(crate) async fn with_initial_password(
     tweak: impl FnOnce(&mut filingdesk::config::Settings) + Send + 'static,
 ) -> (TestApp, SmsGateway, String, String) {
     let gateway = SmsGateway::start().await;
@@ -45,7 +45,7 @@ async fn with_initial_password(
     (app, gateway, t.admin.access.clone(), password)
 }
 
-async fn login(app: &TestApp, tenant: &str, number: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn login(app: &TestApp, tenant: &str, number: &str, password: &str) -> reqwest::Response {
     app.post(
         &format!("/api/v1/public/{tenant}/subject/login"),
         None,

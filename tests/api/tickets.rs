@@ -650,6 +650,20 @@ async fn agents_submit_for_authorized_filings_only_and_see_their_agency_alone() 
     assert_eq!(numbers, [mine.as_str()]);
     let seen: Value = d.app.get(&format!("/api/v1/tickets/{mine_id}"), Some(&ada.access)).await.json().await.unwrap();
     assert_eq!(seen["agency_id"], ours.as_str());
+    // Reviewers' internal notes stay with the staff; the agent reads the
+    // public comments only.
+    for (body, visibility) in [("the ID looks edited", "internal"), ("please send the licence", "public")] {
+        let comment = json!({"body": body, "visibility": visibility});
+        let resp = d.app.post(&format!("/api/v1/tickets/{mine_id}/comments"), Some(&d.rita.access), comment).await;
+        assert_eq!(resp.status(), 201);
+    }
+    let comments = |v: &Value| -> Vec<String> {
+        v["comments"].as_array().unwrap().iter().map(|c| c["body"].as_str().unwrap().to_owned()).collect()
+    };
+    let seen: Value = d.app.get(&format!("/api/v1/tickets/{mine_id}"), Some(&ada.access)).await.json().await.unwrap();
+    assert_eq!(comments(&seen), ["please send the licence"]);
+    let staff: Value = d.app.get(&format!("/api/v1/tickets/{mine_id}"), Some(admin)).await.json().await.unwrap();
+    assert_eq!(comments(&staff), ["the ID looks edited", "please send the licence"]);
     assert_problem(d.app.get(&format!("/api/v1/tickets/{public_id}"), Some(&ada.access)).await, 404, "not_found").await;
     assert_problem(d.app.get(&format!("/api/v1/tickets/{mine_id}"), Some(&bo.access)).await, 404, "not_found").await;
     let empty: Value = d.app.get("/api/v1/tickets", Some(&bo.access)).await.json().await.unwrap();

@@ -24,6 +24,9 @@ CREATE TABLE sign_in_failures (
     PRIMARY KEY (principal, address)
 );
 CREATE INDEX sign_in_failures_updated_idx ON sign_in_failures (updated_at);
+-- A new password clears its filing's rows from inside the tenant's
+-- transaction (`db::filings::new_session`); the keys name the tenant.
+GRANT SELECT, DELETE ON sign_in_failures TO filingdesk_tenant;
 
 -- Standing is read, never remembered: the queue's round trip now also checks
 -- the token's session epoch, the role against the roles the route allows,

@@ -3,14 +3,14 @@
 use actix_web::{post, web, HttpResponse};
 use serde_json::json;
 
-use serde::Deserialize;
-use utoipa::ToSchema;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
 use crate::http::AppState;
 use crate::security::tokens;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// `{"refresh_token", "everywhere"?}`.
 #[derive(Debug, Deserialize, ToSchema)]

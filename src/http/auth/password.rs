@@ -56,8 +56,8 @@ pub async fn change_password(
         audit::record_alone(&state.db, meta, e).await?;
         return Err(ApiError::field("current_password", "incorrect", "the current password is not correct"));
     }
-    let new = StaffPassword::parse("new_password", &req.new_password, Some(&staff.username))
-        .map_err(ApiError::Validation)?;
+    let new =
+        StaffPassword::parse("new_password", &req.new_password, Some(&staff.username)).map_err(ApiError::Validation)?;
     if new.expose() == req.current_password {
         return Err(ApiError::field("new_password", "reused", "the new password must differ from the current one"));
     }

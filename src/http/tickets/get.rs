@@ -2,7 +2,7 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::{full_view, ticket_id, visible_ticket, TicketView};
+use super::{full_view, ticket_id, visible_ticket, Audience, TicketView};
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
@@ -27,7 +27,7 @@ pub async fn get_ticket(
         .db
         .run_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = visible_ticket(conn, &me, tenant, &id)?;
-            full_view(conn, tenant, t)
+            full_view(conn, tenant, t, Audience::of(&me))
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

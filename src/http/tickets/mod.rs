@@ -159,13 +159,38 @@ pub struct TicketView {
     pub version: i32,
 }
 
-/// The ticket with everything a reviewer sees, read in `conn`.
-pub fn full_view(conn: &mut DbConnection, tenant: TenantId, t: TicketRow) -> Result<TicketView, ApiError> {
+/// Whose view of a ticket: staff see internal comments, agents (outsiders
+/// acting for an applicant) only the public ones.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Audience {
+    Staff,
+    Agent,
+}
+
+impl Audience {
+    pub fn of(me: &CurrentStaff) -> Self {
+        if me.role == Role::Agent {
+            Audience::Agent
+        } else {
+            Audience::Staff
+        }
+    }
+}
+
+/// The ticket with everything its `audience` sees, read in `conn`.
+pub fn full_view(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    t: TicketRow,
+    audience: Audience,
+) -> Result<TicketView, ApiError> {
     let approvals = db::tickets::approvals(conn, tenant, &t.id)?
         .into_iter()
         .map(|a| ApprovalView { reviewer_id: uuid(&a.reviewer_id), note: a.note, at: a.created_at.and_utc() })
         .collect();
-    let comments = db::tickets::comments(conn, tenant, &t.id, false)?.into_iter().map(CommentView::from).collect();
+    let public_only = audience == Audience::Agent;
+    let comments =
+        db::tickets::comments(conn, tenant, &t.id, public_only)?.into_iter().map(CommentView::from).collect();
     let filter = db::notifications::Filter { ticket_id: Some(t.id.clone()), ..Default::default() };
     let notifications = db::notifications::list(conn, tenant, &filter, None, 200)?
         .into_iter()
@@ -322,7 +347,7 @@ pub async fn decide_as_reviewer(
             let t = db::tickets::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let d = Decision { actor: Actor::Reviewer(me.id), action, text };
             let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, prepared, db::now())?;
-            full_view(conn, tenant, t)
+            full_view(conn, tenant, t, Audience::Staff)
         })
         .await?;
     Ok(HttpResponse::Ok().json(view))

@@ -51,6 +51,7 @@ pub fn build_row(tenant: TenantId, cipher: &DataCipher, input: FilingInput) -> F
         created_at: now,
         updated_at: now,
         session_epoch: 0,
+        policy_failures: 0,
     };
     seal_id_number(&mut row, cipher, &input.id_number);
     seal_phone(&mut row, cipher, &input.phone);
@@ -83,6 +84,31 @@ pub fn seal_email(row: &mut FilingRow, cipher: &DataCipher, v: &Email) {
     row.email_index = cipher.blind_index("email", &lower);
     row.email_masked = mask_email(v.as_str());
 }
+
+/// Contacts change only by four eyes: once a filing has a query password,
+/// a phone or e-mail other than the one on file is refused by the routes
+/// that write filings directly (409 `contact_change_required`); the way is
+/// an approved `contact_change` ticket, which tells old and new contacts.
+/// Compared through the blind indexes (every accepted key's), so a value
+/// equal to the one on file is no change.
+pub fn changes_locked_contacts(
+    cipher: &DataCipher,
+    row: &FilingRow,
+    phone: Option<&PhoneNumber>,
+    email: Option<&Email>,
+) -> bool {
+    if row.password_hash.is_none() {
+        return false;
+    }
+    let phone_changes = phone.is_some_and(|p| !cipher.blind_indexes("phone", p.as_str()).contains(&row.phone_index));
+    let email_changes =
+        email.is_some_and(|e| !cipher.blind_indexes("email", &e.as_str().to_lowercase()).contains(&row.email_index));
+    phone_changes || email_changes
+}
+
+/// The answer to a direct contact change on a filing with a password.
+pub const CONTACT_CHANGE_REQUIRED: &str =
+    "this filing has a query password: its phone and e-mail change only through an approved contact_change ticket";
 
 /// Reads back a sealed field.
 pub fn open(cipher: &DataCipher, filing_id: &str, field: &str, sealed: &str) -> anyhow::Result<String> {

@@ -45,6 +45,10 @@ pub struct FilingRow {
     /// See [`new_session`]; never written by [`save`].
     #[diesel(skip_update)]
     pub session_epoch: i32,
+    /// New passwords the policy refused while a generated password is in
+    /// use ([`count_policy_failure`]); never written by [`save`].
+    #[diesel(skip_update)]
+    pub policy_failures: i32,
 }
 
 pub const NUMBER_UNIQUE: &[&str] = &["filings_tenant_number_key", "filings.tenant_id, filings.filing_number"];
@@ -109,7 +113,32 @@ pub fn new_session(conn: &mut DbConnection, tenant: TenantId, id: &str) -> Query
             filings::failed_logins.eq(0),
             filings::locked_until.eq(None::<NaiveDateTime>),
             filings::session_epoch.eq(filings::session_epoch + 1),
+            filings::policy_failures.eq(0),
         ))
+        .execute(conn)
+}
+
+/// Counts a new password the policy refused; returns the count.
+pub fn count_policy_failure(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<i32> {
+    let target = filings::table.filter(filings::tenant_id.eq(tenant.to_string())).filter(filings::id.eq(id));
+    diesel::update(target.clone()).set(filings::policy_failures.eq(filings::policy_failures + 1)).execute(conn)?;
+    target.select(filings::policy_failures).first(conn)
+}
+
+/// Burns the generated password in use: it expires now and every session
+/// it opened ends.
+pub fn burn_generated_password(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let target = filings::table
+        .filter(filings::tenant_id.eq(tenant.to_string()))
+        .filter(filings::id.eq(id))
+        .filter(filings::must_change_password.eq(true));
+    diesel::update(target)
+        .set((filings::password_expires_at.eq(Some(now)), filings::session_epoch.eq(filings::session_epoch + 1)))
         .execute(conn)
 }
 

@@ -110,6 +110,7 @@ diesel::table! {
         updated_at -> Timestamp,
         password_reminded_at -> Nullable<Timestamp>,
         session_epoch -> Int4,
+        policy_failures -> Int4,
     }
 }
 
@@ -265,6 +266,7 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
         expired_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        policy_failures -> Int4,
     }
 }
 

@@ -129,6 +129,8 @@ pub struct ResetLinkRow {
     pub used_at: Option<NaiveDateTime>,
     pub expired_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+    /// New passwords refused by the policy when tried with this link.
+    pub policy_failures: i32,
 }
 
 /// The next number of the day for a tenant (1, 2, …). The counter row is
@@ -298,6 +300,32 @@ pub fn find_reset_link(conn: &mut DbConnection, tenant: TenantId, hash: &str) ->
         .select(ResetLinkRow::as_select())
         .first(conn)
         .optional()
+}
+
+/// Counts a new password the policy refused on link `id`; returns the count.
+pub fn count_link_policy_failure(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<i32> {
+    let link = reset_links::table.filter(reset_links::tenant_id.eq(tenant.to_string())).filter(reset_links::id.eq(id));
+    diesel::update(link.clone())
+        .set(reset_links::policy_failures.eq(reset_links::policy_failures + 1))
+        .execute(conn)?;
+    link.select(reset_links::policy_failures).first(conn)
+}
+
+/// Ends a live link before its time (burned after too many refusals).
+pub fn expire_reset_link(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    id: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        reset_links::table
+            .filter(reset_links::tenant_id.eq(tenant.to_string()))
+            .filter(reset_links::id.eq(id))
+            .filter(reset_links::expired_at.is_null()),
+    )
+    .set(reset_links::expired_at.eq(Some(now)))
+    .execute(conn)
 }
 
 /// Spends a link; `false` when it was spent, expired or withdrawn meanwhile.

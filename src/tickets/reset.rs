@@ -90,6 +90,7 @@ pub fn issue(
                         used_at: None,
                         expired_at: None,
                         created_at: now,
+                        policy_failures: 0,
                     },
                 )?;
                 // The approval lifts a lockout and ends earlier subject

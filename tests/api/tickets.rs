@@ -277,6 +277,24 @@ async fn a_reset_link_works_once_under_the_policy_and_not_after_it_expires() {
     let run = d.app.jobs.run(filingdesk::jobs::JobName::TicketExpiry, chrono::Utc::now().naive_utc()).await;
     assert_eq!(run, filingdesk::jobs::RunOutcome::Ok("expired 0 tickets and 1 reset links".into()));
     assert_problem(reset(newer, "Other#Pass2026").await, 410, "gone").await;
+
+    // Each refusal names a broken rule: the tenth burns the link, so its
+    // holder cannot go on testing candidates against personal data.
+    let fourth = d.submit(request("password_reset")).await;
+    let link = resolve(fourth["number"].as_str().unwrap().to_owned()).await;
+    for _ in 0..9 {
+        assert_problem(reset(link.clone(), "Zx#19491231qq").await, 422, "validation_failed").await;
+    }
+    assert_problem(reset(link.clone(), "Zx#19491231qq").await, 410, "gone").await;
+    assert_problem(reset(link, "Good#Pass-2027").await, 410, "gone").await;
+    let burned: Value = d
+        .app
+        .get("/api/v1/audit-events?action=filing.credential.burned", Some(&d.t.admin.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(burned["items"][0]["details"], json!({"credential": "reset_link", "refusals": 10}));
 }
 
 #[tokio::test]

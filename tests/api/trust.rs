@@ -463,3 +463,165 @@ async fn idempotency_keeps_no_plain_fingerprint_and_no_sign_in_answer() {
     assert_ne!(first["access_token"], second["access_token"]);
     assert_eq!(app.sql_strings("SELECT scope AS v FROM idempotency_keys").len(), 1, "the staff creation only");
 }
+
+/// Once a filing has a query password nobody redirects it alone: its phone
+/// and e-mail change only through an approved `contact_change` ticket.
+#[tokio::test]
+async fn contacts_of_a_filing_with_a_password_change_only_by_four_eyes() {
+    let (app, _gw, admin, initial) = with_initial_password(|_| {}).await;
+    let filing = app.sql_strings("SELECT id AS v FROM filings")[0].clone();
+    let path = format!("/api/v1/filings/{filing}");
+    for change in [json!({"phone": "13900009999"}), json!({"email": "attacker@example.com"})] {
+        assert_problem(app.patch(&path, Some(&admin), change).await, 409, "contact_change_required").await;
+    }
+    // The same contacts, or other fields, are no change of contacts.
+    let same = json!({"phone": "13812345678", "email": "Z@example.com", "subject_name": "新名称"});
+    assert_eq!(app.patch(&path, Some(&admin), same).await.status(), 200);
+    let page: Value = app.get(&path, Some(&admin)).await.json().await.unwrap();
+    assert_eq!((page["phone_masked"].as_str(), page["subject_name"].as_str()), (Some("138****5678"), Some("新名称")));
+
+    // The import refuses that line and goes on with the others.
+    let csv = "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
+               京ICP备12345678号,示例,enterprise,张三,11010519491231002X,13900009999,z@example.com,\n\
+               京ICP备22222222号,其他,enterprise,李四,11010519491231002X,13700001111,l@example.com,l.example.cn\n";
+    let resp = app
+        .client
+        .post(app.url("/api/v1/filings/import"))
+        .bearer_auth(&admin)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(1), Some(0)), "{report}");
+    assert_eq!(report["errors"][0]["line"], 2);
+    assert!(report["errors"][0]["message"].as_str().unwrap().starts_with("contact_change_required"));
+    let phones = app.sql_strings(&format!("SELECT phone_masked AS v FROM filings WHERE id = '{filing}'"));
+    assert_eq!(phones, ["138****5678"]);
+
+    // A password the subject chose is replaced only when the admin says so.
+    let session: Value = subject_login(&app, "acme", NUMBER, &initial).await.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    let change = json!({"current_password": initial, "new_password": CHOSEN});
+    assert_eq!(app.put("/api/v1/subject/password", Some(token), change).await.status(), 204);
+    let issue = format!("/api/v1/filings/{filing}/initial-password");
+    assert_problem(app.post(&issue, Some(&admin), json!({})).await, 409, "password_exists").await;
+    assert_eq!(subject_login(&app, "acme", NUMBER, CHOSEN).await.status(), 200, "still the chosen password");
+    let bad = app.post(&issue, Some(&admin), json!({"replace_existing": "yes"})).await;
+    assert_problem(bad, 422, "validation_failed").await;
+    let resp = app.post(&issue, Some(&admin), json!({"replace_existing": true})).await;
+    assert_eq!(resp.status(), 202);
+    assert_eq!(subject_login(&app, "acme", NUMBER, CHOSEN).await.status(), 401);
+}
+
+/// The platform admin creates tenants and a tenant's first admin, and reads
+/// audit logs; nothing of a tenant's own business.
+#[tokio::test]
+async fn the_platform_admin_has_no_tenant_admin_powers() {
+    let (app, _gw, admin, _initial) = with_initial_password(|_| {}).await;
+    let tenant = app.sql_strings("SELECT id AS v FROM tenants")[0].clone();
+    let filing = app.sql_strings("SELECT id AS v FROM filings")[0].clone();
+    let root = app.platform_admin().await;
+    let root = Some(root.access.as_str());
+    let q = format!("?tenant_id={tenant}");
+    let filing_body = json!({"filing_number": "京ICP备33333333号", "subject_name": "x", "subject_type": "enterprise",
+                             "responsible_person": "x", "id_number": "11010519491231002X", "phone": "13812345670",
+                             "email": "x@example.com"});
+    let writes = [
+        (reqwest::Method::POST, format!("/api/v1/filings{q}"), filing_body),
+        (reqwest::Method::PATCH, format!("/api/v1/filings/{filing}{q}"), json!({"phone": "13900009999"})),
+        (reqwest::Method::POST, format!("/api/v1/filings/{filing}/initial-password{q}"), json!({})),
+        (reqwest::Method::PUT, format!("/api/v1/settings{q}"), json!({"reset_mode": "link"})),
+        (
+            reqwest::Method::PUT,
+            format!("/api/v1/settings/templates/test/en{q}"),
+            json!({"subject": "s", "body": "b", "sms": "s"}),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/api/v1/agencies{q}"),
+            json!({"name": "x", "license_number": "91110000MA01ABCD3X"}),
+        ),
+        (reqwest::Method::GET, format!("/api/v1/filings{q}"), Value::Null),
+        (reqwest::Method::GET, format!("/api/v1/notifications{q}"), Value::Null),
+        (reqwest::Method::GET, format!("/api/v1/staff{q}"), Value::Null),
+    ];
+    for (method, path, body) in writes {
+        let body = (!body.is_null()).then_some(body);
+        assert_problem(app.request(method, &path, root, body).await, 403, "forbidden").await;
+    }
+    let staff = app.sql_strings(&format!("SELECT id AS v FROM staff WHERE tenant_id = '{tenant}'"))[0].clone();
+    let resp = app.patch(&format!("/api/v1/staff/{staff}"), root, json!({"status": "disabled"})).await;
+    assert_problem(resp, 403, "forbidden").await;
+    let new = |role: &str| {
+        json!({"tenant_id": tenant, "username": format!("new-{role}"), "display_name": "N", "email": "n@example.com",
+               "role": role, "password": PASSWORD})
+    };
+    assert_problem(app.post("/api/v1/staff", root, new("reviewer")).await, 403, "forbidden").await;
+    assert_problem(app.post("/api/v1/staff", root, new("tenant_admin")).await, 409, "tenant_has_admin").await;
+    // Audit reads stay; and nothing above changed the tenant.
+    let events: Value = app.get(&format!("/api/v1/audit-events{q}"), root).await.json().await.unwrap();
+    assert!(!events["items"].as_array().unwrap().is_empty());
+    let phones = app.sql_strings("SELECT phone_masked AS v FROM filings");
+    assert_eq!(phones, ["138****5678"]);
+    let settings: Value = app.get("/api/v1/settings", Some(&admin)).await.json().await.unwrap();
+    assert_eq!(settings["reset_mode"], "temp_password");
+}
+
+/// Holding only a temporary password, packing candidates into the new one
+/// learns nothing: one code for birth date, phone and ID number, attempts
+/// rate-limited per filing, and the tenth refusal burns the password.
+#[tokio::test]
+async fn policy_refusals_are_no_oracle_for_personal_data() {
+    let (app, gateway, admin, initial) = with_initial_password(|_| {}).await;
+    let session: Value = subject_login(&app, "acme", NUMBER, &initial).await.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    let change = |new: &str| {
+        app.put("/api/v1/subject/password", Some(&token), json!({"current_password": initial, "new_password": new}))
+    };
+    // The birth date and a run of the ID number answer alike (and so
+    // does the phone, which here also holds the filing number's digits).
+    let mut answers = Vec::new();
+    for candidate in ["Zx#19491231qq", "Zx#q010519q", "Zx#a491231q"] {
+        let body = assert_problem(change(candidate).await, 422, "validation_failed").await;
+        answers.push(body["errors"].clone());
+    }
+    assert!(answers.iter().all(|a| *a == answers[0]), "{answers:?}");
+    assert_eq!(
+        answers[0],
+        json!([{"field": "new_password", "code": "contains_personal_data",
+        "message": "must not contain the birth date, phone number or ID number of the responsible person"}])
+    );
+    for _ in 3..9 {
+        assert_problem(change("Zx#19491231qq").await, 422, "validation_failed").await;
+    }
+    assert_problem(change("Zx#19491231qq").await, 410, "gone").await;
+    // Burned: the token and the password open nothing now.
+    assert_problem(app.get("/api/v1/subject/filing", Some(&token)).await, 401, "unauthorized").await;
+    assert_problem(subject_login(&app, "acme", NUMBER, &initial).await, 401, "unauthorized").await;
+    let burned: Value =
+        app.get("/api/v1/audit-events?action=filing.credential.burned", Some(&admin)).await.json().await.unwrap();
+    assert_eq!(burned["items"][0]["details"], json!({"credential": "generated_password", "refusals": 10}));
+
+    // Attempts are limited per filing, whatever the token: with a limit of
+    // 3 an hour, a new password's first attempt is refused after the ten.
+    let filing = app.sql_strings("SELECT id AS v FROM filings")[0].clone();
+    let limits = json!({"per_address_per_minute": 100, "per_tenant_per_minute": 1000, "per_filing_per_hour": 3});
+    assert_eq!(app.put("/api/v1/settings", Some(&admin), json!({"rate_limits": limits})).await.status(), 200);
+    let path = format!("/api/v1/filings/{filing}/initial-password");
+    assert_eq!(app.post(&path, Some(&admin), json!({})).await.status(), 202);
+    app.deliver(chrono::Duration::minutes(2)).await;
+    let fresh = gateway.delivered().last().unwrap()["template_param"]["password"].as_str().unwrap().to_owned();
+    let session: Value = subject_login(&app, "acme", NUMBER, &fresh).await.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    let resp = app
+        .put(
+            "/api/v1/subject/password",
+            Some(token),
+            json!({"current_password": fresh, "new_password": "Zx#19491231qq"}),
+        )
+        .await;
+    assert!(retry_after(&resp) > 0);
+    assert_problem(resp, 429, "rate_limited").await;
+}

@@ -12,5 +12,7 @@ END
 $$;
 GRANT EXECUTE ON FUNCTION filingdesk_confirm_staff(text) TO filingdesk_tenant;
 DROP TABLE sign_in_failures;
+ALTER TABLE reset_links DROP COLUMN policy_failures;
+ALTER TABLE filings DROP COLUMN policy_failures;
 ALTER TABLE filings DROP COLUMN session_epoch;
 ALTER TABLE staff DROP COLUMN session_epoch;

@@ -3,6 +3,13 @@
 ALTER TABLE staff ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE filings ADD COLUMN session_epoch INTEGER NOT NULL DEFAULT 0;
 
+-- Refused new passwords tried with a generated password or a reset link:
+-- each refusal says which rule a candidate broke, so after ten the
+-- credential is burned (`http::subject::password`), and a new password
+-- starts the count again.
+ALTER TABLE filings ADD COLUMN policy_failures INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reset_links ADD COLUMN policy_failures INTEGER NOT NULL DEFAULT 0;
+
 CREATE TABLE sign_in_failures (
     principal    TEXT NOT NULL,
     address      TEXT NOT NULL,

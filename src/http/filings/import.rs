@@ -14,7 +14,9 @@ use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
-use crate::filings::{build_row, seal_email, seal_id_number, seal_phone, FilingInput};
+use crate::filings::{
+    build_row, changes_locked_contacts, seal_email, seal_id_number, seal_phone, FilingInput, CONTACT_CHANGE_REQUIRED,
+};
 use crate::http::extract::CurrentStaff;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
@@ -146,10 +148,13 @@ pub fn write_batch(
             continue;
         }
         let number = p.input.number.as_str().to_owned();
-        let outcome = conn.transaction(|conn| -> Result<bool, diesel::result::Error> {
+        let outcome = conn.transaction(|conn| -> Result<Option<bool>, diesel::result::Error> {
             let (row, is_new): (FilingRow, bool) = match db::filings::find_by_number(conn, tenant, &number)? {
                 None => (build_row(tenant, cipher, p.input), true),
                 Some(mut row) => {
+                    if changes_locked_contacts(cipher, &row, Some(&p.input.phone), Some(&p.input.email)) {
+                        return Ok(None);
+                    }
                     row.subject_name = p.input.subject_name;
                     row.subject_type = p.input.subject_type.as_str().to_owned();
                     row.responsible_person = p.input.responsible_person;
@@ -169,11 +174,15 @@ pub fn write_batch(
                 db::filings::save(conn, &row)?;
             }
             db::filings::set_domains(conn, tenant, &row.id, &p.domains)?;
-            Ok(is_new)
+            Ok(Some(is_new))
         });
         match outcome {
-            Ok(true) => created.push(number),
-            Ok(false) => updated.push(number),
+            Ok(Some(true)) => created.push(number),
+            Ok(Some(false)) => updated.push(number),
+            Ok(None) => report.errors.push(LineError {
+                line: p.line,
+                message: format!("contact_change_required: {CONTACT_CHANGE_REQUIRED}"),
+            }),
             Err(e) if db::is_unique_violation(&e, db::filings::DOMAIN_UNIQUE) => {
                 report.errors.push(LineError { line: p.line, message: "a domain belongs to another filing".into() })
             }

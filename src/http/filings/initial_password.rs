@@ -14,7 +14,21 @@ use crate::http::AppState;
 use crate::notify::templates::Kind;
 use crate::security::password;
 
+/// `{"replace_existing"?}`; the body may be empty.
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IssueInitialPassword {
+    /// Required (`true`) when the subject has already chosen a password of
+    /// their own: issuing replaces it and ends their sessions.
+    #[serde(default)]
+    pub replace_existing: bool,
+}
+
 /// Issue a new initial query password and send it to the contact on file.
+///
+/// When the subject has already chosen a password, the request must say
+/// `{"replace_existing": true}` (409 `password_exists` otherwise): a new
+/// initial password replaces theirs and ends their sessions.
 ///
 /// The password is generated (letters and digits, the tenant's length),
 /// stored as Argon2id, must be changed at first sign-in, expires unused
@@ -24,8 +38,12 @@ use crate::security::password;
 #[utoipa::path(
     tag = "filings",
     params(("id" = uuid::Uuid, Path, description = "Filing id"), TenantParam),
+    request_body(content = Option<IssueInitialPassword>, content_type = "application/json"),
     security(("bearer" = [])),
-    responses((status = 202, description = "Queued for the phone and e-mail on file", body = Queued))
+    responses(
+        (status = 202, description = "Queued for the phone and e-mail on file", body = Queued),
+        (status = 409, description = "The subject chose a password; `replace_existing` was not given (`password_exists`)"),
+    )
 )]
 #[post("/filings/{id}/initial-password")]
 pub async fn issue_initial_password(
@@ -34,7 +52,19 @@ pub async fn issue_initial_password(
     meta: RequestMeta,
     id: web::Path<String>,
     q: web::Query<TenantParam>,
+    body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    let request: IssueInitialPassword = if body.iter().all(u8::is_ascii_whitespace) {
+        IssueInitialPassword::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| {
+            if e.is_data() {
+                ApiError::field("replace_existing", "invalid", "expected {\"replace_existing\": true|false}")
+            } else {
+                ApiError::BadRequest { code: "malformed_json", detail: "the body is not valid JSON".into() }
+            }
+        })?
+    };
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();
     let settings = {
@@ -54,6 +84,13 @@ pub async fn issue_initial_password(
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let mut filing = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
+            let chosen_by_subject = filing.password_hash.is_some() && !filing.must_change_password;
+            if chosen_by_subject && !request.replace_existing {
+                return Err(ApiError::Conflict {
+                    code: "password_exists",
+                    detail: "the subject has chosen a password; send {\"replace_existing\": true} to replace it".into(),
+                });
+            }
             let tenant_name = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?.name;
             let now = db::now();
             store_generated_password(conn, tenant, &mut filing, hash, settings.generated_password_ttl_hours, now)?;

@@ -13,7 +13,7 @@ use crate::domain::filing::{IdNumber, SubjectType};
 use crate::domain::role::Role;
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
-use crate::filings::{seal_email, seal_id_number, seal_phone};
+use crate::filings::{changes_locked_contacts, seal_email, seal_id_number, seal_phone, CONTACT_CHANGE_REQUIRED};
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
@@ -33,6 +33,11 @@ pub struct UpdateFiling {
 }
 
 /// Change a filing (tenant admin). The filing number does not change.
+///
+/// Once the filing has a query password, a different phone or e-mail is
+/// refused with 409 `contact_change_required`: contacts then change only
+/// through an approved `contact_change` ticket (four eyes), which tells
+/// the old and the new contacts.
 #[utoipa::path(
     tag = "filings",
     params(("id" = uuid::Uuid, Path, description = "Filing id"), TenantParam),
@@ -40,7 +45,7 @@ pub struct UpdateFiling {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The updated filing", body = FilingView),
-        (status = 409, description = "A domain belongs to another filing"),
+        (status = 409, description = "A domain belongs to another filing (`domain_taken`), or a contact change on a filing with a password (`contact_change_required`)"),
     )
 )]
 #[patch("/filings/{id}")]
@@ -69,6 +74,12 @@ pub async fn update_filing(
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let mut row = db::filings::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
+            if changes_locked_contacts(&cipher, &row, phone.as_ref(), email.as_ref()) {
+                return Err(ApiError::Conflict {
+                    code: "contact_change_required",
+                    detail: CONTACT_CHANGE_REQUIRED.into(),
+                });
+            }
             let mut changed: Vec<&str> = Vec::new();
             if let Some(s) = subject_name {
                 row.subject_name = s;

@@ -14,6 +14,7 @@ use crate::domain::password_policy::{violations, Context};
 use crate::domain::FieldError;
 use crate::error::ApiError;
 use crate::http::filings::open;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::password;
 
@@ -25,6 +26,11 @@ pub struct SubjectPasswordChange {
 }
 
 /// Change the query password.
+///
+/// Every earlier subject token ends, this one included: sign in again.
+/// Attempts are rate-limited per address and per filing (429); while a
+/// generated password is in use, the tenth refused candidate burns it
+/// (410: ask for a new one).
 ///
 /// 422 `validation_failed` lists every broken rule of the tenant's policy,
 /// one error each: `too_short`, `missing_letter`, `missing_digit`,
@@ -51,7 +57,7 @@ pub async fn change_subject_password(
     if !current_ok {
         return Err(ApiError::field("current_password", "incorrect", "the current password is not correct"));
     }
-    check_new_password(&state, tenant, &filing, &body.new_password).await?;
+    check_new_password(&state, &meta, tenant, &filing, &body.new_password, TriedWith::Session).await?;
     let hash = password::hash_blocking(body.new_password).await?;
     state
         .db
@@ -69,14 +75,91 @@ pub async fn change_subject_password(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// What a new password was tried with.
+#[derive(Debug, Clone, Copy)]
+pub enum TriedWith<'a> {
+    /// A subject token: a generated password's, or a chosen one's.
+    Session,
+    /// A reset link, by id.
+    ResetLink(&'a str),
+}
+
+/// Refusals that burn a generated password or a reset link: each refusal
+/// tells which rule a candidate broke, so a holder of one could otherwise
+/// test candidates against the filing's personal data without end.
+pub const REFUSALS_BEFORE_BURN: i32 = 10;
+
 /// Every rule of the tenant's policy that `new` breaks for this filing,
-/// reuse of the last passwords included, as one 422.
+/// reuse of the last passwords included, as one 422. Attempts are
+/// rate-limited per address and per filing (429); refusals count against
+/// a generated password or a reset link, which the tenth burns (410).
 pub async fn check_new_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    tenant: TenantId,
+    filing: &FilingRow,
+    new: &str,
+    tried: TriedWith<'_>,
+) -> Result<(), ApiError> {
+    let keys = Keys {
+        group: "password_policy",
+        address: meta.ip.as_deref(),
+        tenant_slug: None,
+        tenant: Some(tenant),
+        target: Some(&filing.id),
+    };
+    enforce(state, keys).await?;
+    let errors = match policy_errors(state, tenant, filing, new).await? {
+        errors if errors.is_empty() => return Ok(()),
+        errors => errors,
+    };
+    let burns = match tried {
+        TriedWith::ResetLink(id) => Some((Some(id.to_owned()), "reset_link")),
+        TriedWith::Session if filing.must_change_password => Some((None, "generated_password")),
+        TriedWith::Session => None,
+    };
+    let Some((link, credential)) = burns else {
+        return Err(ApiError::Validation(errors));
+    };
+    let (filing_id, meta) = (filing.id.clone(), meta.clone());
+    let burned = state
+        .db
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
+            let now = db::now();
+            let refusals = match &link {
+                Some(link) => db::tickets::count_link_policy_failure(conn, tenant, link)?,
+                None => db::filings::count_policy_failure(conn, tenant, &filing_id)?,
+            };
+            if refusals < REFUSALS_BEFORE_BURN {
+                return Ok(false);
+            }
+            match &link {
+                Some(link) => db::tickets::expire_reset_link(conn, tenant, link, now)?,
+                None => db::filings::burn_generated_password(conn, tenant, &filing_id, now)?,
+            };
+            let e = Event::new("filing.credential.burned", Actor::System("password_policy"))
+                .tenant(Some(tenant))
+                .target("filing", &filing_id)
+                .details(serde_json::json!({"credential": credential, "refusals": refusals}));
+            audit::record(conn, &meta, e)?;
+            Ok(true)
+        })
+        .await?;
+    if burned {
+        return Err(ApiError::Gone(
+            "too many refused passwords: this temporary password or link no longer works; ask for a new one",
+        ));
+    }
+    Err(ApiError::Validation(errors))
+}
+
+/// The rules `new` breaks, reuse included.
+async fn policy_errors(
     state: &AppState,
     tenant: TenantId,
     filing: &FilingRow,
     new: &str,
-) -> Result<(), ApiError> {
+) -> Result<Vec<FieldError>, ApiError> {
     let (settings, history) = {
         let id = filing.id.clone();
         state
@@ -102,9 +185,5 @@ pub async fn check_new_password(
     if reused {
         errors.push(FieldError::new("new_password", "reused", "must not be one of the last 5 passwords"));
     }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(ApiError::Validation(errors))
-    }
+    Ok(errors)
 }

@@ -9,7 +9,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::error::ApiError;
 use crate::http::limits::{enforce, Keys};
-use crate::http::subject::password::check_new_password;
+use crate::http::subject::password::{check_new_password, TriedWith};
 use crate::http::AppState;
 use crate::security::{password, tokens};
 
@@ -69,7 +69,7 @@ pub async fn consume_reset_link(
     if !live {
         return Err(ApiError::Gone("this reset link was used or has expired; ask for a new one"));
     }
-    check_new_password(&state, tenant, &filing, &body.new_password).await?;
+    check_new_password(&state, &meta, tenant, &filing, &body.new_password, TriedWith::ResetLink(&link.id)).await?;
     let new_hash = password::hash_blocking(body.new_password).await?;
     state
         .db

@@ -18,6 +18,9 @@ pub struct Keys<'a> {
     /// The route group, e.g. `subject_login`: each group has its own counters.
     pub group: &'static str,
     pub address: Option<&'a str>,
+    /// The signed-in staff member or client, counted like an address: a
+    /// credential is one actor however many addresses it comes from.
+    pub actor: Option<&'a str>,
     /// The tenant by slug (public routes) …
     pub tenant_slug: Option<&'a str>,
     /// … or by id.
@@ -31,6 +34,7 @@ pub struct Keys<'a> {
 pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
     let group = keys.group;
     let address = keys.address.map(str::to_owned);
+    let actor = keys.actor.map(str::to_owned);
     let slug = keys.tenant_slug.map(str::to_owned);
     let target = keys.target.map(str::to_owned);
     let given_tenant = keys.tenant;
@@ -50,6 +54,9 @@ pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
             let mut checks = Vec::new();
             if let Some(a) = &address {
                 checks.push((format!("a:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
+            }
+            if let Some(a) = &actor {
+                checks.push((format!("s:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
             }
             if let Some(t) = tenant {
                 checks.push((format!("t:{group}:{t}"), Limit { max: limits.per_tenant_per_minute, window: minute }));

@@ -833,3 +833,44 @@ async fn the_queue_pages_newest_first_with_a_cursor_and_filters() {
     assert_problem(d.app.get("/api/v1/tickets?cursor=bogus!", Some(&d.rob.access)).await, 422, "validation_failed")
         .await;
 }
+
+/// Staff see which identity fields match: their submissions are limited
+/// per staff member and per filing, and mismatching ones flag the filing's
+/// tickets like anyone's.
+#[tokio::test]
+async fn staff_submissions_are_rate_limited_and_their_mismatches_flag() {
+    let d = desk().await;
+    let limits = json!({"per_address_per_minute": 100, "per_tenant_per_minute": 1000, "per_filing_per_hour": 4});
+    let resp = d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"rate_limits": limits})).await;
+    assert_eq!(resp.status(), 200);
+    let mut numbers = Vec::new();
+    for guess in ["13800000001", "13800000002", "13800000003"] {
+        let mut body = request("password_reset");
+        body["phone"] = json!(guess);
+        let resp = d.app.post("/api/v1/tickets", Some(&d.rita.access), body).await;
+        assert_eq!(resp.status(), 201);
+        numbers.push(resp.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned());
+    }
+    let page: Value = d.app.get("/api/v1/tickets", Some(&d.t.admin.access)).await.json().await.unwrap();
+    let third = page["items"].as_array().unwrap().iter().find(|t| t["number"] == numbers[2].as_str()).unwrap();
+    assert_eq!(third["flagged"], true, "{third}");
+    let audited: Value =
+        d.app.get("/api/v1/audit-events?action=ticket.submitted", Some(&d.t.admin.access)).await.json().await.unwrap();
+    let audited = audited["items"].as_array().unwrap();
+    assert_eq!(audited.len(), 3);
+    assert!(audited.iter().all(|e| e["details"]["verification"]["phone"] == "mismatch" && e["actor_type"] == "staff"));
+    // The fourth is allowed, the fifth for the same filing is not, from
+    // anyone on the staff.
+    assert_eq!(d.app.post("/api/v1/tickets", Some(&d.rita.access), request("password_reset")).await.status(), 201);
+    let resp = d.app.post("/api/v1/tickets", Some(&d.rob.access), request("password_reset")).await;
+    assert_problem(resp, 429, "rate_limited").await;
+    // Per staff member too, whatever the filing.
+    let limits = json!({"per_address_per_minute": 2, "per_tenant_per_minute": 1000, "per_filing_per_hour": 100});
+    let resp = d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"rate_limits": limits})).await;
+    assert_eq!(resp.status(), 200);
+    let mut other = request("password_reset");
+    other["filing_number"] = json!("沪ICP备87654321号");
+    let resp = d.app.post("/api/v1/tickets", Some(&d.rita.access), other.clone()).await;
+    assert_problem(resp, 429, "rate_limited").await;
+    assert_eq!(d.app.post("/api/v1/tickets", Some(&d.rob.access), other).await.status(), 201);
+}

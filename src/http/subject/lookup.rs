@@ -51,7 +51,7 @@ pub async fn lookup_filing(
     meta: crate::audit::RequestMeta,
     q: web::Query<LookupQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let keys = Keys { group: "lookup", address: meta.ip.as_deref(), tenant_slug: None, tenant: None, target: None };
+    let keys = Keys { group: "lookup", actor: None, address: meta.ip.as_deref(), tenant_slug: None, tenant: None, target: None };
     enforce(&state, keys).await?;
     let q = q.into_inner();
     let (number, domain) = match (q.filing_number.as_deref(), q.domain.as_deref()) {

@@ -9,6 +9,7 @@ use crate::domain::role::Role;
 use crate::domain::ticket::TicketStatus;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
 
@@ -22,6 +23,7 @@ use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
     responses(
         (status = 201, description = "Received", body = SubmittedView),
         (status = 403, description = "An agent without a current authorization for the filing"),
+        (status = 429, description = "Too many submissions by this staff member or for this filing"),
     )
 )]
 #[post("/tickets")]
@@ -33,6 +35,19 @@ pub async fn submit_ticket(
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], None)?;
     let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
+    // Each submission answers which identity fields match the filing on
+    // file: limited per staff member and per filing, so nobody learns a
+    // stored phone or ID number by trying candidates.
+    let actor = me.id.to_string();
+    let keys = Keys {
+        group: "staff_ticket",
+        actor: Some(&actor),
+        address: None,
+        tenant_slug: None,
+        tenant: Some(tenant_id),
+        target: Some(s.number.as_str()),
+    };
+    enforce(&state, keys).await?;
     let st = state.clone();
     let agency = me.agency_scope().map(str::to_owned);
     let done = state

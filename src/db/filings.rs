@@ -271,29 +271,32 @@ pub fn remember_password(conn: &mut DbConnection, tenant: TenantId, filing_id: &
 
 /// The one read across tenants, for the public platform lookup: which active
 /// tenant (slug, name) hosts a filing number or domain; nothing else.
-pub fn hosting_tenant(
+pub fn hosting_tenants(
     conn: &mut DbConnection,
     numbers: &[&str],
     domain: Option<&str>,
-) -> QueryResult<Option<(String, String)>> {
+) -> QueryResult<Vec<(String, String)>> {
     use super::schema::tenants;
+    // By slug: a neutral order, so that no registrar comes first for having
+    // filed the number first (anyone can create any filing number in their
+    // own tenant).
     match domain {
         Some(d) => filing_domains::table
             .inner_join(tenants::table)
             .filter(filing_domains::domain.eq(d))
             .filter(tenants::status.eq("active"))
-            .order(tenants::id.asc())
             .select((tenants::slug, tenants::name))
-            .first(conn)
-            .optional(),
+            .distinct()
+            .order(tenants::slug.asc())
+            .load(conn),
         None => filings::table
             .inner_join(tenants::table)
             .filter(filings::filing_number.eq_any(numbers))
             .filter(tenants::status.eq("active"))
-            .order(tenants::id.asc())
             .select((tenants::slug, tenants::name))
-            .first(conn)
-            .optional(),
+            .distinct()
+            .order(tenants::slug.asc())
+            .load(conn),
     }
 }
 

@@ -163,7 +163,8 @@ async fn the_public_lookup_names_the_host_or_the_administration_and_nothing_more
     let hosted: Value = get("filing_number=京ICP备12345678号-3").await.unwrap().json().await.unwrap();
     assert_eq!(hosted["hosted"], true);
     assert_eq!(hosted["tenant"], json!({"slug": "acme", "name": "acme registrar"}));
-    assert_eq!(hosted.as_object().unwrap().len(), 3, "nothing else about the filing: {hosted}");
+    assert_eq!(hosted["tenants"], json!([{"slug": "acme", "name": "acme registrar"}]));
+    assert_eq!(hosted.as_object().unwrap().len(), 4, "nothing else about the filing: {hosted}");
 
     let elsewhere: Value = get("filing_number=蜀ICP备87654321号").await.unwrap().json().await.unwrap();
     assert_eq!((elsewhere["hosted"].as_bool(), elsewhere["tenant"].is_null()), (Some(false), true));

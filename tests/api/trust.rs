@@ -625,3 +625,30 @@ async fn policy_refusals_are_no_oracle_for_personal_data() {
     assert!(retry_after(&resp) > 0);
     assert_problem(resp, 429, "rate_limited").await;
 }
+
+/// A filing may be hosted by several registrars: the lookup lists each,
+/// and a tenant created later cannot take the first place from one created
+/// earlier (before, the oldest tenant alone was named, so creating another
+/// registrar's filing number in an older tenant redirected its customers).
+#[tokio::test]
+async fn the_lookup_lists_every_hosting_registrar_and_prefers_none() {
+    let app = spawn_app().await;
+    let filing = |domain: &str| {
+        json!({"filing_number": NUMBER, "subject_name": "示例", "subject_type": "enterprise", "responsible_person": "张三",
+               "id_number": "11010519491231002X", "phone": "13812345678", "email": "z@example.com", "domains": [domain]})
+    };
+    // `zeta` is created first, `alpha` second: the order is by slug, not age.
+    let zeta = app.tenant("zeta").await;
+    let alpha = app.tenant("alpha").await;
+    for (t, domain) in [(&zeta, "www.example.cn"), (&alpha, "www.example.cn")] {
+        assert_eq!(app.post("/api/v1/filings", Some(&t.admin.access), filing(domain)).await.status(), 201);
+    }
+    for q in ["filing_number=京ICP备12345678号", "domain=www.example.cn"] {
+        let found: Value = app.get(&format!("/api/v1/public/lookup?{q}"), None).await.json().await.unwrap();
+        let slugs: Vec<&str> =
+            found["tenants"].as_array().unwrap().iter().map(|t| t["slug"].as_str().unwrap()).collect();
+        assert_eq!(slugs, ["alpha", "zeta"], "{found}");
+        let guidance = found["guidance"].as_str().unwrap();
+        assert!(guidance.contains("alpha registrar") && guidance.contains("zeta registrar"), "{guidance}");
+    }
+}

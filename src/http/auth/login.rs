@@ -68,7 +68,8 @@ pub async fn login(
     let username = req.username.trim().to_owned();
     let slug = req.tenant.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_owned);
     let keys = Keys {
-        group: "staff_login", actor: None,
+        group: "staff_login",
+        actor: None,
         address: meta.ip.as_deref(),
         tenant_slug: slug.as_deref(),
         tenant: None,

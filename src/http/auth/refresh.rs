@@ -36,7 +36,14 @@ pub async fn refresh_token(
     meta: RequestMeta,
     body: web::Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let keys = Keys { group: "refresh", actor: None, address: meta.ip.as_deref(), tenant_slug: None, tenant: None, target: None };
+    let keys = Keys {
+        group: "refresh",
+        actor: None,
+        address: meta.ip.as_deref(),
+        tenant_slug: None,
+        tenant: None,
+        target: None,
+    };
     enforce(&state, keys).await?;
     let hash = tokens::digest(&body.refresh_token);
     let (settings, jwt) = (state.settings.clone(), state.jwt.clone());

@@ -67,7 +67,8 @@ pub async fn subject_login(
     let number = FilingNumber::parse(&body.filing_number).ok();
     let normalized = number.as_ref().map_or_else(String::new, |n| n.as_str().to_owned());
     let keys = Keys {
-        group: "subject_login", actor: None,
+        group: "subject_login",
+        actor: None,
         address: meta.ip.as_deref(),
         tenant_slug: Some(&slug),
         tenant: None,

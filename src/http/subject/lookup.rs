@@ -19,7 +19,7 @@ pub struct LookupQuery {
     pub domain: Option<String>,
 }
 
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HostingTenant {
     pub slug: String,
     pub name: String,
@@ -29,6 +29,11 @@ pub struct HostingTenant {
 pub struct Lookup {
     /// Whether a registrar on this platform manages the filing.
     pub hosted: bool,
+    /// Every registrar here that hosts it (a site may use several access
+    /// providers), by slug; none is preferred.
+    pub tenants: Vec<HostingTenant>,
+    /// The first of `tenants`, kept for older clients: use `tenants`.
+    #[schema(deprecated)]
     pub tenant: Option<HostingTenant>,
     /// Where to go next.
     pub guidance: String,
@@ -38,8 +43,8 @@ const MIIT: &str = "the MIIT ICP filing system (https://beian.miit.gov.cn)";
 
 /// Which platform manages a filing, by filing number or domain.
 ///
-/// Says only which registrar hosts it, or where to go when none here does;
-/// nothing else about the filing.
+/// Says only which registrars host it (every one, none preferred), or
+/// where to go when none here does; nothing else about the filing.
 #[utoipa::path(
     tag = "subject",
     params(LookupQuery),
@@ -51,7 +56,14 @@ pub async fn lookup_filing(
     meta: crate::audit::RequestMeta,
     q: web::Query<LookupQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let keys = Keys { group: "lookup", actor: None, address: meta.ip.as_deref(), tenant_slug: None, tenant: None, target: None };
+    let keys = Keys {
+        group: "lookup",
+        actor: None,
+        address: meta.ip.as_deref(),
+        tenant_slug: None,
+        tenant: None,
+        target: None,
+    };
     enforce(&state, keys).await?;
     let q = q.into_inner();
     let (number, domain) = match (q.filing_number.as_deref(), q.domain.as_deref()) {
@@ -60,21 +72,18 @@ pub async fn lookup_filing(
         _ => return Err(ApiError::field("filing_number", "one_required", "give either filing_number or domain")),
     };
     let (n, d) = (number.clone(), domain.clone());
-    let host = state
+    let hosts = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let numbers: Vec<&str> = n.iter().flat_map(|n| [n.as_str(), n.subject_number()]).collect();
-            Ok(db::filings::hosting_tenant(conn, &numbers, d.as_ref().map(Domain::as_str))?)
+            Ok(db::filings::hosting_tenants(conn, &numbers, d.as_ref().map(Domain::as_str))?)
         })
         .await?;
-    let body = match host {
-        Some((slug, name)) => Lookup {
-            hosted: true,
-            guidance: format!("Managed by {name}: sign in to its filing-management module with the filing number and query password."),
-            tenant: Some(HostingTenant { slug, name }),
-        },
-        None => Lookup {
+    let tenants: Vec<HostingTenant> = hosts.into_iter().map(|(slug, name)| HostingTenant { slug, name }).collect();
+    let body = match tenants.as_slice() {
+        [] => Lookup {
             hosted: false,
+            tenants: Vec::new(),
             tenant: None,
             guidance: match &number {
                 Some(n) => format!(
@@ -85,6 +94,22 @@ pub async fn lookup_filing(
                 ),
                 None => format!("Not managed on this platform. Look the domain up in {MIIT} to find its filing and registrar."),
             },
+        },
+        [one] => Lookup {
+            hosted: true,
+            guidance: format!("Managed by {}: sign in to its filing-management module with the filing number and query password.", one.name),
+            tenant: Some(one.clone()),
+            tenants,
+        },
+        several => Lookup {
+            hosted: true,
+            guidance: format!(
+                "Managed by {} registrars here ({}): sign in to the filing-management module of the one you use, with the filing number and its query password there.",
+                several.len(),
+                several.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+            ),
+            tenant: several.first().cloned(),
+            tenants,
         },
     };
     Ok(HttpResponse::Ok().json(body))

@@ -102,7 +102,8 @@ pub async fn check_new_password(
     tried: TriedWith<'_>,
 ) -> Result<(), ApiError> {
     let keys = Keys {
-        group: "password_policy", actor: None,
+        group: "password_policy",
+        actor: None,
         address: meta.ip.as_deref(),
         tenant_slug: None,
         tenant: Some(tenant),

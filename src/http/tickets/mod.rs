@@ -389,7 +389,8 @@ pub fn notify_about(
 /// tracking codes cannot be guessed from many addresses either.
 pub async fn limit_applicant(state: &AppState, meta: &RequestMeta, slug: &str, number: &str) -> Result<(), ApiError> {
     let keys = crate::http::limits::Keys {
-        group: "ticket_follow", actor: None,
+        group: "ticket_follow",
+        actor: None,
         address: meta.ip.as_deref(),
         tenant_slug: Some(slug),
         tenant: None,

@@ -44,7 +44,8 @@ pub async fn consume_reset_link(
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let keys = Keys {
-        group: "password_reset", actor: None,
+        group: "password_reset",
+        actor: None,
         address: meta.ip.as_deref(),
         tenant_slug: Some(&tenant),
         tenant: None,

@@ -31,7 +31,8 @@ pub async fn submit_public_ticket(
 ) -> Result<HttpResponse, ApiError> {
     let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
     let keys = Keys {
-        group: "ticket_submit", actor: None,
+        group: "ticket_submit",
+        actor: None,
         address: meta.ip.as_deref(),
         tenant_slug: Some(&tenant),
         tenant: None,

@@ -24,6 +24,7 @@ BIN = os.environ.get("FILINGDESK_BIN", os.path.join(ROOT, "target", "debug", "fi
 PG = os.environ.get("FILINGDESK_CI_PG_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 ROOT_PASSWORD = "Fault-Root-Pass-1"
 STAFF_PASSWORD = "Staff-Password-9"
+INITIAL_PASSWORD = "Initial-Password-7"
 
 
 def free_port():
@@ -92,11 +93,18 @@ def seed_tenant(base, slug="acme"):
     root = root["access_token"]
     status, tenant, _ = call(base, "POST", "/api/v1/tenants", root, {"slug": slug, "name": slug.title()})
     assert status == 201, status
+    # The platform admin gives the tenant its first admin, who creates the
+    # rest; each changes the password an admin set at the first sign-in.
+    creator = root
     for name, role in [("boss", "tenant_admin"), ("rita", "reviewer")]:
-        status, _, _ = call(base, "POST", "/api/v1/staff", root, {
-            "tenant_id": tenant["id"], "username": name, "display_name": name,
-            "email": f"{name}@example.com", "role": role, "password": STAFF_PASSWORD})
+        body = {"username": name, "display_name": name, "email": f"{name}@example.com", "role": role,
+                "password": INITIAL_PASSWORD}
+        if creator is root:
+            body["tenant_id"] = tenant["id"]
+        status, _, _ = call(base, "POST", "/api/v1/staff", creator, body)
         assert status == 201, status
+        first_sign_in(base, slug, name)
+        creator = login(base, slug, "boss")
     boss, rita = (login(base, slug, name) for name in ("boss", "rita"))
     limits = {"rate_limits": {"per_address_per_minute": 1000000, "per_tenant_per_minute": 10000000,
                               "per_filing_per_hour": 1000},
@@ -104,6 +112,15 @@ def seed_tenant(base, slug="acme"):
     assert call(base, "PUT", "/api/v1/settings", boss, limits)[0] == 200
     assert create_filing(base, boss, 0)[0] == 201
     return tenant, boss, rita
+
+
+def first_sign_in(base, slug, username):
+    """Signs in with the password an admin set and changes it to STAFF_PASSWORD."""
+    token = call(base, "POST", "/api/v1/auth/login", body={
+        "tenant": slug, "username": username, "password": INITIAL_PASSWORD})[1]["access_token"]
+    status = call(base, "PUT", "/api/v1/auth/password", token,
+                  {"current_password": INITIAL_PASSWORD, "new_password": STAFF_PASSWORD})[0]
+    assert status == 204, status
 
 
 def login(base, slug, username):

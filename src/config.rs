@@ -124,6 +124,9 @@ pub struct Settings {
     /// in front of this service, whose `X-Forwarded-For` is believed (default none: the client
     /// address, for rate limits and audit, is the TCP peer).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `FILINGDESK_METRICS_TOKEN`: when set (16 characters or more), `/metrics` answers only
+    /// `Authorization: Bearer <token>`; unset, it is open and should be blocked at the proxy.
+    pub metrics_token: Option<Secret>,
 }
 
 /// A configuration value that cannot be used.
@@ -169,6 +172,7 @@ const KEYS: &[&str] = &[
     "NOTIFY_LEASE_SECONDS",
     "OUTBOX_INTERVAL_SECONDS",
     "TRUSTED_PROXIES",
+    "METRICS_TOKEN",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -308,6 +312,10 @@ impl Settings {
                     .map_err(|_| Raw::err("TRUSTED_PROXIES", format!("expected addresses or CIDR ranges, got `{p}`")))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let metrics_token = raw.get("METRICS_TOKEN").map(Secret::new);
+        if metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
+            return Err(Raw::err("METRICS_TOKEN", "must be at least 16 characters"));
+        }
         let log_filter = raw.get("LOG").unwrap_or("info").to_owned();
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| Raw::err("LOG", e.to_string()))?;
         Ok(Self {
@@ -338,6 +346,7 @@ impl Settings {
             scheduler: raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?,
             outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
             trusted_proxies,
+            metrics_token,
         })
     }
 }

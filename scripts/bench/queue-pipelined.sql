@@ -4,7 +4,7 @@
 \startpipeline
 BEGIN READ ONLY;
 SELECT set_config('role', 'filingdesk_tenant', true), set_config('filingdesk.tenant_id', :tenant, true);
-SELECT filingdesk_confirm_staff(:staff);
+SELECT filingdesk_confirm_staff(:staff, 0, ARRAY['tenant_admin','reviewer']);
 \endpipeline
 SELECT id, number, kind, status, filing_number, verification, mismatch_count, assignee_id, sla_due_at, sla_breached, created_at, updated_at FROM tickets WHERE tenant_id = :tenant AND status = 'pending_review' ORDER BY id DESC LIMIT 51;
 COMMIT;

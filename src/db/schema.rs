@@ -134,6 +134,8 @@ diesel::table! {
         last_outcome -> Text,
         last_detail -> Nullable<Text>,
         runs -> Int8,
+        last_skipped_at -> Nullable<Timestamp>,
+        skips -> Int8,
     }
 }
 

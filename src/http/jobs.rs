@@ -20,10 +20,14 @@ pub struct JobView {
     pub schedule: String,
     pub last_started_at: Option<DateTime<Utc>>,
     pub last_finished_at: Option<DateTime<Utc>>,
-    /// `ok`, `error`, or `skipped` (another instance held the job).
+    /// Of the last run here or on another instance: `ok` or `error`;
+    /// `null` before the first run.
     pub last_outcome: Option<String>,
     pub last_detail: Option<String>,
     pub runs: i64,
+    /// When an instance last skipped the job because another held it.
+    pub last_skipped_at: Option<DateTime<Utc>>,
+    pub skips: i64,
 }
 
 /// The scheduled jobs (platform admin).
@@ -39,7 +43,8 @@ pub async fn list_jobs(state: web::Data<AppState>, me: CurrentStaff) -> Result<H
     let views: Vec<JobView> = JobName::ALL
         .into_iter()
         .map(|job| {
-            let run = runs.iter().find(|r| r.name == job.as_str());
+            let row = runs.iter().find(|r| r.name == job.as_str());
+            let run = row.filter(|r| r.runs > 0);
             JobView {
                 name: job.as_str(),
                 description: job.description(),
@@ -49,6 +54,8 @@ pub async fn list_jobs(state: web::Data<AppState>, me: CurrentStaff) -> Result<H
                 last_outcome: run.map(|r| r.last_outcome.clone()),
                 last_detail: run.and_then(|r| r.last_detail.clone()),
                 runs: run.map_or(0, |r| r.runs),
+                last_skipped_at: row.and_then(|r| r.last_skipped_at.map(|t| t.and_utc())),
+                skips: row.map_or(0, |r| r.skips),
             }
         })
         .collect();

@@ -37,8 +37,31 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 
 /// Prometheus metrics: requests by route template, method and status, and a
 /// latency histogram.
-#[utoipa::path(tag = "ops", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
+///
+/// With `FILINGDESK_METRICS_TOKEN` set, only `Authorization: Bearer <that
+/// token>` is answered (401 otherwise); without it the route is open, and
+/// the reverse proxy should keep it from the internet.
+#[utoipa::path(
+    tag = "ops",
+    security((), ("metrics_token" = [])),
+    responses(
+        (status = 200, description = "Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 401, description = "`FILINGDESK_METRICS_TOKEN` is set and the request does not carry it"),
+    )
+)]
 #[get("/metrics")]
-pub async fn metrics(metrics: web::Data<Metrics>) -> HttpResponse {
-    HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4")).body(metrics.render())
+pub async fn metrics(
+    req: actix_web::HttpRequest,
+    state: web::Data<AppState>,
+    metrics: web::Data<Metrics>,
+) -> Result<HttpResponse, ApiError> {
+    if let Some(expected) = &state.settings.metrics_token {
+        // Digests compared, so the comparison's time says nothing of the token.
+        let digest = |s: &str| crate::security::tokens::digest(s);
+        let given = super::extract::bearer(&req).unwrap_or_default();
+        if digest(&given) != digest(expected.expose()) {
+            return Err(ApiError::Unauthorized("the metrics token is missing or wrong"));
+        }
+    }
+    Ok(HttpResponse::Ok().insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4")).body(metrics.render()))
 }

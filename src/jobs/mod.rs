@@ -134,20 +134,21 @@ impl Jobs {
                 }
             }
         };
-        let (word, detail) = match &outcome {
-            RunOutcome::Ok(d) => ("ok", Some(d.clone())),
-            RunOutcome::Skipped => ("skipped", None),
-            RunOutcome::Error(e) => ("error", Some(e.clone())),
-        };
         flag.store(false, Ordering::Release);
         if let RunOutcome::Error(e) = &outcome {
             tracing::error!(job = job.as_str(), error = %e, "job failed");
         }
+        let record = outcome.clone();
         let recorded = self
             .db
             .transaction(move |conn| {
-                db::jobs::record(conn, job.as_str(), started, db::now(), word, detail.as_deref())
-                    .map_err(db::DbError::from)
+                let (name, finished) = (job.as_str(), db::now());
+                match &record {
+                    RunOutcome::Ok(d) => db::jobs::record(conn, name, started, finished, "ok", Some(d)),
+                    RunOutcome::Error(e) => db::jobs::record(conn, name, started, finished, "error", Some(e)),
+                    RunOutcome::Skipped => db::jobs::record_skip(conn, name, finished),
+                }
+                .map_err(db::DbError::from)
             })
             .await;
         if let Err(e) = recorded {

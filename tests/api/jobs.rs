@@ -53,6 +53,22 @@ async fn a_job_held_by_another_instance_is_skipped() {
     }
     lock.release().await;
     assert!(matches!(app.jobs.run(JobName::Outbox, now).await, RunOutcome::Ok(_)));
+
+    // A later skip is counted apart: the last run's record stays the
+    // leader's (a skip used to overwrite its ok or error).
+    let lock = other.try_leader_lock(7_400).await.unwrap().expect("free again");
+    let again = app.jobs.run(JobName::Outbox, now).await;
+    lock.release().await;
+    let root = app.platform_admin().await;
+    let outbox = jobs(&app, &root.access).await[0].clone();
+    assert_eq!(outbox["last_outcome"], "ok", "{outbox}");
+    if app.is_postgres() {
+        assert_eq!(again, RunOutcome::Skipped);
+        assert_eq!((outbox["runs"].as_i64(), outbox["skips"].as_i64()), (Some(1), Some(2)), "{outbox}");
+        assert!(outbox["last_skipped_at"].is_string());
+    } else {
+        assert_eq!((outbox["runs"].as_i64(), outbox["skips"].as_i64()), (Some(3), Some(0)), "{outbox}");
+    }
 }
 
 #[tokio::test]

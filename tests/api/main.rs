@@ -8,6 +8,7 @@ mod auth;
 mod config;
 mod errors;
 mod filings;
+mod fixtures;
 mod helpers;
 mod idempotency;
 mod isolation;

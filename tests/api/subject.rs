@@ -3,56 +3,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app_with, TestApp};
-use crate::support::sms_gateway::SmsGateway;
-
-pub(crate) const NUMBER: &str = "京ICP备12345678号";
-
-/// A tenant `acme` with one filing whose initial password was delivered;
-/// returns the app, the gateway, the admin token and the password.
-pub(crate) async fn with_initial_password(
-    tweak: impl FnOnce(&mut filingdesk::config::Settings) + Send + 'static,
-) -> (TestApp, SmsGateway, String, String) {
-    let gateway = SmsGateway::start().await;
-    let url = gateway.url();
-    let app = spawn_app_with(move |s| {
-        s.sms_webhook_url = Some(url);
-        tweak(s);
-    })
-    .await;
-    let t = app.tenant("acme").await;
-    let f: Value = app
-        .post(
-            "/api/v1/filings",
-            Some(&t.admin.access),
-            json!({"filing_number": NUMBER, "subject_name": "示例", "subject_type": "enterprise", "responsible_person": "张三",
-                   "id_number": "11010519491231002X", "phone": "13812345678", "email": "z@example.com"}),
-        )
-        .await
-        .json()
-        .await
-        .unwrap();
-    let resp = app
-        .post(
-            &format!("/api/v1/filings/{}/initial-password", f["id"].as_str().unwrap()),
-            Some(&t.admin.access),
-            json!({}),
-        )
-        .await;
-    assert_eq!(resp.status(), 202);
-    app.deliver(chrono::Duration::zero()).await;
-    let password = gateway.delivered()[0]["template_param"]["password"].as_str().unwrap().to_owned();
-    (app, gateway, t.admin.access.clone(), password)
-}
-
-pub(crate) async fn login(app: &TestApp, tenant: &str, number: &str, password: &str) -> reqwest::Response {
-    app.post(
-        &format!("/api/v1/public/{tenant}/subject/login"),
-        None,
-        json!({"filing_number": number, "password": password}),
-    )
-    .await
-}
+use crate::fixtures::{login, with_initial_password, NUMBER};
+use crate::helpers::{assert_problem, TestApp};
 
 async fn change(app: &TestApp, token: &str, current: &str, new: &str) -> reqwest::Response {
     app.put("/api/v1/subject/password", Some(token), json!({"current_password": current, "new_password": new})).await

@@ -1,3 +1,5 @@
+ALTER TABLE job_runs DROP COLUMN skips;
+ALTER TABLE job_runs DROP COLUMN last_skipped_at;
 DROP FUNCTION filingdesk_confirm_staff(text, integer, text[]);
 CREATE FUNCTION filingdesk_confirm_staff(staff_id text) RETURNS void
 LANGUAGE plpgsql STABLE AS $$

@@ -61,3 +61,8 @@ BEGIN
 END
 $$;
 GRANT EXECUTE ON FUNCTION filingdesk_confirm_staff(text, integer, text[]) TO filingdesk_tenant;
+
+-- A job skipped on an instance that is not the leader no longer overwrites
+-- the leader's record of its last run: skips are counted apart.
+ALTER TABLE job_runs ADD COLUMN last_skipped_at TIMESTAMP;
+ALTER TABLE job_runs ADD COLUMN skips BIGINT NOT NULL DEFAULT 0;

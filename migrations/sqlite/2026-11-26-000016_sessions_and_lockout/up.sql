@@ -20,3 +20,8 @@ CREATE TABLE sign_in_failures (
     PRIMARY KEY (principal, address)
 );
 CREATE INDEX sign_in_failures_updated_idx ON sign_in_failures (updated_at);
+
+-- A job skipped on an instance that is not the leader no longer overwrites
+-- the leader's record of its last run: skips are counted apart.
+ALTER TABLE job_runs ADD COLUMN last_skipped_at TIMESTAMP;
+ALTER TABLE job_runs ADD COLUMN skips BIGINT NOT NULL DEFAULT 0;

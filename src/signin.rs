@@ -61,7 +61,8 @@ impl Principal {
         }
     }
 
-    fn tenant(&self) -> Option<TenantId> {
+    /// The tenant whose audit chain the attempt goes to.
+    pub fn tenant(&self) -> Option<TenantId> {
         match self {
             Principal::Staff { owner: Owner::Platform, .. } => None,
             Principal::Staff { owner: Owner::Tenant(t), .. } | Principal::Filing { tenant: t, .. } => Some(*t),
@@ -153,6 +154,21 @@ pub fn record_failure(
         audit::record(conn, meta, target(e))?;
     }
     Ok(())
+}
+
+/// [`record_failure`] in a transaction of its own, for the sign-in routes.
+pub async fn fail(
+    db: &db::Db,
+    principal: Principal,
+    lockout: Lockout,
+    meta: RequestMeta,
+    details: serde_json::Value,
+) -> Result<(), crate::error::ApiError> {
+    let now = db::now();
+    db.transaction(move |conn| -> Result<_, crate::error::ApiError> {
+        Ok(record_failure(conn, &principal, lockout, &meta, details, now)?)
+    })
+    .await
 }
 
 /// After a good sign-in: the address's failures are forgotten, and the

@@ -108,11 +108,7 @@ pub async fn login(
         audit::record_alone(&state.db, meta, e).await?;
         return Err(invalid());
     };
-    let tenant = match &principal {
-        Principal::Staff { owner, .. } => tenant_of(*owner),
-        Principal::Filing { tenant, .. } => Some(*tenant),
-    };
-    let now = db::now();
+    let tenant = principal.tenant();
     if let Some(secs) = retry {
         let e = Event::new("auth.login.refused", Actor::Anonymous).tenant(tenant).details(attempt("locked"));
         let e = match &staff {
@@ -127,13 +123,8 @@ pub async fn login(
         Some(s) if ok => s,
         _ => {
             let lockout = Lockout { threshold: settings.login_max_failures, minutes: settings.lockout_minutes };
-            let details = attempt(if staff.is_some() { "wrong_password" } else { "unknown_user" });
-            state
-                .db
-                .transaction(move |conn| -> Result<_, ApiError> {
-                    Ok(signin::record_failure(conn, &principal, lockout, &meta, details, now)?)
-                })
-                .await?;
+            let reason = if staff.is_some() { "wrong_password" } else { "unknown_user" };
+            signin::fail(&state.db, principal, lockout, meta, attempt(reason)).await?;
             return Err(invalid());
         }
     };
@@ -169,12 +160,5 @@ pub async fn login(
             audit::record_alone(&state.db, meta_refused, refused_inactive.details(attempt(reason))).await?;
             Err(e)
         }
-    }
-}
-
-fn tenant_of(owner: Owner) -> Option<TenantId> {
-    match owner {
-        Owner::Platform => None,
-        Owner::Tenant(t) => Some(t),
     }
 }

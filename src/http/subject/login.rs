@@ -118,13 +118,7 @@ pub async fn subject_login(
         _ => {
             let lockout = Lockout { threshold: settings.lockout_threshold, minutes: settings.lockout_minutes };
             let reason = if filing.is_some() { "wrong_password" } else { "unknown_filing" };
-            let details = attempt(reason);
-            state
-                .db
-                .transaction(move |conn| -> Result<_, ApiError> {
-                    Ok(signin::record_failure(conn, &principal, lockout, &meta, details, now)?)
-                })
-                .await?;
+            signin::fail(&state.db, principal, lockout, meta, attempt(reason)).await?;
             return Err(invalid());
         }
     };

@@ -70,7 +70,7 @@ pub fn append(conn: &mut DbConnection, mut row: AuditEventRow) -> diesel::QueryR
 
 /// The outcome of a verify walk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct Verification {
+pub struct ChainVerification {
     /// Whether every event links to its predecessor and matches its hash.
     pub ok: bool,
     /// How many events were checked.
@@ -80,7 +80,7 @@ pub struct Verification {
 }
 
 /// Walks a chain from its start (or checkpoint), in batches.
-pub fn verify(conn: &mut DbConnection, chain: &str) -> diesel::QueryResult<Verification> {
+pub fn verify(conn: &mut DbConnection, chain: &str) -> diesel::QueryResult<ChainVerification> {
     const BATCH: i64 = 1000;
     let (mut seq, mut prev) = match store::checkpoint(conn, chain)? {
         Some(c) => (c.seq, c.hash),
@@ -93,13 +93,13 @@ pub fn verify(conn: &mut DbConnection, chain: &str) -> diesel::QueryResult<Verif
         for e in &batch {
             checked += 1;
             if e.seq != seq + 1 || e.prev_hash != prev || hash_of(e) != e.hash {
-                return Ok(Verification { ok: false, checked, first_broken_id: Some(e.id.clone()) });
+                return Ok(ChainVerification { ok: false, checked, first_broken_id: Some(e.id.clone()) });
             }
             seq = e.seq;
             prev = e.hash.clone();
         }
         if (batch.len() as i64) < BATCH {
-            return Ok(Verification { ok: true, checked, first_broken_id: None });
+            return Ok(ChainVerification { ok: true, checked, first_broken_id: None });
         }
         after = Some(seq);
     }

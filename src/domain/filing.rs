@@ -61,17 +61,31 @@ pub fn normalize(raw: &str) -> String {
     half_width(raw).chars().filter(|c| !c.is_whitespace()).collect()
 }
 
-/// `京ICP备12345678号`, or a website's `京ICP备12345678号-1`.
+/// A filing number in either shape in use: `京ICP备12345678号` (a two-digit
+/// year and six digits, older filings) or `浙ICP备2021035785号` (a
+/// four-digit year from 2004 to this year and six digits, current ones);
+/// a website's adds `-1`, `-2` ….
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FilingNumber(String);
 
+/// The first year of four-digit filing numbers.
+const FIRST_FOUR_DIGIT_YEAR: i32 = 2004;
+
 impl FilingNumber {
+    /// [`parse_on`](Self::parse_on) today (UTC).
     pub fn parse(raw: &str) -> Result<Self, FieldError> {
+        Self::parse_on(raw, chrono::Utc::now().date_naive())
+    }
+
+    /// Parses as of `today`: a four-digit year may not lie ahead of it.
+    pub fn parse_on(raw: &str, today: chrono::NaiveDate) -> Result<Self, FieldError> {
+        use chrono::Datelike;
         let bad = || {
             FieldError::new(
                 "filing_number",
                 "invalid",
-                "filing_number must look like 京ICP备12345678号 (a province abbreviation, ICP备, 8 digits, 号, optionally -N)",
+                "filing_number must look like 京ICP备12345678号 or 浙ICP备2021035785号 (a province abbreviation, ICP备, \
+                 a two-digit year and 6 digits or a four-digit year from 2004 and 6 digits, 号, optionally -N)",
             )
         };
         let s = normalize(raw);
@@ -83,8 +97,19 @@ impl FilingNumber {
         let rest = chars.as_str();
         let rest = rest.strip_prefix("ICP备").or_else(|| rest.strip_prefix("icp备")).ok_or_else(bad)?;
         let (digits, tail) = rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len()));
-        if digits.len() != 8 {
-            return Err(bad());
+        match digits.len() {
+            8 => {}
+            10 => {
+                let year: i32 = digits[..4].parse().map_err(|_| bad())?;
+                if !(FIRST_FOUR_DIGIT_YEAR..=today.year()).contains(&year) {
+                    return Err(FieldError::new(
+                        "filing_number",
+                        "invalid_year",
+                        format!("a filing number's four-digit year lies between 2004 and {}", today.year()),
+                    ));
+                }
+            }
+            _ => return Err(bad()),
         }
         let site = tail.strip_prefix('号').ok_or_else(bad)?;
         match site {
@@ -126,9 +151,9 @@ impl FilingNumber {
         }
     }
 
-    /// The 8 digits (a password must not contain them).
+    /// The 8 or 10 digits before `号` (a password must not contain them).
     pub fn digits(&self) -> String {
-        self.0.chars().filter(char::is_ascii_digit).take(8).collect()
+        self.subject_number().chars().filter(char::is_ascii_digit).collect()
     }
 }
 
@@ -266,12 +291,22 @@ mod tests {
             ("粤ICP备１２３４５６７８号－２", "粤ICP备12345678号-2", "广东"),
             (" 蜀 ICP备 12345678 号 ", "蜀ICP备12345678号", "四川"),
             ("陇ICP备00000001号-15", "陇ICP备00000001号-15", "甘肃"),
+            ("浙ICP备2021035785号", "浙ICP备2021035785号", "浙江"),
+            ("粤ICP备２０２３０１２３４５号-2", "粤ICP备2023012345号-2", "广东"),
+            ("京ICP备2004000001号", "京ICP备2004000001号", "北京"),
+            ("沪ICP备2026999999号", "沪ICP备2026999999号", "上海"),
         ] {
-            let n = FilingNumber::parse(raw).unwrap();
+            let n = FilingNumber::parse_on(raw, today()).unwrap();
             assert_eq!((n.as_str(), n.province()), (canonical, province), "{raw}");
         }
         assert_eq!(FilingNumber::parse("京ICP备12345678号").unwrap().digits(), "12345678");
+        assert_eq!(FilingNumber::parse("浙ICP备2021035785号-3").unwrap().digits(), "2021035785");
+        for (raw, code) in [("京ICP备2003000001号", "invalid_year"), ("京ICP备2027000001号", "invalid_year")] {
+            assert_eq!(FilingNumber::parse_on(raw, today()).unwrap_err().code, code, "{raw}");
+        }
         for bad in [
+            "京ICP备202103578号",
+            "京ICP备20210357855号",
             "川ICP备12345678号",
             "京ICP备1234567号",
             "京ICP备123456789号",

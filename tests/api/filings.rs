@@ -357,3 +357,48 @@ async fn the_import_command_reads_a_file_and_prints_a_summary() {
     let path = format!("/api/v1/filings/{}/initial-password", f["id"].as_str().unwrap());
     assert_eq!(app.post(&path, Some(&t.admin.access), json!({})).await.status(), 202);
 }
+
+/// Numbers of the shape issued for years now (a four-digit year from 2004
+/// and six digits) are accepted wherever a filing number is; a year outside
+/// that range is refused with its own code.
+#[tokio::test]
+async fn current_four_digit_year_filing_numbers_are_accepted_everywhere() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let mut body = filing("浙ICP备2021035785号");
+    body["domains"] = json!(["zj.example.cn"]);
+    let f = create(&app, &t.admin.access, body).await;
+    assert_eq!((f["filing_number"].as_str(), f["province"].as_str()), (Some("浙ICP备2021035785号"), Some("浙江")));
+
+    let csv = format!(
+        "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
+         粤ICP备２０２３０１２３４５号-2,示例,enterprise,张三,{ID},13700001111,g@example.com,gd.example.cn\n"
+    );
+    let resp = app
+        .client
+        .post(app.url("/api/v1/filings/import"))
+        .bearer_auth(&t.admin.access)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    let report: Value = resp.json().await.unwrap();
+    assert_eq!((report["created"].as_u64(), report["errors"].as_array().map(Vec::len)), (Some(1), Some(0)), "{report}");
+
+    let ticket = json!({"kind": "password_reset", "filing_number": "粤ICP备2023012345号-2", "contact_name": "张三",
+                        "phone": "13700001111", "id_number": ID});
+    assert_eq!(app.post("/api/v1/public/acme/tickets", None, ticket).await.status(), 201);
+    let found: Value =
+        app.get("/api/v1/public/lookup?filing_number=浙ICP备2021035785号-1", None).await.json().await.unwrap();
+    assert_eq!(found["hosted"], true);
+
+    let next_year = chrono::Utc::now().format("%Y").to_string().parse::<i32>().unwrap() + 1;
+    for (number, code) in
+        [("京ICP备2003000001号", "invalid_year"), (&*format!("京ICP备{next_year}000001号"), "invalid_year")]
+    {
+        let resp = app.post("/api/v1/filings", Some(&t.admin.access), filing(number)).await;
+        let body = assert_problem(resp, 422, "validation_failed").await;
+        assert_eq!(body["errors"][0]["code"], code, "{number}");
+    }
+}

@@ -41,3 +41,69 @@ async fn every_operation_is_documented_with_problem_responses_and_security() {
         }
     }
 }
+
+/// Every schema name belongs to one Rust type: utoipa keeps one schema per
+/// name, so two types sharing a name silently swap one's schema for the
+/// other's (a ticket's `verification` once pointed at the audit chain's
+/// `{ok, checked, first_broken_id}`). Read from the source: every type
+/// deriving `ToSchema`, under its own or its `#[schema(as = …)]` name.
+#[test]
+fn every_schema_name_is_registered_by_one_type() {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "rs") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/src")), &mut files);
+    let mut owners: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, line) in lines.iter().enumerate() {
+            if !(line.trim_start().starts_with("#[derive(") && line.contains("ToSchema")) {
+                continue;
+            }
+            let mut renamed = None;
+            for next in &lines[i + 1..] {
+                let next = next.trim_start();
+                if let Some(rest) = next.strip_prefix("#[schema(as = ") {
+                    renamed = rest.split([')', ',']).next().map(|s| s.trim().to_owned());
+                }
+                let decl = next.strip_prefix("pub struct ").or_else(|| next.strip_prefix("pub enum "));
+                if let Some(decl) = decl {
+                    let name: String = decl.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+                    let place = format!("{}:{}", file.display(), i + 1);
+                    owners.entry(renamed.unwrap_or(name)).or_default().push(place);
+                    break;
+                }
+            }
+        }
+    }
+    assert!(owners.len() > 50, "the walk found the schemas ({})", owners.len());
+    let shared: Vec<_> = owners.iter().filter(|(_, places)| places.len() > 1).collect();
+    assert!(shared.is_empty(), "schema names registered by more than one type: {shared:?}");
+}
+
+/// The ticket's verification is the per-field result, and the audit walk
+/// has its own schema.
+#[tokio::test]
+async fn the_ticket_verification_and_the_chain_verification_are_two_schemas() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let fields = |name: &str| -> Vec<String> {
+        let mut f: Vec<String> = schemas[name]["properties"].as_object().unwrap().keys().cloned().collect();
+        f.sort();
+        f
+    };
+    assert_eq!(fields("Verification"), ["contact_name", "email", "filing_found", "id_number", "phone"]);
+    assert_eq!(fields("ChainVerification"), ["checked", "first_broken_id", "ok"]);
+    let verify = &doc["paths"]["/api/v1/audit-events/verify"]["get"]["responses"]["200"]["content"]["application/json"];
+    assert_eq!(verify["schema"]["$ref"], "#/components/schemas/ChainVerification");
+}

@@ -3,7 +3,7 @@
 use actix_web::{get, web, HttpResponse};
 
 use super::AuditFilter;
-use crate::audit::chain::{self, Verification};
+use crate::audit::chain::{self, ChainVerification};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
 use crate::http::AppState;
@@ -13,7 +13,7 @@ use crate::http::AppState;
     tag = "audit",
     params(AuditFilter),
     security(("bearer" = [])),
-    responses((status = 200, description = "The result of the walk", body = Verification))
+    responses((status = 200, description = "The result of the walk", body = ChainVerification))
 )]
 #[get("/audit-events/verify")]
 pub async fn verify_audit_events(

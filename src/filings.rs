@@ -224,6 +224,11 @@ pub fn store_generated_password(
     ttl_hours: u32,
     now: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<()> {
+    // Every password a filing leaves behind enters the history, so that the
+    // one a reset replaced cannot simply be chosen again.
+    if let Some(old) = &filing.password_hash {
+        db::filings::remember_password(conn, tenant, &filing.id, old)?;
+    }
     filing.password_hash = Some(hash);
     filing.must_change_password = true;
     filing.password_expires_at = Some(now + chrono::Duration::hours(i64::from(ttl_hours)));

@@ -199,6 +199,8 @@ pub fn decide(t: &Facts, actor: Actor, action: Action) -> Result<Transition, Ref
             s => Err(Refusal::State(s)),
         },
         (Action::Claim, Actor::Reviewer(id)) => match t.status {
+            // Holding what one may not approve would only block the others.
+            AwaitingSecondApproval if t.approvers.contains(&id) => Err(Refusal::FourEyes),
             PendingReview => move_to(InReview, Some(id)),
             InReview | AwaitingSecondApproval if t.assignee.is_some_and(|a| a != id) => Err(Refusal::HeldByOther),
             AwaitingSecondApproval => move_to(AwaitingSecondApproval, Some(id)),
@@ -334,7 +336,7 @@ mod tests {
         let first = decide(&t, Actor::Reviewer(a), Action::Approve).unwrap();
         assert_eq!((first.to, first.assignee, first.approval), (AwaitingSecondApproval, None, true));
         let mut t = Facts { status: AwaitingSecondApproval, assignee: None, approvers: vec![a], ..t };
-        assert_eq!(decide(&t, Actor::Reviewer(a), Action::Claim).unwrap().to, AwaitingSecondApproval);
+        assert_eq!(decide(&t, Actor::Reviewer(b), Action::Claim).unwrap().to, AwaitingSecondApproval);
         t.assignee = Some(b);
         assert_eq!(decide(&t, Actor::Reviewer(b), Action::Approve).unwrap().to, Resolved);
     }
@@ -381,6 +383,10 @@ mod tests {
             approvals_required: 2,
         };
         assert_eq!(decide(&again, Actor::Reviewer(a), Action::Approve), Err(Refusal::FourEyes));
+        // The first approver cannot claim it back and block the others.
+        let waiting = Facts { assignee: None, ..again.clone() };
+        assert_eq!(decide(&waiting, Actor::Reviewer(a), Action::Claim), Err(Refusal::FourEyes));
+        assert_eq!(decide(&waiting, Actor::Reviewer(b), Action::Claim).unwrap().assignee, Some(b));
         // A second approval is claimed first.
         let unclaimed = Facts { assignee: None, ..again };
         assert_eq!(decide(&unclaimed, Actor::Reviewer(b), Action::Approve), Err(Refusal::NotClaimed));

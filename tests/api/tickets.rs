@@ -410,9 +410,10 @@ async fn four_eyes_and_a_contact_change_needing_two_approvals() {
     d.ok(&d.rob, &id, "claim", json!({})).await;
     let first = d.ok(&d.rob, &id, "approve", json!({})).await;
     assert_eq!((first["status"].as_str(), first["assignee_id"].as_str()), (Some("awaiting_second_approval"), None));
-    d.ok(&d.rob, &id, "claim", json!({})).await;
+    // The first approver can neither approve again nor hold it and block
+    // the second approval.
+    assert_problem(d.act(&d.rob, &id, "claim", json!({})).await, 403, "four_eyes").await;
     assert_problem(d.act(&d.rob, &id, "approve", json!({})).await, 403, "four_eyes").await;
-    d.ok(&d.rob, &id, "release", json!({})).await;
     let admin = &d.t.admin;
     d.ok(admin, &id, "claim", json!({})).await;
     let done = d.ok(admin, &id, "approve", json!({})).await;

@@ -613,3 +613,26 @@ async fn metrics_can_be_kept_behind_a_token() {
     let open = spawn_app().await;
     assert_eq!(open.get("/metrics", None).await.status(), 200);
 }
+
+/// Every password a filing leaves behind enters its history: the one a
+/// new generated password (a reset, a reissue) replaced cannot be chosen
+/// again right after.
+#[tokio::test]
+async fn a_password_replaced_by_a_generated_one_cannot_come_back() {
+    let (app, gateway, admin, initial) = with_initial_password(|_| {}).await;
+    let filing = app.sql_strings("SELECT id AS v FROM filings")[0].clone();
+    let session: Value = subject_login(&app, "acme", NUMBER, &initial).await.json().await.unwrap();
+    let change = json!({"current_password": initial, "new_password": CHOSEN});
+    let token = session["access_token"].as_str().unwrap();
+    assert_eq!(app.put("/api/v1/subject/password", Some(token), change).await.status(), 204);
+    let path = format!("/api/v1/filings/{filing}/initial-password");
+    assert_eq!(app.post(&path, Some(&admin), json!({"replace_existing": true})).await.status(), 202);
+    app.deliver(chrono::Duration::minutes(2)).await;
+    let generated = gateway.delivered().last().unwrap()["template_param"]["password"].as_str().unwrap().to_owned();
+    let session: Value = subject_login(&app, "acme", NUMBER, &generated).await.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap();
+    let back = json!({"current_password": generated, "new_password": CHOSEN});
+    let body =
+        assert_problem(app.put("/api/v1/subject/password", Some(token), back).await, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "reused");
+}

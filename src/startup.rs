@@ -14,7 +14,7 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::bootstrap;
 use crate::config::Settings;
 use crate::db::Db;
-use crate::http::extract::{json_config, path_config, query_config};
+use crate::http::extract::path_config;
 use crate::http::fallback::{not_matched, KnownPaths};
 use crate::http::{routes, AppState};
 use crate::jobs::{scheduler, Jobs};
@@ -115,8 +115,6 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
         app.app_data(state.clone())
             .app_data(metrics.clone())
             .app_data(known.clone())
-            .app_data(json_config())
-            .app_data(query_config())
             .app_data(path_config())
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
             .default_service(web::to(not_matched))

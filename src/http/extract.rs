@@ -4,7 +4,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use actix_web::error::{JsonPayloadError, PathError, QueryPayloadError};
+use actix_web::error::PathError;
 use actix_web::{web, FromRequest, HttpRequest};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -73,6 +73,12 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
+/// 403 `wrong_token_kind`: a valid token of the other kind (a subject's
+/// on a staff route, or a staff member's on a subject route).
+pub fn wrong_token_kind(detail: &str) -> ApiError {
+    ApiError::Forbidden { code: "wrong_token_kind", detail: detail.into() }
+}
+
 /// 403 `password_change_required`: the account's password was set by
 /// someone else, and it opens only the change and the account itself.
 pub fn password_change_required() -> ApiError {
@@ -101,6 +107,11 @@ impl StaffClaims {
         let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
         let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
         let invalid = || ApiError::Unauthorized("the token is invalid or expired");
+        if claims.role == crate::http::subject::ROLE {
+            return Err(wrong_token_kind(
+                "this route is for staff; a filing subject's token opens only /api/v1/subject routes",
+            ));
+        }
         let id = StaffId::parse(&claims.sub).ok_or_else(invalid)?;
         let role = Role::parse(&claims.role).ok_or_else(invalid)?;
         let tenant = claims.tid.as_deref().map(|t| TenantId::parse(t).ok_or_else(invalid)).transpose()?;
@@ -290,47 +301,155 @@ pub fn parse_path_id<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<
     parse(raw).ok_or(ApiError::NotFound)
 }
 
-fn json_error(err: JsonPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let api = match &err {
-        JsonPayloadError::Overflow { .. } | JsonPayloadError::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
-        JsonPayloadError::ContentType => ApiError::UnsupportedMediaType("the body must be application/json".into()),
-        JsonPayloadError::Deserialize(e) if e.is_data() => ApiError::field("body", "invalid", &data_error_message(e)),
-        JsonPayloadError::Deserialize(e) => ApiError::BadRequest {
-            code: "malformed_json",
-            detail: format!("the body is not valid JSON (line {}, column {})", e.line(), e.column()),
-        },
-        _ => ApiError::BadRequest { code: "bad_request", detail: "the body could not be read".into() },
-    };
-    api.into()
+/// A JSON body parsed into `T`. Unlike actix's `web::Json`, a value of the
+/// wrong type or an unknown enum value names its field (`errors[].field`,
+/// a dotted path such as `rate_limits.per_address_per_minute`), so that a
+/// front end can show the error beside the input.
+#[derive(Debug)]
+pub struct Json<T>(pub T);
+
+impl<T> Json<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
 }
 
-/// serde's message without any echoed value (it could be a password given
-/// with the wrong type).
-fn data_error_message(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    let msg = msg.split(" at line ").next().unwrap_or(&msg);
-    if msg.starts_with("missing field") || msg.starts_with("unknown field") || msg.starts_with("unknown variant") {
-        // These name fields and allowed values; the offending value is
-        // between the first pair of backticks only for `unknown variant`.
-        if let Some(rest) = msg.strip_prefix("unknown variant ") {
-            return format!("unknown value; {}", rest.split_once(", ").map_or("", |(_, r)| r));
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let json = req
+            .headers()
+            .get(actix_web::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if !json {
+                return Err(ApiError::UnsupportedMediaType("the body must be application/json".into()));
+            }
+            let mut body = web::BytesMut::new();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut payload).await {
+                let chunk = chunk.map_err(|_| ApiError::BadRequest {
+                    code: "bad_request",
+                    detail: "the body could not be read".into(),
+                })?;
+                if body.len() + chunk.len() > JSON_LIMIT {
+                    return Err(ApiError::PayloadTooLarge);
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_json(&body).map(Json)
+        })
+    }
+}
+
+/// Parses a JSON body: malformed JSON 400, a value that does not fit 422
+/// naming its field.
+pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    let malformed = |inner: &serde_json::Error| ApiError::BadRequest {
+        code: "malformed_json",
+        detail: format!("the body is not valid JSON (line {}, column {})", inner.line(), inner.column()),
+    };
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let parsed = serde_path_to_error::deserialize(&mut de);
+    if parsed.is_ok() {
+        // Trailing characters after the value.
+        de.end().map_err(|e| malformed(&e))?;
+    }
+    parsed.map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return malformed(&inner);
         }
+        let message = inner.to_string();
+        let message = message.split(" at line ").next().unwrap_or(&message).to_owned();
+        data_error(&path, &message)
+    })
+}
+
+/// A `T` from the query string, with failures named like bodies' (422
+/// `validation_failed`, the parameter as the field).
+#[derive(Debug)]
+pub struct Query<T>(pub T);
+
+impl<T> Query<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> std::ops::Deref for Query<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: serde::de::DeserializeOwned> FromRequest for Query<T> {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        std::future::ready(parse_query(req.query_string()).map(Query))
+    }
+}
+
+/// Parses a query string into `T`, naming the parameter that does not fit.
+pub fn parse_query<T: serde::de::DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let message = e.into_inner().to_string();
+        data_error(&path, &message)
+    })
+}
+
+/// 422 naming the field at `path` (or, for a missing or unknown field, the
+/// field the message names), with serde's message minus any echoed value
+/// (it could be a password given with the wrong type).
+fn data_error(path: &str, message: &str) -> ApiError {
+    let named = |prefix: &str| {
+        message.strip_prefix(prefix).and_then(|rest| rest.split('`').next()).map(|f| {
+            if path == "." || path.is_empty() {
+                f.to_owned()
+            } else {
+                format!("{path}.{f}")
+            }
+        })
+    };
+    // The path of a missing field is its parent's; of an unknown one, its own.
+    let (field, code) = match (named("missing field `"), message.starts_with("unknown field `")) {
+        (Some(f), _) => (f, "required"),
+        (None, true) => (path.to_owned(), "unknown_field"),
+        _ if path == "." || path.is_empty() => ("body".to_owned(), "invalid"),
+        _ => (path.to_owned(), "invalid"),
+    };
+    ApiError::field(&field, code, &data_error_message(message))
+}
+
+/// serde's message without any echoed value.
+fn data_error_message(msg: &str) -> String {
+    if msg.starts_with("missing field") || msg.starts_with("unknown field") {
         return msg.to_owned();
     }
-    if let Some((_, expected)) = msg.split_once(", expected ") {
-        return format!("a field has the wrong type; expected {expected}");
+    if let Some(rest) = msg.strip_prefix("unknown variant ") {
+        // The offending value is between the first pair of backticks.
+        return format!("unknown value; {}", rest.split_once(", ").map_or("", |(_, r)| r));
     }
-    "the body does not match the expected shape".to_owned()
-}
-
-fn query_error(err: QueryPayloadError, _req: &HttpRequest) -> actix_web::Error {
-    let detail = match &err {
-        QueryPayloadError::Deserialize(e) => {
-            format!("invalid query: {}", e.to_string().split(':').next().unwrap_or(""))
-        }
-        _ => "invalid query string".to_owned(),
-    };
-    ApiError::BadRequest { code: "invalid_query", detail }.into()
+    if let Some((_, expected)) = msg.split_once(", expected ") {
+        return format!("wrong type; expected {expected}");
+    }
+    "the value does not have the expected form".to_owned()
 }
 
 fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
@@ -339,14 +458,6 @@ fn path_error(_err: PathError, _req: &HttpRequest) -> actix_web::Error {
 
 /// Largest JSON body accepted (the CSV import sets its own limit).
 pub const JSON_LIMIT: usize = 64 * 1024;
-
-pub fn json_config() -> web::JsonConfig {
-    web::JsonConfig::default().limit(JSON_LIMIT).error_handler(json_error)
-}
-
-pub fn query_config() -> web::QueryConfig {
-    web::QueryConfig::default().error_handler(query_error)
-}
 
 pub fn path_config() -> web::PathConfig {
     web::PathConfig::default().error_handler(path_error)

@@ -339,10 +339,14 @@ async fn audit_routes_refuse_bad_input_and_other_roles() {
     let app = spawn_app().await;
     let t = app.tenant("acme").await;
     let token = Some(t.admin.access.as_str());
-    assert_problem(app.get("/api/v1/audit-events?since=yesterday", token).await, 400, "invalid_query").await;
+    let body =
+        assert_problem(app.get("/api/v1/audit-events?since=yesterday", token).await, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "since");
     assert_problem(app.get("/api/v1/audit-events?limit=0", token).await, 422, "validation_failed").await;
     assert_problem(app.get("/api/v1/audit-events?cursor=bm9wZQ", token).await, 422, "validation_failed").await;
-    assert_problem(app.get("/api/v1/audit-events/export?format=xml", token).await, 400, "invalid_query").await;
+    let body =
+        assert_problem(app.get("/api/v1/audit-events/export?format=xml", token).await, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "format");
 
     app.create_staff(&t.admin.access, None, "rita", "reviewer").await;
     let rita = app.login(Some("acme"), "rita", PASSWORD).await;

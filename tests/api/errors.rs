@@ -52,6 +52,25 @@ async fn wrong_types_missing_fields_and_unknown_enum_values_are_422_problems_wit
     let resp = app.put("/api/v1/settings", Some(&t.admin.access), json!({"reset_mode": "carrier-pigeon"})).await;
     let body = assert_problem(resp, 422, "validation_failed").await;
     assert!(!body.to_string().contains("carrier-pigeon"), "{body}");
+    assert_eq!(body["errors"][0]["field"], "reset_mode", "the real field, not `body`");
+    // Nested values are named by their path; a missing field by its name.
+    let nested = json!({"rate_limits": {"per_address_per_minute": "many", "per_tenant_per_minute": 1, "per_filing_per_hour": 1}});
+    let body =
+        assert_problem(app.put("/api/v1/settings", Some(&t.admin.access), nested).await, 422, "validation_failed")
+            .await;
+    assert_eq!(body["errors"][0]["field"], "rate_limits.per_address_per_minute");
+    let resp = app.post("/api/v1/auth/login", None, json!({"username": "admin"})).await;
+    let body = assert_problem(resp, 422, "validation_failed").await;
+    assert_eq!(
+        (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (Some("password"), Some("required"))
+    );
+    let resp = app.post("/api/v1/auth/login", None, json!({"username": "admin", "password": "x", "extra": 1})).await;
+    let body = assert_problem(resp, 422, "validation_failed").await;
+    assert_eq!(
+        (body["errors"][0]["field"].as_str(), body["errors"][0]["code"].as_str()),
+        (Some("extra"), Some("unknown_field"))
+    );
 }
 
 #[tokio::test]
@@ -80,7 +99,9 @@ async fn a_body_that_is_not_json_is_a_415_problem() {
 async fn bad_query_values_and_bad_path_ids_are_problems() {
     let app = spawn_app().await;
     let root = app.platform_admin().await;
-    assert_problem(app.get("/api/v1/tenants?limit=abc", Some(&root.access)).await, 400, "invalid_query").await;
+    let body =
+        assert_problem(app.get("/api/v1/tenants?limit=abc", Some(&root.access)).await, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["field"], "limit");
     assert_problem(app.get("/api/v1/tenants?limit=0", Some(&root.access)).await, 422, "validation_failed").await;
     assert_problem(app.get("/api/v1/tenants?limit=201", Some(&root.access)).await, 422, "validation_failed").await;
     assert_problem(app.get("/api/v1/tenants?cursor=not-ours", Some(&root.access)).await, 422, "validation_failed")

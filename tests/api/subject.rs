@@ -101,8 +101,9 @@ async fn subject_and_staff_tokens_do_not_cross() {
     let (app, _gw, admin, initial) = with_initial_password(|_| {}).await;
     let session: Value = login(&app, "acme", NUMBER, &initial).await.json().await.unwrap();
     let subject = session["access_token"].as_str().unwrap();
-    assert_problem(app.get("/api/v1/filings", Some(subject)).await, 401, "unauthorized").await;
-    assert_problem(app.get("/api/v1/subject/filing", Some(&admin)).await, 403, "forbidden").await;
+    assert_problem(app.get("/api/v1/filings", Some(subject)).await, 403, "wrong_token_kind").await;
+    assert_problem(app.get("/api/v1/tickets", Some(subject)).await, 403, "wrong_token_kind").await;
+    assert_problem(app.get("/api/v1/subject/filing", Some(&admin)).await, 403, "wrong_token_kind").await;
     assert_problem(app.get("/api/v1/subject/filing", None).await, 401, "unauthorized").await;
     // The same filing number at another tenant is another filing: acme's password does not open it.
     assert_problem(login(&app, "other", NUMBER, &initial).await, 401, "unauthorized").await;

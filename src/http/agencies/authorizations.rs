@@ -6,6 +6,7 @@ use super::{agency_id, AuthorizationView};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
@@ -22,8 +23,8 @@ pub async fn list_authorizations(
     state: web::Data<AppState>,
     me: CurrentStaff,
     id: web::Path<String>,
-    q: web::Query<TenantParam>,
-    p: web::Query<PageParams>,
+    q: Query<TenantParam>,
+    p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let agency = agency_id(&id)?;

@@ -12,6 +12,7 @@ use crate::domain::agency::Validity;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::{Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -40,8 +41,8 @@ pub async fn create_authorization(
     me: CurrentStaff,
     meta: RequestMeta,
     id: web::Path<String>,
-    q: web::Query<TenantParam>,
-    body: web::Json<CreateAuthorization>,
+    q: Query<TenantParam>,
+    body: Json<CreateAuthorization>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let agency = agency_id(&id)?;

@@ -12,6 +12,7 @@ use crate::domain::role::Role;
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::{Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -39,8 +40,8 @@ pub async fn create_agency(
     state: web::Data<AppState>,
     me: CurrentStaff,
     meta: RequestMeta,
-    q: web::Query<TenantParam>,
-    body: web::Json<CreateAgency>,
+    q: Query<TenantParam>,
+    body: Json<CreateAgency>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let mut v = Violations::default();

@@ -7,6 +7,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -22,7 +23,7 @@ pub async fn get_agency(
     state: web::Data<AppState>,
     me: CurrentStaff,
     id: web::Path<String>,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = agency_id(&id)?;

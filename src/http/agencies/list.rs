@@ -6,6 +6,7 @@ use super::AgencyView;
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
@@ -21,8 +22,8 @@ use crate::http::AppState;
 pub async fn list_agencies(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<TenantParam>,
-    p: web::Query<PageParams>,
+    q: Query<TenantParam>,
+    p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let page = p.parse()?;

@@ -7,6 +7,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
@@ -28,7 +29,7 @@ pub async fn revoke_authorization(
     me: CurrentStaff,
     meta: RequestMeta,
     path: web::Path<(String, String)>,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let agency = agency_id(&path.0)?;

@@ -10,6 +10,7 @@ use crate::audit::export::{render, Format};
 use crate::db::audit::Order;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -39,8 +40,8 @@ const BATCH: i64 = 1000;
 pub async fn export_audit_events(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<AuditFilter>,
-    f: web::Query<ExportParams>,
+    q: Query<AuditFilter>,
+    f: Query<ExportParams>,
 ) -> Result<HttpResponse, ApiError> {
     let chain = q.chain(&me)?;
     let filter = q.filter();

@@ -6,6 +6,7 @@ use super::AuditFilter;
 use crate::audit::export::AuditEventView;
 use crate::db::audit::Order;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
 use crate::http::AppState;
 
@@ -20,8 +21,8 @@ use crate::http::AppState;
 pub async fn list_audit_events(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<AuditFilter>,
-    p: web::Query<PageParams>,
+    q: Query<AuditFilter>,
+    p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let chain = q.chain(&me)?;
     let filter = q.filter();

@@ -6,6 +6,7 @@ use super::AuditFilter;
 use crate::audit::chain::{self, ChainVerification};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::AppState;
 
 /// Walk the whole chain and name the first event that does not match.
@@ -19,7 +20,7 @@ use crate::http::AppState;
 pub async fn verify_audit_events(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<AuditFilter>,
+    q: Query<AuditFilter>,
 ) -> Result<HttpResponse, ApiError> {
     let chain = q.chain(&me)?;
     let result = state.db.run(move |conn| chain::verify(conn, &chain).map_err(ApiError::from)).await?;

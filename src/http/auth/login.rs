@@ -10,6 +10,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::password;
@@ -59,7 +60,7 @@ const MAX_PASSWORD_BYTES: usize = 4096;
 pub async fn login(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    body: web::Json<LoginRequest>,
+    body: Json<LoginRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     if req.password.len() > MAX_PASSWORD_BYTES {

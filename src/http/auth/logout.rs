@@ -7,6 +7,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::AppState;
 use crate::security::tokens;
 use serde::Deserialize;
@@ -37,7 +38,7 @@ pub struct LogoutRequest {
 pub async fn logout(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    body: web::Json<LogoutRequest>,
+    body: Json<LogoutRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = tokens::digest(&body.refresh_token);
     let everywhere = body.everywhere;

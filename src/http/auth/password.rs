@@ -8,6 +8,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::staff::StaffPassword;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::extract::StaffChangingPassword;
 use crate::http::AppState;
 use crate::security::password;
@@ -40,7 +41,7 @@ pub async fn change_password(
     state: web::Data<AppState>,
     StaffChangingPassword(me): StaffChangingPassword,
     meta: RequestMeta,
-    body: web::Json<PasswordChange>,
+    body: Json<PasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     let req = body.into_inner();
     let owner = Owner::from_tenant(me.tenant);

@@ -8,6 +8,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::tokens;
@@ -34,7 +35,7 @@ enum Outcome {
 pub async fn refresh_token(
     state: web::Data<AppState>,
     meta: RequestMeta,
-    body: web::Json<RefreshRequest>,
+    body: Json<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let keys = Keys {
         group: "refresh",

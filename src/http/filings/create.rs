@@ -14,6 +14,7 @@ use crate::domain::{parse_text, FieldError, Violations};
 use crate::error::ApiError;
 use crate::filings::{build_row, FilingInput};
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::{Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -79,8 +80,8 @@ pub async fn create_filing(
     state: web::Data<AppState>,
     me: CurrentStaff,
     meta: RequestMeta,
-    q: web::Query<TenantParam>,
-    body: web::Json<CreateFiling>,
+    q: Query<TenantParam>,
+    body: Json<CreateFiling>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let b = body.into_inner();

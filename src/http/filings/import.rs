@@ -18,6 +18,7 @@ use crate::filings::{
     build_row, changes_locked_contacts, seal_email, seal_id_number, seal_phone, FilingInput, CONTACT_CHANGE_REQUIRED,
 };
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -218,7 +219,7 @@ pub async fn import_filings(
     state: web::Data<AppState>,
     me: CurrentStaff,
     meta: RequestMeta,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
     req: HttpRequest,
     mut payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {

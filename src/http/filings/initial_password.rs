@@ -7,6 +7,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::filings::{store_generated_password, ToContacts};
+use crate::http::extract::Query;
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::notifications::test::Queued;
 use crate::http::settings::TenantParam;
@@ -51,7 +52,7 @@ pub async fn issue_initial_password(
     me: CurrentStaff,
     meta: RequestMeta,
     id: web::Path<String>,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let request: IssueInitialPassword = if body.iter().all(u8::is_ascii_whitespace) {

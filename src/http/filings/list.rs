@@ -8,6 +8,7 @@ use super::FilingView;
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
 use crate::http::AppState;
 
@@ -32,8 +33,8 @@ pub struct FilingQuery {
 pub async fn list_filings(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<FilingQuery>,
-    p: web::Query<PageParams>,
+    q: Query<FilingQuery>,
+    p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
     let page = p.parse()?;

@@ -15,6 +15,7 @@ use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
 use crate::filings::{changes_locked_contacts, seal_email, seal_id_number, seal_phone, CONTACT_CHANGE_REQUIRED};
 use crate::http::extract::{parse_path_id, CurrentStaff};
+use crate::http::extract::{Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -54,8 +55,8 @@ pub async fn update_filing(
     me: CurrentStaff,
     meta: RequestMeta,
     id: web::Path<String>,
-    q: web::Query<TenantParam>,
-    body: web::Json<UpdateFiling>,
+    q: Query<TenantParam>,
+    body: Json<UpdateFiling>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();

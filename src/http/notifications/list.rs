@@ -6,6 +6,7 @@ use super::{NotificationFilter, NotificationView};
 use crate::db::{self, notifications::Filter};
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
 use crate::http::AppState;
 
@@ -20,8 +21,8 @@ use crate::http::AppState;
 pub async fn list_notifications(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<NotificationFilter>,
-    p: web::Query<PageParams>,
+    q: Query<NotificationFilter>,
+    p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let filter = Filter {

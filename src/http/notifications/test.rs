@@ -11,6 +11,7 @@ use crate::domain::role::Role;
 use crate::domain::settings::Locale;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::{Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::{self, templates::Kind, NewNotification, Recipient};
@@ -56,8 +57,8 @@ pub async fn test_notification(
     state: web::Data<AppState>,
     me: CurrentStaff,
     meta: RequestMeta,
-    q: web::Query<TenantParam>,
-    body: web::Json<TestNotification>,
+    q: Query<TenantParam>,
+    body: Json<TestNotification>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let body = body.into_inner();

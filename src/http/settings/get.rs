@@ -8,6 +8,7 @@ use crate::domain::role::Role;
 use crate::domain::settings::TenantSettings;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::AppState;
 
 /// Read the tenant's settings.
@@ -21,7 +22,7 @@ use crate::http::AppState;
 pub async fn get_settings(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let settings = state

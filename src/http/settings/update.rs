@@ -9,6 +9,7 @@ use crate::domain::role::Role;
 use crate::domain::settings::{SettingsUpdate, TenantSettings};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::{Json, Query};
 use crate::http::AppState;
 
 /// Change the tenant's settings.
@@ -26,9 +27,9 @@ use crate::http::AppState;
 pub async fn update_settings(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
     meta: RequestMeta,
-    body: web::Json<SettingsUpdate>,
+    body: Json<SettingsUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let update = body.into_inner();

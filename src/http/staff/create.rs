@@ -13,6 +13,7 @@ use crate::domain::staff::{Email, StaffPassword, StaffStatus, Username};
 use crate::domain::{parse_text, FieldError, Violations};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Json;
 use crate::http::AppState;
 use crate::security::password;
 
@@ -54,7 +55,7 @@ pub async fn create_staff(
     state: web::Data<AppState>,
     me: CurrentStaff,
     meta: RequestMeta,
-    body: web::Json<CreateStaff>,
+    body: Json<CreateStaff>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
     let body = body.into_inner();

@@ -8,6 +8,7 @@ use super::StaffView;
 use crate::db::{self, staff::Owner};
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
 use crate::http::AppState;
 
@@ -30,8 +31,8 @@ pub struct StaffFilter {
 pub async fn list_staff(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    filter: web::Query<StaffFilter>,
-    q: web::Query<PageParams>,
+    filter: Query<StaffFilter>,
+    q: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
     let owner = match (me.tenant, filter.tenant_id) {

@@ -11,6 +11,7 @@ use crate::domain::ids::StaffId;
 use crate::domain::role::{Role, TenantRole};
 use crate::domain::staff::StaffStatus;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::AppState;
 
@@ -42,7 +43,7 @@ pub async fn update_staff(
     me: CurrentStaff,
     id: web::Path<String>,
     meta: RequestMeta,
-    body: web::Json<UpdateStaff>,
+    body: Json<UpdateStaff>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin, Role::TenantAdmin])?;
     let id = parse_path_id(&id, StaffId::parse)?;

@@ -11,6 +11,7 @@ use crate::db;
 use crate::domain::filing::FilingNumber;
 use crate::domain::ids::TenantId;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::security::jwt::ACCESS_TTL_SECS;
@@ -57,7 +58,7 @@ pub async fn subject_login(
     state: web::Data<AppState>,
     meta: RequestMeta,
     tenant: web::Path<String>,
-    body: web::Json<SubjectLogin>,
+    body: Json<SubjectLogin>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     if body.password.len() > 4096 {

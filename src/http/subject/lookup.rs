@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 use crate::db;
 use crate::domain::filing::{Domain, FilingNumber};
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 
@@ -54,7 +55,7 @@ const MIIT: &str = "the MIIT ICP filing system (https://beian.miit.gov.cn)";
 pub async fn lookup_filing(
     state: web::Data<AppState>,
     meta: crate::audit::RequestMeta,
-    q: web::Query<LookupQuery>,
+    q: Query<LookupQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let keys = Keys {
         group: "lookup",

@@ -56,7 +56,7 @@ impl FromRequest for CurrentSubject {
             let invalid = || ApiError::Unauthorized("the token is invalid or expired");
             let claims = token.and_then(|t| state.jwt.verify(&t)).ok_or_else(invalid)?;
             if claims.role != ROLE {
-                return Err(ApiError::forbidden("this route is for filing subjects"));
+                return Err(crate::http::extract::wrong_token_kind("this route is for filing subjects"));
             }
             let tenant = claims.tid.as_deref().and_then(TenantId::parse).ok_or_else(invalid)?;
             let filing_id = claims.sub;

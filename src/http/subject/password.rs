@@ -13,6 +13,7 @@ use crate::domain::ids::TenantId;
 use crate::domain::password_policy::{violations, Context};
 use crate::domain::FieldError;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::filings::open;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
@@ -48,7 +49,7 @@ pub async fn change_subject_password(
     state: web::Data<AppState>,
     me: CurrentSubject,
     meta: RequestMeta,
-    body: web::Json<SubjectPasswordChange>,
+    body: Json<SubjectPasswordChange>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let filing = me.filing;

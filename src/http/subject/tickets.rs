@@ -5,6 +5,7 @@ use actix_web::{get, web, HttpResponse};
 use super::CurrentSubject;
 use crate::db::{self, tickets::QueueFilter};
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{Page, PageParams};
 use crate::http::tickets::{tracking_view, TrackingView};
 use crate::http::AppState;
@@ -24,7 +25,7 @@ use crate::http::AppState;
 pub async fn list_own_tickets(
     state: web::Data<AppState>,
     me: CurrentSubject,
-    p: web::Query<PageParams>,
+    p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     me.require_full_access()?;
     let page = p.parse()?;

@@ -7,6 +7,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::templates::{builtin, locale_str};
@@ -27,7 +28,7 @@ pub async fn get_template(
     state: web::Data<AppState>,
     me: CurrentStaff,
     path: web::Path<(String, String)>,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;

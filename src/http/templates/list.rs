@@ -8,6 +8,7 @@ use crate::domain::role::Role;
 use crate::domain::settings::Locale;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::templates::{builtin, locale_str, Kind};
@@ -23,7 +24,7 @@ use crate::notify::templates::{builtin, locale_str, Kind};
 pub async fn list_templates(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let custom = state

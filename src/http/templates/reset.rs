@@ -8,6 +8,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::templates::locale_str;
@@ -29,7 +30,7 @@ pub async fn reset_template(
     me: CurrentStaff,
     meta: RequestMeta,
     path: web::Path<(String, String)>,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;

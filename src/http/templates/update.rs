@@ -10,6 +10,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::{Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::templates::{locale_str, validate, Template};
@@ -47,8 +48,8 @@ pub async fn update_template(
     me: CurrentStaff,
     meta: RequestMeta,
     path: web::Path<(String, String)>,
-    q: web::Query<TenantParam>,
-    body: web::Json<TemplateUpdate>,
+    q: Query<TenantParam>,
+    body: Json<TemplateUpdate>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let (kind, locale) = parse_path(&path.0, &path.1)?;

@@ -13,6 +13,7 @@ use crate::domain::tenant::{Slug, TenantStatus};
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Json;
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,7 +40,7 @@ pub async fn create_tenant(
     state: web::Data<AppState>,
     me: CurrentStaff,
     meta: RequestMeta,
-    body: web::Json<CreateTenant>,
+    body: Json<CreateTenant>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin])?;
     let mut v = Violations::default();

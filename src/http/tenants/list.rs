@@ -6,6 +6,7 @@ use super::TenantView;
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{CurrentStaff, Page, PageParams};
 use crate::http::AppState;
 
@@ -20,7 +21,7 @@ use crate::http::AppState;
 pub async fn list_tenants(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<PageParams>,
+    q: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin])?;
     let page = q.parse()?;

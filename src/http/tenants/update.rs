@@ -12,6 +12,7 @@ use crate::domain::parse_text;
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantStatus;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::AppState;
 
@@ -37,7 +38,7 @@ pub async fn update_tenant(
     me: CurrentStaff,
     id: web::Path<String>,
     meta: RequestMeta,
-    body: web::Json<UpdateTenant>,
+    body: Json<UpdateTenant>,
 ) -> Result<HttpResponse, ApiError> {
     me.require(&[Role::PlatformAdmin])?;
     let id = parse_path_id(&id, TenantId::parse)?;

@@ -9,6 +9,7 @@ use crate::audit::RequestMeta;
 use crate::domain::ticket::Action;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Json;
 use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -38,7 +39,7 @@ pub async fn approve_ticket(
     me: CurrentStaff,
     meta: RequestMeta,
     id: web::Path<String>,
-    body: Option<web::Json<Approval>>,
+    body: Option<Json<Approval>>,
 ) -> Result<HttpResponse, ApiError> {
     let note = body.and_then(|b| b.into_inner().note).filter(|n| !n.trim().is_empty());
     let note = note.map(|n| text("note", &n)).transpose()?;

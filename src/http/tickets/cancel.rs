@@ -6,6 +6,7 @@ use super::{decide_as_applicant, TrackingCode, TrackingView};
 use crate::audit::RequestMeta;
 use crate::domain::ticket::Action;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::AppState;
 
 /// Withdraw a work order that is still open.
@@ -26,7 +27,7 @@ pub async fn cancel_ticket(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     meta: RequestMeta,
-    body: web::Json<TrackingCode>,
+    body: Json<TrackingCode>,
 ) -> Result<HttpResponse, ApiError> {
     let code = body.into_inner().tracking_code;
     let view = decide_as_applicant(state, meta, path.into_inner(), code, Action::Cancel, None).await?;

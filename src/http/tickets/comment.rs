@@ -9,6 +9,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, tickets::CommentRow};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Json;
 use crate::http::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
@@ -42,7 +43,7 @@ pub async fn add_comment(
     me: CurrentStaff,
     meta: RequestMeta,
     id: web::Path<String>,
-    body: web::Json<NewComment>,
+    body: Json<NewComment>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(REVIEWERS, None)?;
     let id = ticket_id(&id)?;

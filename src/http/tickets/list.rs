@@ -9,6 +9,7 @@ use crate::db::{self, tickets::QueueFilter};
 use crate::domain::role::Role;
 use crate::domain::ticket::{TicketKind, TicketStatus};
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::extract::{Page, PageParams, StaffClaims};
 use crate::http::AppState;
 
@@ -33,8 +34,8 @@ pub struct QueueQuery {
 pub async fn list_tickets(
     state: web::Data<AppState>,
     me: StaffClaims,
-    q: web::Query<QueueQuery>,
-    p: web::Query<PageParams>,
+    q: Query<QueueQuery>,
+    p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = p.parse()?;
     let assignee = match q.assignee.as_deref() {

@@ -8,6 +8,7 @@ use super::public_tenant;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::subject::password::{check_new_password, TriedWith};
 use crate::http::AppState;
@@ -40,7 +41,7 @@ pub async fn consume_reset_link(
     state: web::Data<AppState>,
     tenant: web::Path<String>,
     meta: RequestMeta,
-    body: web::Json<PasswordReset>,
+    body: Json<PasswordReset>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let keys = Keys {

@@ -9,6 +9,7 @@ use crate::audit::RequestMeta;
 use crate::domain::ticket::Action;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Json;
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,7 +36,7 @@ pub async fn reject_ticket(
     me: CurrentStaff,
     meta: RequestMeta,
     id: web::Path<String>,
-    body: web::Json<Rejection>,
+    body: Json<Rejection>,
 ) -> Result<HttpResponse, ApiError> {
     let reason = text("reason", &body.reason)?;
     decide_as_reviewer(state, me, meta, &id, Action::Reject, Some(reason)).await

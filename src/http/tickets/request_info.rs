@@ -9,6 +9,7 @@ use crate::audit::RequestMeta;
 use crate::domain::ticket::Action;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Json;
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -35,7 +36,7 @@ pub async fn request_info(
     me: CurrentStaff,
     meta: RequestMeta,
     id: web::Path<String>,
-    body: web::Json<InfoRequest>,
+    body: Json<InfoRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let message = text("message", &body.message)?;
     decide_as_reviewer(state, me, meta, &id, Action::RequestInfo, Some(message)).await

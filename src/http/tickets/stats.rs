@@ -11,6 +11,7 @@ use crate::db;
 use crate::domain::ticket::{TicketKind, TicketStatus};
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Query;
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
@@ -48,7 +49,7 @@ fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
 pub async fn ticket_stats(
     state: web::Data<AppState>,
     me: CurrentStaff,
-    q: web::Query<TenantParam>,
+    q: Query<TenantParam>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(REVIEWERS, q.tenant_id)?;
     let (counts, breached, times) = state

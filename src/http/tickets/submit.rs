@@ -9,6 +9,7 @@ use crate::domain::role::Role;
 use crate::domain::ticket::TicketStatus;
 use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
+use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
@@ -31,7 +32,7 @@ pub async fn submit_ticket(
     state: web::Data<AppState>,
     me: CurrentStaff,
     meta: RequestMeta,
-    body: web::Json<TicketRequest>,
+    body: Json<TicketRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant_id = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], None)?;
     let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;

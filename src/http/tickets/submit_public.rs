@@ -7,6 +7,7 @@ use crate::audit::RequestMeta;
 use crate::db;
 use crate::domain::ticket::TicketStatus;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
@@ -27,7 +28,7 @@ pub async fn submit_public_ticket(
     state: web::Data<AppState>,
     tenant: web::Path<String>,
     meta: RequestMeta,
-    body: web::Json<TicketRequest>,
+    body: Json<TicketRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
     let keys = Keys {

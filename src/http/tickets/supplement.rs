@@ -8,6 +8,7 @@ use super::{decide_as_applicant, text, TrackingView};
 use crate::audit::RequestMeta;
 use crate::domain::ticket::Action;
 use crate::error::ApiError;
+use crate::http::extract::Json;
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -36,7 +37,7 @@ pub async fn supplement_ticket(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     meta: RequestMeta,
-    body: web::Json<Supplement>,
+    body: Json<Supplement>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
     let message = text("message", &body.message)?;

@@ -7,6 +7,7 @@ use utoipa::IntoParams;
 use super::{applicants_ticket, limit_applicant, public_tenant, tracking_view, TrackingView};
 use crate::db::tickets::QueueRow;
 use crate::error::ApiError;
+use crate::http::extract::Query;
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -31,7 +32,7 @@ pub async fn track_ticket(
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
     meta: crate::audit::RequestMeta,
-    q: web::Query<TrackingQuery>,
+    q: Query<TrackingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, number) = path.into_inner();
     limit_applicant(&state, &meta, &slug, &number).await?;

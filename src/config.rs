@@ -127,6 +127,9 @@ pub struct Settings {
     /// `FILINGDESK_METRICS_TOKEN`: when set (16 characters or more), `/metrics` answers only
     /// `Authorization: Bearer <token>`; unset, it is open and should be blocked at the proxy.
     pub metrics_token: Option<Secret>,
+    /// `FILINGDESK_CORS_ORIGINS`: comma-separated origins (`https://console.example.com`) of console
+    /// front ends allowed to call the API from a browser (default none: no CORS headers).
+    pub cors_origins: Vec<String>,
 }
 
 /// A configuration value that cannot be used.
@@ -173,6 +176,7 @@ const KEYS: &[&str] = &[
     "OUTBOX_INTERVAL_SECONDS",
     "TRUSTED_PROXIES",
     "METRICS_TOKEN",
+    "CORS_ORIGINS",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -316,6 +320,26 @@ impl Settings {
         if metrics_token.as_ref().is_some_and(|t| t.expose().len() < 16) {
             return Err(Raw::err("METRICS_TOKEN", "must be at least 16 characters"));
         }
+        let cors_origins = raw
+            .get("CORS_ORIGINS")
+            .unwrap_or("")
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                let o = o.trim_end_matches('/');
+                let scheme_ok = o.starts_with("https://") || o.starts_with("http://");
+                let bare = o.split_once("://").is_some_and(|(_, rest)| !rest.is_empty() && !rest.contains('/'));
+                if scheme_ok && bare {
+                    Ok(o.to_owned())
+                } else {
+                    Err(Raw::err(
+                        "CORS_ORIGINS",
+                        format!("expected origins such as https://console.example.com, got `{o}`"),
+                    ))
+                }
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let log_filter = raw.get("LOG").unwrap_or("info").to_owned();
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| Raw::err("LOG", e.to_string()))?;
         Ok(Self {
@@ -347,6 +371,7 @@ impl Settings {
             outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
             trusted_proxies,
             metrics_token,
+            cors_origins,
         })
     }
 }

@@ -100,11 +100,43 @@ impl Application {
     }
 }
 
+/// CORS for the console front ends named in `FILINGDESK_CORS_ORIGINS`
+/// (outermost, so that preflights are answered before anything else). A
+/// request from any other origin goes on without CORS headers, so the
+/// browser keeps its answer from that origin's page, while same-origin
+/// pages (Swagger UI) work as before; with none named, nothing changes.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default().block_on_origin_mismatch(false);
+    if origins.is_empty() {
+        return cors;
+    }
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors.allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::ACCEPT_LANGUAGE,
+            header::HeaderName::from_static("idempotency-key"),
+            header::HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(3600)
+}
+
 fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyhow::Result<Server> {
     let doc = crate::openapi::document();
     let known = web::Data::new(KnownPaths::from_openapi(&doc));
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
+    let origins = state.settings.cors_origins.clone();
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
             .into_utoipa_app()
@@ -121,6 +153,7 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
             .wrap(middleware::from_fn(crate::http::idempotency::idempotency))
             .wrap(middleware::from_fn(crate::http::nul_bytes::refuse_nul))
             .wrap(middleware::from_fn(telemetry::observe))
+            .wrap(cors(&origins))
     })
     // The binary listens for SIGTERM/SIGINT itself, from before start-up,
     // and stops the server through its handle (see `main.rs`).

@@ -17,6 +17,7 @@ fn a_bad_configuration_value_stops_start_up_with_one_line_and_exit_code_2() {
         ("FILINGDESK_LOGIN_MAX_FAILURES", "-1"),
         ("FILINGDESK_JWT_SECRET", "short"),
         ("FILINGDESK_METRICS_TOKEN", "too-short"),
+        ("FILINGDESK_CORS_ORIGINS", "console.example.com"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let out = filingdesk().current_dir(dir.path()).env(var, value).output().unwrap();

@@ -151,3 +151,53 @@ async fn a_request_that_cannot_get_a_connection_in_time_is_a_503() {
     assert_eq!(held.await.unwrap(), 200);
     assert_eq!(app.get("/api/v1/staff", Some(&t.admin.access)).await.status(), 200);
 }
+
+/// A console on its own origin: the browser's preflight is answered for
+/// the origins configured, and for no other.
+#[tokio::test]
+async fn cors_answers_the_configured_console_origins_only() {
+    let app = crate::helpers::spawn_app_with(|s| s.cors_origins = vec!["https://console.example.com".into()]).await;
+    let preflight = |origin: &str| {
+        app.client
+            .request(reqwest::Method::OPTIONS, app.url("/api/v1/auth/login"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type, idempotency-key")
+            .send()
+    };
+    let ok = preflight("https://console.example.com").await.unwrap();
+    assert!(ok.status().is_success(), "{}", ok.status());
+    let h = ok.headers();
+    assert_eq!(h["access-control-allow-origin"], "https://console.example.com");
+    let methods = h["access-control-allow-methods"].to_str().unwrap().to_owned();
+    assert!(methods.contains("POST") && methods.contains("PATCH"), "{methods}");
+    let headers = h["access-control-allow-headers"].to_str().unwrap().to_lowercase();
+    assert!(headers.contains("idempotency-key") && headers.contains("content-type"), "{headers}");
+    let other = preflight("https://evil.example.net").await.unwrap();
+    assert!(other.headers().get("access-control-allow-origin").is_none());
+
+    // The actual request carries the header and exposes the request id.
+    let resp = app
+        .client
+        .post(app.url("/api/v1/auth/login"))
+        .header("origin", "https://console.example.com")
+        .json(&serde_json::json!({"username": "nobody", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(resp.headers()["access-control-allow-origin"], "https://console.example.com");
+    assert!(resp.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase().contains("x-request-id"));
+    // Same-origin pages without a configured origin work as before.
+    let plain = crate::helpers::spawn_app().await;
+    let resp = plain
+        .client
+        .post(plain.url("/api/v1/auth/login"))
+        .header("origin", "http://127.0.0.1")
+        .json(&serde_json::json!({"username": "nobody", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}

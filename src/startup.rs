@@ -100,6 +100,11 @@ impl Application {
     }
 }
 
+/// `/swagger-ui` as typed: to the UI, whose relative links need the slash.
+async fn swagger_ui_slash() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::PermanentRedirect().insert_header(("location", "/swagger-ui/")).finish()
+}
+
 /// CORS for the console front ends named in `FILINGDESK_CORS_ORIGINS`
 /// (outermost, so that preflights are answered before anything else). A
 /// request from any other origin goes on without CORS headers, so the
@@ -149,6 +154,7 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
             .app_data(known.clone())
             .app_data(path_config())
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
+            .route("/swagger-ui", web::get().to(swagger_ui_slash))
             .default_service(web::to(not_matched))
             .wrap(middleware::from_fn(crate::http::idempotency::idempotency))
             .wrap(middleware::from_fn(crate::http::nul_bytes::refuse_nul))

@@ -99,6 +99,10 @@ async fn swagger_ui_is_served_from_the_binary() {
     assert_eq!(page.status(), 200);
     assert!(page.text().await.unwrap().contains("swagger-ui"));
     assert_eq!(app.get("/swagger-ui/swagger-ui-bundle.js", None).await.status(), 200);
+    // As typed without the slash: redirected to the UI.
+    let bare = app.get("/swagger-ui", None).await;
+    assert_eq!(bare.status(), 308);
+    assert_eq!(bare.headers()["location"], "/swagger-ui/");
     let doc: serde_json::Value = app.get("/openapi.json", None).await.json().await.unwrap();
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
 }

@@ -6,8 +6,7 @@ use super::{agency_id, AuthorizationView};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::Query;
-use crate::http::extract::{CurrentStaff, Page, PageParams};
+use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

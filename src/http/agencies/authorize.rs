@@ -11,8 +11,7 @@ use crate::db::{self, agencies::AuthorizationRow};
 use crate::domain::agency::Validity;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{CurrentStaff, Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

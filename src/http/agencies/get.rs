@@ -6,8 +6,7 @@ use super::{agency_id, AgencyView};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Query;
+use crate::http::extract::{CurrentStaff, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

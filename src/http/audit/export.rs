@@ -9,8 +9,7 @@ use super::AuditFilter;
 use crate::audit::export::{render, Format};
 use crate::db::audit::Order;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Query;
+use crate::http::extract::{CurrentStaff, Query};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]

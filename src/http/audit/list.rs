@@ -6,8 +6,7 @@ use super::AuditFilter;
 use crate::audit::export::AuditEventView;
 use crate::db::audit::Order;
 use crate::error::ApiError;
-use crate::http::extract::Query;
-use crate::http::extract::{CurrentStaff, Page, PageParams};
+use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::AppState;
 
 /// List audit events, newest first.

@@ -5,8 +5,7 @@ use actix_web::{get, web, HttpResponse};
 use super::AuditFilter;
 use crate::audit::chain::{self, ChainVerification};
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Query;
+use crate::http::extract::{CurrentStaff, Query};
 use crate::http::AppState;
 
 /// Walk the whole chain and name the first event that does not match.

@@ -8,8 +8,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, staff::Owner};
 use crate::domain::staff::StaffPassword;
 use crate::error::ApiError;
-use crate::http::extract::Json;
-use crate::http::extract::StaffChangingPassword;
+use crate::http::extract::{Json, StaffChangingPassword};
 use crate::http::AppState;
 use crate::security::password;
 

@@ -13,8 +13,7 @@ use crate::domain::role::Role;
 use crate::domain::{parse_text, FieldError, Violations};
 use crate::error::ApiError;
 use crate::filings::{build_row, FilingInput};
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{CurrentStaff, Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

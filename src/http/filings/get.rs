@@ -6,8 +6,7 @@ use super::FilingView;
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::Query;
-use crate::http::extract::{parse_path_id, CurrentStaff};
+use crate::http::extract::{parse_path_id, CurrentStaff, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

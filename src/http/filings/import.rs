@@ -17,8 +17,7 @@ use crate::error::ApiError;
 use crate::filings::{
     build_row, changes_locked_contacts, seal_email, seal_id_number, seal_phone, FilingInput, CONTACT_CHANGE_REQUIRED,
 };
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Query;
+use crate::http::extract::{CurrentStaff, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

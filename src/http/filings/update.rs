@@ -14,8 +14,7 @@ use crate::domain::role::Role;
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
 use crate::filings::{changes_locked_contacts, seal_email, seal_id_number, seal_phone, CONTACT_CHANGE_REQUIRED};
-use crate::http::extract::{parse_path_id, CurrentStaff};
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{parse_path_id, CurrentStaff, Json, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

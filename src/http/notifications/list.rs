@@ -6,8 +6,7 @@ use super::{NotificationFilter, NotificationView};
 use crate::db::{self, notifications::Filter};
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::Query;
-use crate::http::extract::{CurrentStaff, Page, PageParams};
+use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::AppState;
 
 /// List the tenant's notifications, newest first.

@@ -7,8 +7,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::domain::settings::TenantSettings;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Query;
+use crate::http::extract::{CurrentStaff, Query};
 use crate::http::AppState;
 
 /// Read the tenant's settings.

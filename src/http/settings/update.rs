@@ -8,8 +8,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::domain::settings::{SettingsUpdate, TenantSettings};
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::{Json, Query};
+use crate::http::extract::{CurrentStaff, Json, Query};
 use crate::http::AppState;
 
 /// Change the tenant's settings.

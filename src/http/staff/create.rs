@@ -12,8 +12,7 @@ use crate::domain::role::{Role, TenantRole};
 use crate::domain::staff::{Email, StaffPassword, StaffStatus, Username};
 use crate::domain::{parse_text, FieldError, Violations};
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Json;
+use crate::http::extract::{CurrentStaff, Json};
 use crate::http::AppState;
 use crate::security::password;
 

@@ -8,8 +8,7 @@ use super::StaffView;
 use crate::db::{self, staff::Owner};
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::Query;
-use crate::http::extract::{CurrentStaff, Page, PageParams};
+use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]

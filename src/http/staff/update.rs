@@ -11,8 +11,7 @@ use crate::domain::ids::StaffId;
 use crate::domain::role::{Role, TenantRole};
 use crate::domain::staff::StaffStatus;
 use crate::error::ApiError;
-use crate::http::extract::Json;
-use crate::http::extract::{parse_path_id, CurrentStaff};
+use crate::http::extract::{parse_path_id, CurrentStaff, Json};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -5,8 +5,7 @@ use actix_web::{get, web, HttpResponse};
 use super::CurrentSubject;
 use crate::db::{self, tickets::QueueFilter};
 use crate::error::ApiError;
-use crate::http::extract::Query;
-use crate::http::extract::{Page, PageParams};
+use crate::http::extract::{Page, PageParams, Query};
 use crate::http::tickets::{tracking_view, TrackingView};
 use crate::http::AppState;
 

@@ -7,8 +7,7 @@ use crate::db;
 use crate::domain::role::Role;
 use crate::domain::settings::Locale;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Query;
+use crate::http::extract::{CurrentStaff, Page, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::templates::{builtin, locale_str, Kind};
@@ -18,7 +17,7 @@ use crate::notify::templates::{builtin, locale_str, Kind};
     tag = "settings",
     params(TenantParam),
     security(("bearer" = [])),
-    responses((status = 200, description = "Every kind in every locale", body = Vec<TemplateView>))
+    responses((status = 200, description = "Every kind in every locale, on one page", body = Page<TemplateView>))
 )]
 #[get("/settings/templates")]
 pub async fn list_templates(
@@ -44,5 +43,6 @@ pub async fn list_templates(
             });
         }
     }
-    Ok(HttpResponse::Ok().json(views))
+    // One page, like every list: the set is small and fixed.
+    Ok(HttpResponse::Ok().json(Page { items: views, next_cursor: None }))
 }

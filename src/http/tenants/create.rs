@@ -12,8 +12,7 @@ use crate::domain::role::Role;
 use crate::domain::tenant::{Slug, TenantStatus};
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Json;
+use crate::http::extract::{CurrentStaff, Json};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -12,8 +12,7 @@ use crate::domain::parse_text;
 use crate::domain::role::Role;
 use crate::domain::tenant::TenantStatus;
 use crate::error::ApiError;
-use crate::http::extract::Json;
-use crate::http::extract::{parse_path_id, CurrentStaff};
+use crate::http::extract::{parse_path_id, CurrentStaff, Json};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]

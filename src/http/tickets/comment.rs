@@ -8,8 +8,7 @@ use super::{env, notify_about, text, ticket_id, CommentView, REVIEWERS};
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, tickets::CommentRow};
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Json;
+use crate::http::extract::{CurrentStaff, Json};
 use crate::http::AppState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]

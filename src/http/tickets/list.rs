@@ -9,8 +9,7 @@ use crate::db::{self, tickets::QueueFilter};
 use crate::domain::role::Role;
 use crate::domain::ticket::{TicketKind, TicketStatus};
 use crate::error::ApiError;
-use crate::http::extract::Query;
-use crate::http::extract::{Page, PageParams, StaffClaims};
+use crate::http::extract::{Page, PageParams, Query, StaffClaims};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]

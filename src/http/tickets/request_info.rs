@@ -8,8 +8,7 @@ use super::{decide_as_reviewer, text, TicketView};
 use crate::audit::RequestMeta;
 use crate::domain::ticket::Action;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Json;
+use crate::http::extract::{CurrentStaff, Json};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -10,8 +10,7 @@ use super::REVIEWERS;
 use crate::db;
 use crate::domain::ticket::{TicketKind, TicketStatus};
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
-use crate::http::extract::Query;
+use crate::http::extract::{CurrentStaff, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 

@@ -272,6 +272,17 @@ pub struct Verification {
     pub phone: Check,
     pub id_number: Check,
     pub email: Check,
+    /// `verified` when the filing's subject submitted it signed in
+    /// (`POST /api/v1/subject/tickets`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<Vouched>,
+}
+
+/// Identity established before the submission, by sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Vouched {
+    Verified,
 }
 
 impl Verification {

@@ -56,6 +56,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(subject::filing::get_own_filing)
             .service(subject::password::change_subject_password)
             .service(subject::tickets::list_own_tickets)
+            .service(subject::tickets::submit_own_ticket)
             .service(subject::lookup::lookup_filing)
             // Tickets, public
             .service(tickets::submit_public::submit_public_ticket)

@@ -14,7 +14,7 @@ use crate::domain::contact::{mask_email, Email, PhoneNumber};
 use crate::domain::filing::{FilingNumber, IdNumber};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::domain::settings::TenantSettings;
-use crate::domain::ticket::{same_name, ticket_number, Check, TicketKind, TicketStatus, Verification};
+use crate::domain::ticket::{same_name, ticket_number, Check, TicketKind, TicketStatus, Verification, Vouched};
 use crate::domain::{parse_text, FieldError, Violations};
 use crate::notify::templates::Kind;
 use crate::security::tokens;
@@ -104,6 +104,8 @@ pub enum Submitter {
     Public,
     /// A staff member on a caller's behalf, or an agent for its agency.
     Staff { id: StaffId, agency: Option<String> },
+    /// The filing's subject, signed in (by filing id).
+    Subject(String),
 }
 
 /// The stored ticket and the tracking code, shown this once.
@@ -150,6 +152,7 @@ pub fn submit(
                 .zip(s.email.as_ref())
                 .is_some_and(|(f, e)| matches("email", &e.as_str().to_lowercase(), &f.email_index))
         }),
+        subject: matches!(by, Submitter::Subject(_)).then_some(Vouched::Verified),
     };
     let mismatch_count = if verification.has_mismatch() {
         db::tickets::recent_mismatches(conn, tenant_id, s.number.as_str(), now - MISMATCH_WINDOW)? as i32 + 1
@@ -176,6 +179,7 @@ pub fn submit(
     let (submitted_by, agency_id) = match &by {
         Submitter::Public => (None, None),
         Submitter::Staff { id, agency } => (Some(id.to_string()), agency.clone()),
+        Submitter::Subject(_) => (None, None),
     };
     let row = TicketRow {
         identity_enc: seal_identity(cipher, &id, &identity),
@@ -218,6 +222,7 @@ pub fn submit(
     let actor = match by {
         Submitter::Public => Actor::Anonymous,
         Submitter::Staff { id, .. } => Actor::Staff(id),
+        Submitter::Subject(filing) => Actor::Subject(filing),
     };
     let e = Event::new("ticket.submitted", actor).tenant(Some(tenant_id)).target("ticket", &row.id).details(json!({
         "number": row.number,

@@ -102,7 +102,7 @@ async fn the_ticket_verification_and_the_chain_verification_are_two_schemas() {
         f.sort();
         f
     };
-    assert_eq!(fields("Verification"), ["contact_name", "email", "filing_found", "id_number", "phone"]);
+    assert_eq!(fields("Verification"), ["contact_name", "email", "filing_found", "id_number", "phone", "subject"]);
     assert_eq!(fields("ChainVerification"), ["checked", "first_broken_id", "ok"]);
     let verify = &doc["paths"]["/api/v1/audit-events/verify"]["get"]["responses"]["200"]["content"]["application/json"];
     assert_eq!(verify["schema"]["$ref"], "#/components/schemas/ChainVerification");

@@ -192,3 +192,46 @@ async fn a_maximum_password_age_reminds_once_then_forces_a_change() {
     assert_eq!(later(60).await, RunOutcome::Ok("reminded 0 subjects".into()));
     assert_eq!(later(80).await, RunOutcome::Ok("reminded 1 subjects".into()));
 }
+
+/// A signed-in subject raises its own contact change: no identity to type,
+/// the ticket says `subject: verified`, and reviewers still decide it.
+#[tokio::test]
+async fn a_signed_in_subject_raises_its_own_contact_change() {
+    let (app, _gw, admin, initial) = with_initial_password(|_| {}).await;
+    let session: Value = login(&app, "acme", NUMBER, &initial).await.json().await.unwrap();
+    let narrowed = session["access_token"].as_str().unwrap().to_owned();
+    let body = json!({"kind": "contact_change", "new_phone": "13700002222", "message": "换了手机号"});
+    let resp = app.post("/api/v1/subject/tickets", Some(&narrowed), body.clone()).await;
+    assert_problem(resp, 403, "password_change_required").await;
+    assert_eq!(change(&app, &narrowed, &initial, "Chosen#Pass2026").await.status(), 204);
+    let session: Value = login(&app, "acme", NUMBER, "Chosen#Pass2026").await.json().await.unwrap();
+    let token = session["access_token"].as_str().unwrap();
+
+    let wrong = json!({"kind": "password_reset"});
+    let err =
+        assert_problem(app.post("/api/v1/subject/tickets", Some(token), wrong).await, 422, "validation_failed").await;
+    assert_eq!(err["errors"][0]["field"], "kind");
+    let empty = json!({"kind": "contact_change"});
+    let err =
+        assert_problem(app.post("/api/v1/subject/tickets", Some(token), empty).await, 422, "validation_failed").await;
+    assert_eq!(err["errors"][0]["field"], "new_phone");
+    assert_problem(app.post("/api/v1/subject/tickets", Some(&admin), body.clone()).await, 403, "wrong_token_kind")
+        .await;
+    assert_problem(app.post("/api/v1/subject/tickets", None, body.clone()).await, 401, "unauthorized").await;
+
+    let resp = app.post("/api/v1/subject/tickets", Some(token), body).await;
+    assert_eq!(resp.status(), 201);
+    let number = resp.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned();
+    let page: Value = app.get("/api/v1/tickets", Some(&admin)).await.json().await.unwrap();
+    let id = page["items"][0]["id"].as_str().unwrap();
+    let ticket: Value = app.get(&format!("/api/v1/tickets/{id}"), Some(&admin)).await.json().await.unwrap();
+    assert_eq!(ticket["number"], number.as_str());
+    assert_eq!(
+        ticket["verification"],
+        json!({"filing_found": "match", "contact_name": "match", "phone": "match", "id_number": "match",
+               "email": "match", "subject": "verified"})
+    );
+    assert_eq!((ticket["kind"].as_str(), ticket["approvals_required"].as_i64()), (Some("contact_change"), Some(2)));
+    let mine: Value = app.get("/api/v1/subject/tickets", Some(token)).await.json().await.unwrap();
+    assert_eq!(mine["items"][0]["number"], number.as_str());
+}

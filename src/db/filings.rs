@@ -274,16 +274,16 @@ pub fn remember_password(conn: &mut DbConnection, tenant: TenantId, filing_id: &
 pub fn hosting_tenants(
     conn: &mut DbConnection,
     numbers: &[&str],
-    domain: Option<&str>,
+    domains: Option<&[String]>,
 ) -> QueryResult<Vec<(String, String)>> {
     use super::schema::tenants;
     // By slug: a neutral order, so that no registrar comes first for having
     // filed the number first (anyone can create any filing number in their
     // own tenant).
-    match domain {
+    match domains {
         Some(d) => filing_domains::table
             .inner_join(tenants::table)
-            .filter(filing_domains::domain.eq(d))
+            .filter(filing_domains::domain.eq_any(d))
             .filter(tenants::status.eq("active"))
             .select((tenants::slug, tenants::name))
             .distinct()

@@ -274,6 +274,46 @@ impl Domain {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// What people paste into a lookup: a domain, or an address such as
+    /// `https://www.example.cn:8443/path?q` (its host is taken).
+    pub fn parse_host(field: &str, raw: &str) -> Result<Self, FieldError> {
+        let s = raw.trim();
+        let s = s.split_once("://").map_or(s, |(_, rest)| rest);
+        let s = s.split(['/', '?', '#']).next().unwrap_or("");
+        let s = s.rsplit_once('@').map_or(s, |(_, host)| host);
+        let s = match s.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => s,
+        };
+        Self::parse(field, s)
+    }
+
+    /// The domain and its parents down to the registrable domain (a
+    /// filing names `example.cn`; a visitor types `blog.example.cn`), never
+    /// a public suffix such as `com.cn` or `bj.cn`.
+    pub fn with_parents(&self) -> Vec<String> {
+        let labels: Vec<&str> = self.0.split('.').collect();
+        (0..labels.len().saturating_sub(1)).map(|i| labels[i..].join(".")).filter(|d| !is_public_suffix(d)).collect()
+    }
+}
+
+/// Second-level suffixes under which names are registered, not filed
+/// (CNNIC's category and provincial domains, and the common ones abroad).
+fn is_public_suffix(domain: &str) -> bool {
+    const CN: [&str; 41] = [
+        "com", "net", "org", "gov", "edu", "ac", "mil", "bj", "sh", "tj", "cq", "he", "sx", "nm", "ln", "jl", "hl",
+        "js", "zj", "ah", "fj", "jx", "sd", "ha", "hb", "hn", "gd", "gx", "hi", "sc", "gz", "yn", "xz", "sn", "gs",
+        "qh", "nx", "xj", "tw", "hk", "mo",
+    ];
+    match domain.split_once('.') {
+        None => true,
+        Some((second, "cn")) => CN.contains(&second),
+        Some((second, "hk" | "tw" | "mo" | "uk" | "jp" | "kr" | "au" | "sg")) => {
+            ["com", "net", "org", "gov", "edu", "co", "ac", "or", "ne", "go"].contains(&second)
+        }
+        Some(_) => false,
+    }
 }
 
 #[cfg(test)]
@@ -282,6 +322,17 @@ mod tests {
 
     fn today() -> NaiveDate {
         NaiveDate::from_ymd_opt(2026, 11, 25).unwrap()
+    }
+
+    #[test]
+    fn lookups_take_the_host_of_a_pasted_address_and_its_parents() {
+        for raw in ["https://www.Example.cn/path?q=1", "www.example.cn", "http://u:p@www.example.cn:8443/#x"] {
+            assert_eq!(Domain::parse_host("domain", raw).unwrap().as_str(), "www.example.cn", "{raw}");
+        }
+        let d = Domain::parse_host("domain", "blog.shop.example.com.cn").unwrap();
+        assert_eq!(d.with_parents(), ["blog.shop.example.com.cn", "shop.example.com.cn", "example.com.cn"]);
+        assert_eq!(Domain::parse("domain", "example.cn").unwrap().with_parents(), ["example.cn"]);
+        assert!(Domain::parse_host("domain", "https:///nothing").is_err());
     }
 
     #[test]

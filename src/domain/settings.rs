@@ -33,6 +33,38 @@ pub enum Locale {
     En,
 }
 
+impl Locale {
+    /// The caller's language from an `Accept-Language` header: the most
+    /// preferred of ours (`zh*` or `en*`), else zh-CN.
+    pub fn from_accept_language(header: Option<&str>) -> Self {
+        let mut best: Option<(f32, Locale)> = None;
+        for part in header.unwrap_or("").split(',') {
+            let mut it = part.split(';');
+            let tag = it.next().unwrap_or("").trim().to_ascii_lowercase();
+            let q =
+                it.find_map(|p| p.trim().strip_prefix("q=")).and_then(|q| q.trim().parse::<f32>().ok()).unwrap_or(1.0);
+            let locale = if tag.starts_with("zh") {
+                Locale::ZhCn
+            } else if tag == "en" || tag.starts_with("en-") {
+                Locale::En
+            } else {
+                continue;
+            };
+            if q > 0.0 && best.is_none_or(|(b, _)| q > b) {
+                best = Some((q, locale));
+            }
+        }
+        best.map_or(Locale::ZhCn, |(_, l)| l)
+    }
+
+    pub fn tag(self) -> &'static str {
+        match self {
+            Locale::ZhCn => "zh-CN",
+            Locale::En => "en",
+        }
+    }
+}
+
 /// A number per ticket kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -237,6 +269,15 @@ impl TenantSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_callers_language_is_the_most_preferred_of_ours() {
+        assert_eq!(Locale::from_accept_language(None), Locale::ZhCn);
+        assert_eq!(Locale::from_accept_language(Some("en-US,en;q=0.9")), Locale::En);
+        assert_eq!(Locale::from_accept_language(Some("fr, en;q=0.5, zh-CN;q=0.8")), Locale::ZhCn);
+        assert_eq!(Locale::from_accept_language(Some("de")), Locale::ZhCn);
+        assert_eq!(Locale::from_accept_language(Some("zh-TW;q=0, en")), Locale::En);
+    }
 
     #[test]
     fn defaults_are_valid_and_every_broken_rule_is_reported() {

@@ -235,3 +235,40 @@ async fn a_signed_in_subject_raises_its_own_contact_change() {
     let mine: Value = app.get("/api/v1/subject/tickets", Some(token)).await.json().await.unwrap();
     assert_eq!(mine["items"][0]["number"], number.as_str());
 }
+
+/// People paste addresses and visit subdomains; the answer speaks their
+/// language.
+#[tokio::test]
+async fn the_lookup_takes_pasted_addresses_and_subdomains_and_answers_in_the_callers_language() {
+    let (app, _gw, admin, _pw) = with_initial_password(|_| {}).await;
+    let filing = app.sql_strings("SELECT id AS v FROM filings")[0].clone();
+    let domains = json!({"domains": ["example.cn"]});
+    assert_eq!(app.patch(&format!("/api/v1/filings/{filing}"), Some(&admin), domains).await.status(), 200);
+    let lookup = |q: &str, language: Option<&str>| {
+        let mut req = app.client.get(app.url("/api/v1/public/lookup")).query(&[("domain", q)]);
+        if let Some(l) = language {
+            req = req.header("accept-language", l);
+        }
+        req.send()
+    };
+    for q in ["https://www.example.cn/path?x=1", "blog.example.cn", "EXAMPLE.cn."] {
+        let found: Value = lookup(q, None).await.unwrap().json().await.unwrap();
+        assert_eq!(found["hosted"], true, "{q}: {found}");
+    }
+    // A public suffix is never matched as a parent.
+    app.sql(&format!("INSERT INTO filing_domains (tenant_id, domain, filing_id) SELECT tenant_id, 'com.cn', id FROM filings WHERE id = '{filing}'"))
+        .unwrap();
+    let other: Value = lookup("shop.other.com.cn", None).await.unwrap().json().await.unwrap();
+    assert_eq!(other["hosted"], false, "{other}");
+
+    let zh = lookup("www.example.cn", None).await.unwrap();
+    assert_eq!(zh.headers()["content-language"], "zh-CN");
+    let zh: Value = zh.json().await.unwrap();
+    assert!(zh["guidance"].as_str().unwrap().contains("查询密码"), "{zh}");
+    let en = lookup("www.example.cn", Some("en-US,en;q=0.9,zh;q=0.5")).await.unwrap();
+    assert_eq!(en.headers()["content-language"], "en");
+    let en: Value = en.json().await.unwrap();
+    assert!(en["guidance"].as_str().unwrap().starts_with("Managed by acme registrar"), "{en}");
+    let nowhere: Value = lookup("unknown.example.net", Some("en")).await.unwrap().json().await.unwrap();
+    assert!(nowhere["guidance"].as_str().unwrap().contains("beian.miit.gov.cn"));
+}

@@ -6,6 +6,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::db;
 use crate::domain::filing::{Domain, FilingNumber};
+use crate::domain::settings::Locale;
 use crate::error::ApiError;
 use crate::http::extract::Query;
 use crate::http::limits::{enforce, Keys};
@@ -16,7 +17,8 @@ use crate::http::AppState;
 pub struct LookupQuery {
     /// e.g. `京ICP备12345678号` (a website's `-N` is accepted).
     pub filing_number: Option<String>,
-    /// e.g. `www.example.cn`
+    /// e.g. `www.example.cn`, `blog.example.cn` (matched against the filed
+    /// `example.cn`) or a pasted address such as `https://www.example.cn/path`.
     pub domain: Option<String>,
 }
 
@@ -41,11 +43,15 @@ pub struct Lookup {
 }
 
 const MIIT: &str = "the MIIT ICP filing system (https://beian.miit.gov.cn)";
+const MIIT_ZH: &str = "工信部 ICP/IP 地址/域名信息备案管理系统（https://beian.miit.gov.cn）";
 
 /// Which platform manages a filing, by filing number or domain.
 ///
 /// Says only which registrars host it (every one, none preferred), or
-/// where to go when none here does; nothing else about the filing.
+/// where to go when none here does; nothing else about the filing. A host
+/// matches its filed domain and the parents up to the registrable domain;
+/// `guidance` is in the caller's language (`Accept-Language`: zh-CN by
+/// default, or en), named in `Content-Language`.
 #[utoipa::path(
     tag = "subject",
     params(LookupQuery),
@@ -55,8 +61,11 @@ const MIIT: &str = "the MIIT ICP filing system (https://beian.miit.gov.cn)";
 pub async fn lookup_filing(
     state: web::Data<AppState>,
     meta: crate::audit::RequestMeta,
+    req: actix_web::HttpRequest,
     q: Query<LookupQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let language = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    let locale = Locale::from_accept_language(language);
     let keys = Keys {
         group: "lookup",
         actor: None,
@@ -69,7 +78,7 @@ pub async fn lookup_filing(
     let q = q.into_inner();
     let (number, domain) = match (q.filing_number.as_deref(), q.domain.as_deref()) {
         (Some(n), None) => (Some(FilingNumber::parse(n).map_err(|e| ApiError::Validation(vec![e]))?), None),
-        (None, Some(d)) => (None, Some(Domain::parse("domain", d).map_err(|e| ApiError::Validation(vec![e]))?)),
+        (None, Some(d)) => (None, Some(Domain::parse_host("domain", d).map_err(|e| ApiError::Validation(vec![e]))?)),
         _ => return Err(ApiError::field("filing_number", "one_required", "give either filing_number or domain")),
     };
     let (n, d) = (number.clone(), domain.clone());
@@ -77,41 +86,49 @@ pub async fn lookup_filing(
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let numbers: Vec<&str> = n.iter().flat_map(|n| [n.as_str(), n.subject_number()]).collect();
-            Ok(db::filings::hosting_tenants(conn, &numbers, d.as_ref().map(Domain::as_str))?)
+            let domains = d.as_ref().map(Domain::with_parents);
+            Ok(db::filings::hosting_tenants(conn, &numbers, domains.as_deref())?)
         })
         .await?;
     let tenants: Vec<HostingTenant> = hosts.into_iter().map(|(slug, name)| HostingTenant { slug, name }).collect();
-    let body = match tenants.as_slice() {
-        [] => Lookup {
-            hosted: false,
-            tenants: Vec::new(),
-            tenant: None,
-            guidance: match &number {
-                Some(n) => format!(
-                    "Not managed on this platform. {} was issued in {} by the {}; look it up in {MIIT} or ask that administration which registrar hosts it.",
-                    n.as_str(),
-                    n.province(),
-                    n.administration()
-                ),
-                None => format!("Not managed on this platform. Look the domain up in {MIIT} to find its filing and registrar."),
-            },
-        },
-        [one] => Lookup {
-            hosted: true,
-            guidance: format!("Managed by {}: sign in to its filing-management module with the filing number and query password.", one.name),
-            tenant: Some(one.clone()),
-            tenants,
-        },
-        several => Lookup {
-            hosted: true,
-            guidance: format!(
-                "Managed by {} registrars here ({}): sign in to the filing-management module of the one you use, with the filing number and its query password there.",
-                several.len(),
-                several.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
-            ),
-            tenant: several.first().cloned(),
-            tenants,
-        },
-    };
-    Ok(HttpResponse::Ok().json(body))
+    let guidance = guidance(locale, &tenants, number.as_ref());
+    let body = Lookup { hosted: !tenants.is_empty(), tenant: tenants.first().cloned(), tenants, guidance };
+    Ok(HttpResponse::Ok().insert_header(("content-language", locale.tag())).json(body))
+}
+
+/// Where to go next, in `locale`.
+fn guidance(locale: Locale, tenants: &[HostingTenant], number: Option<&FilingNumber>) -> String {
+    let names = tenants.iter().map(|t| t.name.as_str()).collect::<Vec<_>>();
+    match (locale, tenants, number) {
+        (Locale::ZhCn, [], Some(n)) => format!(
+            "本平台没有托管该备案。{} 由{}核发；请在{MIIT_ZH}查询，或向该管理局询问其接入服务商。",
+            n.as_str(),
+            n.administration()
+        ),
+        (Locale::ZhCn, [], None) => format!("本平台没有托管该域名。请在{MIIT_ZH}查询该域名的备案及其接入服务商。"),
+        (Locale::ZhCn, [one], _) => format!("该备案由{}托管：请登录其备案管理系统，使用备案号和查询密码登录。", one.name),
+        (Locale::ZhCn, several, _) => format!(
+            "该备案由本平台的 {} 家接入商托管（{}）：请登录您所使用的接入商的备案管理系统，使用备案号和在该处设置的查询密码登录。",
+            several.len(),
+            names.join("、")
+        ),
+        (Locale::En, [], Some(n)) => format!(
+            "Not managed on this platform. {} was issued in {} by the {}; look it up in {MIIT} or ask that administration which registrar hosts it.",
+            n.as_str(),
+            n.province(),
+            n.administration()
+        ),
+        (Locale::En, [], None) => {
+            format!("Not managed on this platform. Look the domain up in {MIIT} to find its filing and registrar.")
+        }
+        (Locale::En, [one], _) => format!(
+            "Managed by {}: sign in to its filing-management module with the filing number and query password.",
+            one.name
+        ),
+        (Locale::En, several, _) => format!(
+            "Managed by {} registrars here ({}): sign in to the filing-management module of the one you use, with the filing number and its query password there.",
+            several.len(),
+            names.join(", ")
+        ),
+    }
 }

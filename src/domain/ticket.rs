@@ -95,6 +95,29 @@ impl TicketStatus {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
+    /// How an applicant reads the state, in their language.
+    pub fn label(self, locale: super::settings::Locale) -> &'static str {
+        use super::settings::Locale::{En, ZhCn};
+        match (self, locale) {
+            (TicketStatus::PendingReview, ZhCn) => "待审核",
+            (TicketStatus::InReview, ZhCn) => "审核中",
+            (TicketStatus::NeedsInfo, ZhCn) => "待补充材料",
+            (TicketStatus::AwaitingSecondApproval, ZhCn) => "待复核",
+            (TicketStatus::Resolved, ZhCn) => "已办结",
+            (TicketStatus::Rejected, ZhCn) => "已驳回",
+            (TicketStatus::Cancelled, ZhCn) => "已撤销",
+            (TicketStatus::Expired, ZhCn) => "已过期",
+            (TicketStatus::PendingReview, En) => "pending review",
+            (TicketStatus::InReview, En) => "in review",
+            (TicketStatus::NeedsInfo, En) => "waiting for more information",
+            (TicketStatus::AwaitingSecondApproval, En) => "awaiting a second approval",
+            (TicketStatus::Resolved, En) => "resolved",
+            (TicketStatus::Rejected, En) => "rejected",
+            (TicketStatus::Cancelled, En) => "cancelled",
+            (TicketStatus::Expired, En) => "expired",
+        }
+    }
+
     pub fn is_open(self) -> bool {
         Self::OPEN.contains(&self)
     }

@@ -229,6 +229,7 @@ impl Delivery {
             })
             .and_then(|b| serde_json::from_slice(&b).map_err(|_| "parameters are unreadable"))?;
         let locale = if row.locale == "en" { Locale::En } else { Locale::ZhCn };
+        let params = localized(params, locale);
         let t = tenant
             .templates
             .iter()
@@ -260,4 +261,21 @@ impl Delivery {
             _ => self.log.send(msg),
         }
     }
+}
+
+/// A ticket's state as the recipient reads it (`待审核`, `pending review`),
+/// not the API's word: in the text and in the SMS gateway's parameters.
+fn localized(
+    mut params: serde_json::Map<String, serde_json::Value>,
+    locale: Locale,
+) -> serde_json::Map<String, serde_json::Value> {
+    let label = params
+        .get("status")
+        .and_then(|s| s.as_str())
+        .and_then(crate::domain::ticket::TicketStatus::parse)
+        .map(|s| s.label(locale));
+    if let Some(label) = label {
+        params.insert("status".into(), label.into());
+    }
+    params
 }

@@ -885,3 +885,23 @@ async fn staff_submissions_are_rate_limited_and_their_mismatches_flag() {
     assert_problem(resp, 429, "rate_limited").await;
     assert_eq!(d.app.post("/api/v1/tickets", Some(&d.rob.access), other).await.status(), 201);
 }
+
+/// Applicants read states in their language, never the API's words.
+#[tokio::test]
+async fn ticket_news_names_the_state_in_the_messages_language() {
+    let d = desk().await;
+    d.submit(request("password_reset")).await;
+    d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"default_locale": "zh-CN"})).await;
+    d.submit(request("password_reset")).await;
+    d.deliver().await;
+    let received: Vec<Value> =
+        d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_TICKET_RECEIVED").collect();
+    assert_eq!(received.len(), 2);
+    assert_eq!(received[0]["template_param"]["status"], "pending review");
+    assert_eq!(received[1]["template_param"]["status"], "待审核");
+    assert!(received[1]["text"].as_str().unwrap().contains("状态：待审核"), "{}", received[1]["text"]);
+    for m in d.sms.delivered() {
+        assert!(!m.to_string().contains("pending_review"), "{m}");
+    }
+    assert!(d.smtp.texts().iter().all(|t| !t.contains("pending_review")));
+}

@@ -26,7 +26,11 @@ fn main() -> ExitCode {
         }
         Command::Openapi => unreachable!("handled above"),
         Command::CreateAdmin { username, password, tenant } => create_admin(&settings, &username, password, tenant),
-        Command::ImportFilings { tenant, file } => import_filings(&settings, &tenant, &file),
+        Command::ImportFilings { tenant, file } => match import_filings(&settings, &tenant, &file) {
+            Ok(true) => Ok(()),
+            Ok(false) => return ExitCode::FAILURE,
+            Err(e) => Err(e),
+        },
         Command::RotateDataKey => rotate_data_key(&settings),
         Command::Audit { command: AuditCommand::Verify { tenant } } => match audit_verify(&settings, tenant.as_deref())
         {
@@ -109,8 +113,9 @@ fn audit_verify(settings: &Settings, tenant: Option<&str>) -> anyhow::Result<boo
     })
 }
 
-/// Imports a CSV of filings with a progress bar, then prints a summary.
-fn import_filings(settings: &Settings, slug: &str, file: &std::path::Path) -> anyhow::Result<()> {
+/// Imports a CSV of filings with a progress bar, then prints a summary;
+/// `false` when any line was refused (the command then exits 1).
+fn import_filings(settings: &Settings, slug: &str, file: &std::path::Path) -> anyhow::Result<bool> {
     use filingdesk::audit::{Actor, RequestMeta};
     use filingdesk::http::filings::import::{parse_csv, write_batch, ImportReport};
     let started = std::time::Instant::now();
@@ -122,14 +127,18 @@ fn import_filings(settings: &Settings, slug: &str, file: &std::path::Path) -> an
             db::tenants::find_by_slug(conn, slug)?.ok_or_else(|| anyhow::anyhow!("no tenant with slug `{slug}`"))?;
         filingdesk::domain::ids::TenantId::parse(&t.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))
     })?;
-    let (good, errors) =
-        parse_csv(&bytes).map_err(|e| anyhow::anyhow!("{e}: the header must name the filing fields"))?;
+    let (good, errors, encoding) = parse_csv(&bytes).map_err(|e| match e {
+        filingdesk::error::ApiError::Validation(errors) => {
+            anyhow::anyhow!("{}", errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; "))
+        }
+        e => anyhow::anyhow!("{e}"),
+    })?;
     let lines = good.len() + errors.len();
     let bar = indicatif::ProgressBar::new(good.len() as u64).with_style(
         indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} filings  {per_sec}  eta {eta}")
             .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
-    let mut report = ImportReport { errors, ..Default::default() };
+    let mut report = ImportReport { errors, encoding, ..Default::default() };
     let mut rest = good;
     while !rest.is_empty() {
         let tail = rest.split_off(rest.len().min(500));
@@ -146,18 +155,19 @@ fn import_filings(settings: &Settings, slug: &str, file: &std::path::Path) -> an
     bar.finish_and_clear();
     report.errors.sort_by_key(|e| e.line);
     let secs = started.elapsed().as_secs_f64();
+    println!("encoding        {encoding:>9}");
     println!("lines read      {lines:>9}");
     println!("created         {:>9}", report.created);
     println!("updated         {:>9}", report.updated);
     println!("refused         {:>9}", report.errors.len());
     println!("time            {secs:>8.1}s  ({:.0} lines/s)", lines as f64 / secs.max(1e-9));
     for e in report.errors.iter().take(20) {
-        println!("  line {}: {}", e.line, e.message);
+        println!("  line {}: {} {}: {}", e.line, e.field, e.code, e.message);
     }
     if report.errors.len() > 20 {
         println!("  … and {} more", report.errors.len() - 20);
     }
-    Ok(())
+    Ok(report.errors.is_empty())
 }
 
 fn create_admin(

@@ -274,10 +274,25 @@ async fn an_import_creates_and_updates_by_number_and_reports_bad_lines_without_s
     assert_eq!(resp.status(), 200);
     let report: Value = resp.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(2), Some(1)), "{report}");
-    let lines: Vec<u64> = report["errors"].as_array().unwrap().iter().map(|e| e["line"].as_u64().unwrap()).collect();
-    assert_eq!(lines, [4, 5, 6]);
-    let msg = report["errors"][1]["message"].as_str().unwrap();
-    assert!(msg.contains("subject_type") && msg.contains("id_number") && msg.contains("phone"), "{msg}");
+    // One entry per broken rule, each with its line, field and code.
+    let errors: Vec<(u64, &str, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["field"].as_str().unwrap(), e["code"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            (4, "filing_number", "invalid"),
+            (5, "subject_type", "invalid"),
+            (5, "id_number", "invalid_check_digit"),
+            (5, "phone", "invalid"),
+            (6, "domains", "domain_taken")
+        ],
+        "{report}"
+    );
+    assert_eq!(report["encoding"], "utf-8");
     assert!(!report.to_string().contains("110105194912310021"), "no raw ID number in the report");
 
     let list: Value = app.get("/api/v1/filings?limit=10", Some(&t.admin.access)).await.json().await.unwrap();
@@ -344,10 +359,11 @@ async fn the_import_command_reads_a_file_and_prints_a_summary() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
+    // A refused line makes the command fail (exit 1), after the good ones.
+    assert_eq!(out.status.code(), Some(1), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("created                 2"), "{stdout}");
     assert!(stdout.contains("refused                 1"), "{stdout}");
-    assert!(stdout.contains("line 3: filing_number"), "{stdout}");
+    assert!(stdout.contains("line 3: filing_number invalid"), "{stdout}");
     let list: Value = app.get("/api/v1/filings", Some(&t.admin.access)).await.json().await.unwrap();
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     // What the command sealed, the service opens (same data key): issuing
@@ -401,4 +417,47 @@ async fn current_four_digit_year_filing_numbers_are_accepted_everywhere() {
         let body = assert_problem(resp, 422, "validation_failed").await;
         assert_eq!(body["errors"][0]["code"], code, "{number}");
     }
+}
+
+/// A file saved by Excel on Chinese Windows is GBK: read as such; quoted
+/// fields may span lines, and errors name the physical line.
+#[tokio::test]
+async fn an_import_reads_gbk_and_counts_physical_lines() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    // The first record spans lines 2 and 3 (a quoted line break, refused
+    // in a name), the second is line 4, the third line 5.
+    let text = format!(
+        "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
+         京ICP备00000001号,\"北京\n示例\",enterprise,张三,{ID},13800000001,a@example.com,a.example.cn\n\
+         京ICP备00000002号,\"北京示例，二号\",enterprise,李四,{ID},13800000002,b@example.com,\n\
+         京ICP备00000003号,三号,enterprise,王五,{ID},138,c@example.com,\n"
+    );
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
+    assert!(!unmappable);
+    assert!(std::str::from_utf8(&gbk).is_err(), "really not UTF-8");
+    let send = |body: Vec<u8>| {
+        app.client
+            .post(app.url("/api/v1/filings/import"))
+            .bearer_auth(&t.admin.access)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let report: Value = send(gbk.into_owned()).await.unwrap().json().await.unwrap();
+    assert_eq!((report["created"].as_u64(), report["encoding"].as_str()), (Some(1), Some("gb18030")), "{report}");
+    let errors: Vec<(u64, &str)> = report["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["line"].as_u64().unwrap(), e["field"].as_str().unwrap()))
+        .collect();
+    assert_eq!(errors, [(2, "subject_name"), (5, "phone")], "{report}");
+    let f: Value = app.get("/api/v1/filings?q=京ICP备00000002号", Some(&t.admin.access)).await.json().await.unwrap();
+    assert_eq!(f["items"][0]["subject_name"], "北京示例，二号", "read as GBK: {f}");
+
+    // Neither UTF-8 nor GB18030: refused whole, naming the problem.
+    let resp = send(vec![b'a', b',', 0xff, 0xff, 0xff, b'\n']).await.unwrap();
+    let body = assert_problem(resp, 422, "validation_failed").await;
+    assert_eq!(body["errors"][0]["code"], "unsupported_encoding");
 }

@@ -443,7 +443,10 @@ async fn contacts_of_a_filing_with_a_password_change_only_by_four_eyes() {
     let report: Value = resp.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(1), Some(0)), "{report}");
     assert_eq!(report["errors"][0]["line"], 2);
-    assert!(report["errors"][0]["message"].as_str().unwrap().starts_with("contact_change_required"));
+    assert_eq!(
+        (report["errors"][0]["field"].as_str(), report["errors"][0]["code"].as_str()),
+        (Some("phone"), Some("contact_change_required"))
+    );
     let phones = app.sql_strings(&format!("SELECT phone_masked AS v FROM filings WHERE id = '{filing}'"));
     assert_eq!(phones, ["138****5678"]);
 

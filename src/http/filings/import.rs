@@ -26,18 +26,51 @@ const MAX_BYTES: usize = 64 * 1024 * 1024;
 /// Filings written per transaction.
 const BATCH: usize = 500;
 
+/// One broken rule of one line (a line may break several).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineError {
-    /// The line of the file (the header is line 1).
+    /// The physical line of the file where the record starts (the header is
+    /// line 1; a quoted field may span lines).
     pub line: u64,
+    /// The column, or `line` for a record that is not well-formed CSV.
+    pub field: String,
+    /// Stable machine word: `invalid`, `required`, `malformed`,
+    /// `unknown_agency`, `domain_taken`, `contact_change_required`, …
+    pub code: String,
     pub message: String,
+}
+
+impl LineError {
+    fn new(line: u64, field: &str, code: &str, message: impl Into<String>) -> Self {
+        Self { line, field: field.to_owned(), code: code.to_owned(), message: message.into() }
+    }
 }
 
 #[derive(Debug, Default, Serialize, ToSchema)]
 pub struct ImportReport {
     pub created: u64,
     pub updated: u64,
+    /// How the file was read: `utf-8`, or `gb18030` for a file saved as
+    /// GBK/GB18030 (as Excel on Chinese Windows does).
+    pub encoding: &'static str,
     pub errors: Vec<LineError>,
+}
+
+/// The file as text: UTF-8 (a BOM is dropped), else GB18030, a superset of
+/// GBK and GB2312; anything else is refused whole (422 naming the problem).
+pub fn decode(bytes: &[u8]) -> Result<(std::borrow::Cow<'_, str>, &'static str), ApiError> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return Ok((text.into(), "utf-8"));
+    }
+    match encoding_rs::GB18030.decode_without_bom_handling_and_without_replacement(bytes) {
+        Some(text) => Ok((text, "gb18030")),
+        None => Err(ApiError::field(
+            "body",
+            "unsupported_encoding",
+            "the file is neither UTF-8 nor GBK/GB18030; save it as UTF-8 CSV",
+        )),
+    }
 }
 
 /// One good line, ready to write.
@@ -51,8 +84,9 @@ const REQUIRED: [&str; 7] =
     ["filing_number", "subject_name", "subject_type", "responsible_person", "id_number", "phone", "email"];
 
 /// Parses a CSV of filings; good lines and per-line errors.
-pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>), ApiError> {
-    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(bytes);
+pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>, &'static str), ApiError> {
+    let (text, encoding) = decode(bytes)?;
+    let mut reader = csv::ReaderBuilder::new().flexible(true).trim(csv::Trim::All).from_reader(text.as_bytes());
     let headers = reader
         .headers()
         .map_err(|_| ApiError::field("body", "invalid", "the first line must be a CSV header"))?
@@ -66,15 +100,16 @@ pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>), ApiError
     let (domains_col, agency_col) = (col("domains"), col("agency_id"));
     let today = chrono::Utc::now().date_naive();
     let (mut good, mut bad) = (Vec::new(), Vec::new());
-    for (i, record) in reader.records().enumerate() {
-        let line = i as u64 + 2;
+    for record in reader.records() {
         let record = match record {
             Ok(r) => r,
-            Err(_) => {
-                bad.push(LineError { line, message: "not a well-formed CSV line".into() });
+            Err(e) => {
+                let line = e.position().map_or(0, csv::Position::line);
+                bad.push(LineError::new(line, "line", "malformed", "not a well-formed CSV record"));
                 continue;
             }
         };
+        let line = record.position().map_or(0, csv::Position::line);
         let get = |c: usize| record.get(c).unwrap_or("");
         let mut v = Violations::default();
         let number = v.check(FilingNumber::parse(get(idx[0])));
@@ -104,10 +139,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>), ApiError
             }
         };
         match v.finish() {
-            Err(errors) => bad.push(LineError {
-                line,
-                message: errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "),
-            }),
+            Err(errors) => bad.extend(errors.into_iter().map(|e| LineError::new(line, &e.field, &e.code, e.message))),
             Ok(()) => good.push(Parsed {
                 line,
                 input: FilingInput {
@@ -124,7 +156,7 @@ pub fn parse_csv(bytes: &[u8]) -> Result<(Vec<Parsed>, Vec<LineError>), ApiError
             }),
         }
     }
-    Ok((good, bad))
+    Ok((good, bad, encoding))
 }
 
 /// Writes one batch in one transaction; each line in a savepoint, so a
@@ -144,7 +176,7 @@ pub fn write_batch(
         if batch.iter().any(|p| p.input.agency_id.is_some()) { db::agencies::ids(conn, tenant)? } else { Vec::new() };
     for p in batch {
         if p.input.agency_id.as_ref().is_some_and(|a| !agencies.contains(a)) {
-            report.errors.push(LineError { line: p.line, message: "agency_id: no such agency in this tenant".into() });
+            report.errors.push(LineError::new(p.line, "agency_id", "unknown_agency", "no such agency in this tenant"));
             continue;
         }
         let number = p.input.number.as_str().to_owned();
@@ -179,13 +211,15 @@ pub fn write_batch(
         match outcome {
             Ok(Some(true)) => created.push(number),
             Ok(Some(false)) => updated.push(number),
-            Ok(None) => report.errors.push(LineError {
-                line: p.line,
-                message: format!("contact_change_required: {CONTACT_CHANGE_REQUIRED}"),
-            }),
-            Err(e) if db::is_unique_violation(&e, db::filings::DOMAIN_UNIQUE) => {
-                report.errors.push(LineError { line: p.line, message: "a domain belongs to another filing".into() })
+            Ok(None) => {
+                report.errors.push(LineError::new(p.line, "phone", "contact_change_required", CONTACT_CHANGE_REQUIRED))
             }
+            Err(e) if db::is_unique_violation(&e, db::filings::DOMAIN_UNIQUE) => report.errors.push(LineError::new(
+                p.line,
+                "domains",
+                "domain_taken",
+                "a domain belongs to another filing",
+            )),
             Err(e) => return Err(e.into()),
         }
     }
@@ -236,8 +270,8 @@ pub async fn import_filings(
         }
         body.extend_from_slice(&chunk);
     }
-    let (good, errors) = parse_csv(&body)?;
-    let mut report = ImportReport { errors, ..Default::default() };
+    let (good, errors, encoding) = parse_csv(&body)?;
+    let mut report = ImportReport { errors, encoding, ..Default::default() };
     let mut batches = Vec::new();
     let mut rest = good;
     while !rest.is_empty() {

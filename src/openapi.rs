@@ -17,8 +17,9 @@ use crate::http::routes;
     info(
         title = "filingdesk",
         description = "Filing-management backend for registrars: ICP filing query passwords, reviewed work orders, audit.\n\nErrors are RFC 9457 problem documents (`application/problem+json`) with a stable `code` and the `request_id`.",
-        license(name = "Apache-2.0")
+        license(name = "Apache-2.0", identifier = "Apache-2.0")
     ),
+    servers((url = "/", description = "This service (the document is served by it)")),
     modifiers(&BearerScheme),
     components(schemas(
         Problem,
@@ -95,6 +96,9 @@ fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
         for op in
             [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
         {
+            // Public operations say so (`security: []`), as clients and
+            // linters expect, rather than saying nothing.
+            op.security.get_or_insert_with(Vec::new);
             add_to_operation(op, named);
             if limited {
                 let r = problem("Too many requests: see the `Retry-After` header (seconds)");

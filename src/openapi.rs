@@ -72,7 +72,26 @@ pub fn document() -> utoipa::openapi::OpenApi {
         .split_for_parts();
     doc.info.version = env!("CARGO_PKG_VERSION").to_owned();
     add_problem_responses(&mut doc);
+    reference_page_items(&mut doc);
     doc
+}
+
+/// `Page_X.items` refers to `X` instead of repeating it: utoipa inlines a
+/// generic's argument, which gives generated clients a second, anonymous
+/// copy of every listed type (`PageStaffViewItemsItem` beside `StaffView`).
+fn reference_page_items(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{Array, Schema};
+    let Some(components) = doc.components.as_mut() else { return };
+    let names: Vec<String> = components.schemas.keys().cloned().collect();
+    for name in &names {
+        let Some(item) = name.strip_prefix("Page_").filter(|item| names.iter().any(|n| n == item)) else {
+            continue;
+        };
+        if let Some(RefOr::T(Schema::Object(page))) = components.schemas.get_mut(name) {
+            let items = Array::new(RefOr::Ref(Ref::from_schema_name(item)));
+            page.properties.insert("items".to_owned(), RefOr::T(Schema::Array(items)));
+        }
+    }
 }
 
 fn problem(description: &str) -> Response {

@@ -30,7 +30,9 @@ pub struct JobView {
     pub skips: i64,
 }
 
-/// The scheduled jobs (platform admin).
+/// List the scheduled jobs (platform admin).
+///
+/// Each job with its schedule, its last run (on whichever instance led it) and how often instances skipped it because another held it.
 #[utoipa::path(
     tag = "ops",
     security(("bearer" = [])),

@@ -14,14 +14,19 @@ pub struct Health {
     pub status: &'static str,
 }
 
-/// Liveness: 200 while the process runs.
+/// Liveness.
+///
+/// 200 while the process runs; it asks nothing of the database.
 #[utoipa::path(tag = "ops", responses((status = 200, description = "Alive", body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-/// Readiness: 200 when the database answers, 503 when not.
+/// Readiness.
+///
+/// 200 when the database answers, 503 problem+json when not: take the
+/// instance out of the load balancer then.
 #[utoipa::path(
     tag = "ops",
     responses(

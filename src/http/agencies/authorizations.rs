@@ -10,7 +10,9 @@ use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
-/// An agency's authorizations, newest first, withdrawn and expired ones too.
+/// List an agency's authorizations.
+///
+/// Newest first, withdrawn and expired ones included, so an admin sees the whole history.
 #[utoipa::path(
     tag = "agencies",
     params(("id" = uuid::Uuid, Path, description = "Agency id"), TenantParam, PageParams),

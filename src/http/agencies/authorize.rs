@@ -26,7 +26,9 @@ pub struct CreateAuthorization {
     pub valid_until: DateTime<Utc>,
 }
 
-/// Record that a filing's subject authorized this agency until a date.
+/// Authorize an agency for a filing until a date.
+///
+/// Records that the filing's subject authorized this agency; its agents then see the filing and may submit tickets for it until `valid_until` (which must lie ahead). Audited.
 #[utoipa::path(
     tag = "agencies",
     params(("id" = uuid::Uuid, Path, description = "Agency id"), TenantParam),

@@ -24,6 +24,8 @@ pub struct CreateAgency {
 }
 
 /// Register an agency (tenant admin).
+///
+/// The licence number is stored canonical (half-width, upper case) and is unique in the tenant (409 `agency_exists`). Audited as `agency.created`.
 #[utoipa::path(
     tag = "agencies",
     params(TenantParam),

@@ -11,6 +11,8 @@ use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
 /// Read an agency.
+///
+/// Tenant admins only; another tenant's agency is 404.
 #[utoipa::path(
     tag = "agencies",
     params(("id" = uuid::Uuid, Path, description = "Agency id"), TenantParam),

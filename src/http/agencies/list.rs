@@ -11,6 +11,8 @@ use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
 /// List the tenant's agencies, newest first.
+///
+/// Tenant admins only. Keyset paging with `limit` and `cursor`.
 #[utoipa::path(
     tag = "agencies",
     params(TenantParam, PageParams),

@@ -11,7 +11,9 @@ use crate::http::extract::{parse_path_id, CurrentStaff, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
-/// Withdraw an authorization at once (the row stays, with `revoked_at`).
+/// Withdraw an authorization at once.
+///
+/// The row stays, with `revoked_at`; the agency's agents lose the filing on their next request. Audited.
 #[utoipa::path(
     tag = "agencies",
     params(

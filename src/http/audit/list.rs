@@ -10,6 +10,8 @@ use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::AppState;
 
 /// List audit events, newest first.
+///
+/// Tenant admins read their tenant's chain; the platform admin any tenant's with `?tenant_id=`, or the platform's own without. Filters by action, actor, target and time; details are masked.
 #[utoipa::path(
     tag = "audit",
     params(AuditFilter, PageParams),

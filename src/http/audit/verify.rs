@@ -8,7 +8,9 @@ use crate::error::ApiError;
 use crate::http::extract::{CurrentStaff, Query};
 use crate::http::AppState;
 
-/// Walk the whole chain and name the first event that does not match.
+/// Verify the audit chain.
+///
+/// Walks the whole chain and names the first event whose hash does not match or that follows a gap (`ok: false`, `first_broken_id`).
 #[utoipa::path(
     tag = "audit",
     params(AuditFilter),

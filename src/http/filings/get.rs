@@ -10,8 +10,9 @@ use crate::http::extract::{parse_path_id, CurrentStaff, Query};
 use crate::http::settings::TenantParam;
 use crate::http::AppState;
 
-/// Read a filing, personal data masked. An agent reads only filings its
-/// agency is authorized for; any other is 404.
+/// Read a filing, personal data masked.
+///
+/// An agent reads only filings its agency is authorized for; any other, and another tenant's, is 404.
 #[utoipa::path(
     tag = "filings",
     params(("id" = uuid::Uuid, Path, description = "Filing id"), TenantParam),

@@ -20,8 +20,9 @@ pub struct FilingQuery {
     pub tenant_id: Option<uuid::Uuid>,
 }
 
-/// List filings, newest first. An agent sees only the filings its agency
-/// holds a current authorization for.
+/// List filings, newest first.
+///
+/// Personal data masked; `q` matches a filing number, subject name or domain. An agent sees only the filings its agency holds a current authorization for.
 #[utoipa::path(
     tag = "filings",
     params(FilingQuery, PageParams),

@@ -10,6 +10,8 @@ use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::AppState;
 
 /// List the tenant's notifications, newest first.
+///
+/// Status, attempts, last error and the masked recipient; never a password, link or code. Filters by status, channel and ticket.
 #[utoipa::path(
     tag = "notifications",
     params(NotificationFilter, PageParams),

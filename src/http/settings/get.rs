@@ -11,6 +11,8 @@ use crate::http::extract::{CurrentStaff, Query};
 use crate::http::AppState;
 
 /// Read the tenant's settings.
+///
+/// Password policy, generated password length and lifetime, reset mode, approvals and SLA hours per kind, lockout, rate limits, SMS budget, default locale (tenant admins).
 #[utoipa::path(
     tag = "settings",
     params(TenantParam),

@@ -20,6 +20,8 @@ pub struct StaffFilter {
 }
 
 /// List staff, newest first.
+///
+/// A tenant admin lists the tenant's staff; the platform admin the platform's own (a tenant's staff: 403).
 #[utoipa::path(
     tag = "staff",
     params(StaffFilter, PageParams),

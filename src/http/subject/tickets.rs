@@ -104,8 +104,10 @@ pub async fn submit_own_ticket(
     }))
 }
 
-/// The work orders about the subject's own filing, newest first, as an
-/// applicant sees them. Not open to a token narrowed to the password change.
+/// List the subject's own work orders.
+///
+/// Newest first, as an applicant sees them. Not open to a token narrowed
+/// to the password change.
 #[utoipa::path(
     tag = "subject",
     params(PageParams),

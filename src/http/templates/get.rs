@@ -11,7 +11,9 @@ use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::templates::{builtin, locale_str};
 
-/// One notification template.
+/// Read one notification template.
+///
+/// The tenant's own wording, or the built-in one.
 #[utoipa::path(
     tag = "settings",
     params(

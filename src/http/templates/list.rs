@@ -12,7 +12,9 @@ use crate::http::settings::TenantParam;
 use crate::http::AppState;
 use crate::notify::templates::{builtin, locale_str, Kind};
 
-/// Every notification template of the tenant, per kind and locale.
+/// List the tenant's notification templates.
+///
+/// Every kind in every locale on one page: the tenant's own wording where it has one (`customized: true`), else the built-in.
 #[utoipa::path(
     tag = "settings",
     params(TenantParam),

@@ -13,6 +13,8 @@ use crate::http::AppState;
 use crate::notify::templates::locale_str;
 
 /// Go back to the built-in wording of a template.
+///
+/// Removes the tenant's own wording for this kind and locale. Audited.
 #[utoipa::path(
     tag = "settings",
     params(

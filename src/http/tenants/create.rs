@@ -25,6 +25,8 @@ pub struct CreateTenant {
 }
 
 /// Create a tenant (platform admin).
+///
+/// A slug (lower case, digits and `-`, unique: 409 `slug_taken`) and a name; then give it its first admin with `POST /api/v1/staff`.
 #[utoipa::path(
     tag = "tenants",
     request_body = CreateTenant,

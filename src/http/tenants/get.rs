@@ -9,7 +9,9 @@ use crate::error::ApiError;
 use crate::http::extract::{parse_path_id, CurrentStaff};
 use crate::http::AppState;
 
-/// Read a tenant: the platform admin any, a tenant's staff their own.
+/// Read a tenant.
+///
+/// The platform admin reads any; a tenant's staff their own; any other is 404.
 #[utoipa::path(
     tag = "tenants",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),

@@ -10,6 +10,8 @@ use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
 use crate::http::AppState;
 
 /// List tenants, newest first (platform admin).
+///
+/// Keyset paging with `limit` and `cursor`.
 #[utoipa::path(
     tag = "tenants",
     params(PageParams),

@@ -24,6 +24,8 @@ pub struct UpdateTenant {
 }
 
 /// Rename, suspend or reactivate a tenant (platform admin).
+///
+/// Suspending ends every session of the tenant's staff at once and hides it from the public routes.
 #[utoipa::path(
     tag = "tenants",
     params(("id" = uuid::Uuid, Path, description = "Tenant id")),

@@ -18,9 +18,9 @@ pub struct Approval {
     pub note: Option<String>,
 }
 
-/// Approve the ticket you hold. With enough distinct approvals it resolves
-/// and the reset is issued in the same transaction, to the contact on file;
-/// otherwise it awaits another reviewer's approval.
+/// Approve the ticket you hold.
+///
+/// With enough distinct approvals it resolves and the reset is issued in the same transaction, to the contact on file; otherwise it awaits another reviewer's approval. The submitter and an earlier approver get 403 `four_eyes`; a ticket moved meanwhile 409.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),

@@ -10,6 +10,8 @@ use crate::http::extract::Json;
 use crate::http::AppState;
 
 /// Withdraw a work order that is still open.
+///
+/// With the tracking code; a ticket already decided is 409 `invalid_transition`.
 #[utoipa::path(
     tag = "tickets",
     params(

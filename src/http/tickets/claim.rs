@@ -9,7 +9,9 @@ use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
 use crate::http::AppState;
 
-/// Claim the ticket (in_review, held by you); 409 when another reviewer holds it.
+/// Claim a ticket.
+///
+/// It becomes `in_review`, held by you; 409 `held_by_another` when another reviewer holds it, 403 `four_eyes` when you already approved it.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),

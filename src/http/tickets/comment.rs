@@ -29,6 +29,8 @@ pub struct NewComment {
 }
 
 /// Comment on a ticket.
+///
+/// `internal` comments are for staff only; `public` ones the applicant sees when tracking.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),

@@ -8,7 +8,9 @@ use crate::error::ApiError;
 use crate::http::extract::CurrentStaff;
 use crate::http::AppState;
 
-/// A ticket with its verification, approvals, comments and notifications.
+/// Read a ticket.
+///
+/// With its per-field verification (never the stored values), approvals, comments (agents see public ones only), notifications and `version`.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),

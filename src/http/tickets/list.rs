@@ -22,7 +22,9 @@ pub struct QueueQuery {
     pub sla_breached: Option<bool>,
 }
 
-/// The review queue, newest first. Agents see their agency's tickets only.
+/// The review queue, newest first.
+///
+/// Filters by status, kind, assignee (`me`, `none` or a staff id) and SLA breach; keyset paging. Agents see their agency's tickets only. The caller's standing is confirmed in the same round trip as the page.
 #[utoipa::path(
     tag = "tickets",
     params(QueueQuery, PageParams),

@@ -18,7 +18,9 @@ pub struct Rejection {
     pub reason: String,
 }
 
-/// Reject the ticket with a reason the applicant sees.
+/// Reject the ticket with a reason.
+///
+/// The applicant sees the reason and is notified.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),

@@ -10,6 +10,8 @@ use crate::http::extract::CurrentStaff;
 use crate::http::AppState;
 
 /// Give the ticket back to the queue.
+///
+/// Only its holder may release it.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),

@@ -18,7 +18,9 @@ pub struct InfoRequest {
     pub message: String,
 }
 
-/// Ask the applicant for more (`needs_info`); they are notified.
+/// Ask the applicant for more.
+///
+/// The ticket goes to `needs_info` and the applicant is notified; their supplement brings it back.
 #[utoipa::path(
     tag = "tickets",
     params(("id" = uuid::Uuid, Path, description = "Ticket id")),

@@ -37,7 +37,9 @@ fn percentile(sorted: &[i64], p: usize) -> Option<i64> {
     sorted.get(rank - 1).copied()
 }
 
-/// Ticket counts by status and kind, SLA breaches, and resolution times.
+/// Ticket statistics.
+///
+/// Counts by status and kind, SLA breaches, and the median and 90th percentile time to resolution (tenant admins and reviewers).
 #[utoipa::path(
     tag = "tickets",
     params(TenantParam),

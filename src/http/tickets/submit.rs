@@ -13,9 +13,9 @@ use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
 use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
 
-/// Submit a work order for a filing: an agent for a filing its agency holds
-/// a current authorization for, or a reviewer or tenant admin on a caller's
-/// behalf (who then may not approve it).
+/// Submit a work order for a filing (staff and agents).
+///
+/// An agent for a filing its agency holds a current authorization for (unknown and unauthorized look alike: 403 `not_authorized`); a reviewer or tenant admin on a caller's behalf, who then may not approve it. Rate-limited per staff member and per filing.
 #[utoipa::path(
     tag = "tickets",
     request_body = TicketRequest,

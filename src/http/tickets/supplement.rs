@@ -19,7 +19,9 @@ pub struct Supplement {
     pub message: String,
 }
 
-/// Answer a request for information; the ticket goes back to the queue.
+/// Answer a request for information.
+///
+/// With the tracking code; the ticket goes back to `pending_review` for the reviewers.
 #[utoipa::path(
     tag = "tickets",
     params(

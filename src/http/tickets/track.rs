@@ -17,7 +17,9 @@ pub struct TrackingQuery {
     pub tracking_code: String,
 }
 
-/// Follow a work order with its tracking code; a wrong code is 404.
+/// Follow a work order with its tracking code.
+///
+/// Status, dates and public comments only. A wrong code, an unknown number and another tenant's ticket are the same 404.
 #[utoipa::path(
     tag = "tickets",
     params(

@@ -169,6 +169,7 @@ impl Default for TenantSettings {
 /// current values.
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reset_mode": "link", "approvals_required": {"password_reset": 1, "initial_password_resend": 1, "contact_change": 2}, "default_locale": "zh-CN"}))]
 pub struct SettingsUpdate {
     pub password_policy: Option<PasswordPolicy>,
     pub initial_password_length: Option<u32>,

@@ -234,6 +234,7 @@ impl FromRequest for StaffChangingPassword {
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200, example = 50)]
     pub limit: Option<u32>,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,

@@ -22,11 +22,13 @@ use crate::security::tokens;
 /// A ticket as submitted, publicly or by an agent or staff member.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "password_reset", "filing_number": "浙ICP备2021035785号", "contact_name": "张三", "phone": "13912345678", "id_number": "11010519491231002X", "email": "zhang.san@example.com", "message": "忘记了查询密码"}))]
 pub struct TicketRequest {
     pub kind: TicketKind,
     /// e.g. `京ICP备12345678号`; full-width digits and spaces are accepted.
     pub filing_number: String,
     /// The responsible person's name as the applicant gives it.
+    #[schema(min_length = 1, max_length = 100)]
     pub contact_name: String,
     /// The applicant's mobile number (ticket news goes here, never a password).
     pub phone: String,
@@ -38,6 +40,7 @@ pub struct TicketRequest {
     /// `contact_change`: the e-mail to put on file.
     pub new_email: Option<String>,
     /// Up to 2,000 characters for the reviewer.
+    #[schema(max_length = 2000)]
     pub message: Option<String>,
 }
 

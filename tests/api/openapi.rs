@@ -107,3 +107,47 @@ async fn the_ticket_verification_and_the_chain_verification_are_two_schemas() {
     let verify = &doc["paths"]["/api/v1/audit-events/verify"]["get"]["responses"]["200"]["content"]["application/json"];
     assert_eq!(verify["schema"]["$ref"], "#/components/schemas/ChainVerification");
 }
+
+/// What client generators and linters rely on: servers and a licence,
+/// a description on every operation, an example on every request body,
+/// `security: []` on public operations, bounds on `limit`, and list pages
+/// that refer to their item schema instead of copying it.
+#[tokio::test]
+async fn the_document_gives_generators_what_they_rely_on() {
+    let app = spawn_app().await;
+    let doc: serde_json::Value = app.get("/openapi.json", None).await.json().await.unwrap();
+    assert_eq!(doc["servers"][0]["url"], "/");
+    assert_eq!(doc["info"]["license"]["identifier"], "Apache-2.0");
+    let schemas = &doc["components"]["schemas"];
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            assert!(op["description"].as_str().is_some_and(|d| d.len() > 20), "{at} has a description");
+            assert!(op["security"].is_array(), "{at} says whether it needs a token");
+            if let Some(content) = op["requestBody"]["content"].as_object() {
+                for (kind, media) in content {
+                    let named = media["schema"]["$ref"]
+                        .as_str()
+                        .or_else(|| media["schema"]["oneOf"][0]["$ref"].as_str())
+                        .map(|r| &schemas[r.rsplit('/').next().unwrap()]);
+                    let example = media.get("example").or_else(|| named.and_then(|s| s.get("example")));
+                    assert!(example.is_some(), "{at} {kind} has an example");
+                }
+            }
+            for p in op["parameters"].as_array().into_iter().flatten().filter(|p| p["name"] == "limit") {
+                assert_eq!(
+                    (p["schema"]["minimum"].as_i64(), p["schema"]["maximum"].as_i64()),
+                    (Some(1), Some(200)),
+                    "{at}"
+                );
+            }
+        }
+    }
+    for (name, schema) in schemas.as_object().unwrap().iter().filter(|(n, _)| n.starts_with("Page_")) {
+        let item = &name["Page_".len()..];
+        assert_eq!(schema["properties"]["items"]["items"]["$ref"], format!("#/components/schemas/{item}"), "{name}");
+    }
+    let login = &doc["paths"]["/api/v1/auth/login"]["post"];
+    assert_eq!(login["security"], serde_json::json!([]));
+    assert_eq!(schemas["CreateStaff"]["properties"]["password"]["minLength"], 12);
+}

@@ -17,6 +17,7 @@ use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"filing_id": "0193a0b2-7c4d-7e8f-9a0b-1c2d3e4f5a6b", "valid_until": "2027-06-30T00:00:00Z"}))]
 pub struct CreateAuthorization {
     /// A filing of the same tenant.
     pub filing_id: uuid::Uuid,

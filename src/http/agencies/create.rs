@@ -17,7 +17,9 @@ use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "北京示例代理有限公司", "license_number": "91110000MA01ABCD3X"}))]
 pub struct CreateAgency {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     /// Unique in the tenant; stored half-width and upper-case.
     pub license_number: String,

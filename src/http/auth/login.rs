@@ -18,11 +18,14 @@ use crate::signin::{self, Lockout, Principal};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tenant": "acme", "username": "rita", "password": "Correct-Horse-42"}))]
 pub struct LoginRequest {
     /// The tenant's slug; `null` or absent for platform staff.
     #[serde(default)]
     pub tenant: Option<String>,
+    #[schema(min_length = 1, max_length = 64)]
     pub username: String,
+    #[schema(min_length = 1, max_length = 4096)]
     pub password: String,
 }
 

@@ -16,6 +16,7 @@ use utoipa::ToSchema;
 /// `{"refresh_token", "everywhere"?}`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "5Kq0…", "everywhere": false}))]
 pub struct LogoutRequest {
     pub refresh_token: String,
     /// Also end every other sign-in of the account (every refresh token).

@@ -37,6 +37,7 @@ pub struct TokenPair {
 /// `{"refresh_token"}`: for refresh and logout.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"refresh_token": "5Kq0…"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }

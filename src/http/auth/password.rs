@@ -14,11 +14,13 @@ use crate::security::password;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "Initial-Password-7", "new_password": "Correct-Horse-42"}))]
 pub struct PasswordChange {
     pub current_password: String,
     /// 12–256 characters, not a common password, not containing the
     /// username; each broken rule is its own error (`too_short`,
     /// `too_long`, `too_common`, `contains_username`).
+    #[schema(min_length = 12, max_length = 256)]
     pub new_password: String,
 }
 

@@ -19,16 +19,23 @@ use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"filing_number": "浙ICP备2021035785号", "subject_name": "杭州示例科技有限公司", "subject_type": "enterprise", "responsible_person": "张三", "id_number": "11010519491231002X", "phone": "13812345678", "email": "zhang.san@example.com", "domains": ["example.cn", "www.example.cn"]}))]
 pub struct CreateFiling {
     /// e.g. `京ICP备12345678号`; full-width digits, `－` and spaces are accepted.
+    #[schema(min_length = 10, max_length = 40)]
     pub filing_number: String,
+    #[schema(min_length = 1, max_length = 200)]
     pub subject_name: String,
     pub subject_type: SubjectType,
+    #[schema(min_length = 1, max_length = 100)]
     pub responsible_person: String,
     /// 18-character resident ID number (GB 11643 check digit).
+    #[schema(min_length = 18, max_length = 40)]
     pub id_number: String,
     /// Mainland mobile number, optionally with +86.
+    #[schema(min_length = 11, max_length = 20)]
     pub phone: String,
+    #[schema(min_length = 3, max_length = 254)]
     pub email: String,
     #[serde(default)]
     pub domains: Vec<String>,

@@ -243,7 +243,12 @@ pub fn write_batch(
 #[utoipa::path(
     tag = "filings",
     params(TenantParam),
-    request_body(content = String, content_type = "text/csv", description = "CSV with a header line"),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "CSV with a header line naming the fields; UTF-8 or GBK/GB18030; `domains` separated by `;`",
+        example = "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n浙ICP备2021035785号,杭州示例科技有限公司,enterprise,张三,11010519491231002X,13812345678,zhang.san@example.com,example.cn;www.example.cn\n"
+    ),
     security(("bearer" = [])),
     responses((status = 200, description = "What was created, updated and refused", body = ImportReport))
 )]

@@ -17,6 +17,7 @@ use crate::security::password;
 /// `{"replace_existing"?}`; the body may be empty.
 #[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"replace_existing": true}))]
 pub struct IssueInitialPassword {
     /// Required (`true`) when the subject has already chosen a password of
     /// their own: issuing replaces it and ends their sessions.

@@ -20,6 +20,7 @@ use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"subject_name": "杭州示例网络科技有限公司", "domains": ["example.cn"]}))]
 pub struct UpdateFiling {
     pub subject_name: Option<String>,
     pub subject_type: Option<SubjectType>,

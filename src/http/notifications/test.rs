@@ -24,6 +24,7 @@ pub enum TestChannel {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"channel": "email", "to": "ops@example.com", "locale": "zh-CN"}))]
 pub struct TestNotification {
     pub channel: TestChannel,
     /// An e-mail address, or a mainland mobile number.

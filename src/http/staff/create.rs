@@ -18,17 +18,21 @@ use crate::security::password;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"username": "rita", "display_name": "Rita", "email": "rita@example.com", "role": "reviewer", "password": "Initial-Password-7"}))]
 pub struct CreateStaff {
     /// The tenant (platform admin only; a tenant admin creates in their own).
     pub tenant_id: Option<uuid::Uuid>,
     /// 3–64 of `A-Z a-z 0-9 . _ @ -`, unique in the tenant.
+    #[schema(min_length = 3, max_length = 64, pattern = "^[A-Za-z0-9._@-]+$")]
     pub username: String,
+    #[schema(min_length = 1, max_length = 100)]
     pub display_name: String,
     pub email: String,
     pub role: TenantRole,
     /// Initial password (12–256 characters, not a common password, not
     /// containing the username); the account must change it at first
     /// sign-in.
+    #[schema(min_length = 12, max_length = 256)]
     pub password: String,
     /// The agency an agent acts for (agents only).
     pub agency_id: Option<uuid::Uuid>,

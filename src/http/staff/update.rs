@@ -16,6 +16,7 @@ use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"role": "tenant_admin"}))]
 pub struct UpdateStaff {
     pub role: Option<TenantRole>,
     /// `disabled` ends the user's sessions and refuses new sign-ins.

@@ -20,8 +20,10 @@ use crate::signin::{self, Lockout, Principal};
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"filing_number": "浙ICP备2021035785号", "password": "Correct#Horse42"}))]
 pub struct SubjectLogin {
     pub filing_number: String,
+    #[schema(min_length = 1, max_length = 4096)]
     pub password: String,
 }
 

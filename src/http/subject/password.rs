@@ -21,8 +21,10 @@ use crate::security::password;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"current_password": "aB3dE5gH7jK9", "new_password": "Correct#Horse42"}))]
 pub struct SubjectPasswordChange {
     pub current_password: String,
+    #[schema(min_length = 1, max_length = 256)]
     pub new_password: String,
 }
 

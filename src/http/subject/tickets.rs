@@ -20,6 +20,7 @@ use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
 /// is the sign-in's, so only what the kind needs is asked.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"kind": "contact_change", "new_phone": "13712345678", "message": "原手机号已停用"}))]
 pub struct SubjectTicketRequest {
     /// `contact_change` (the kind a signed-in subject needs: the password
     /// it changes itself).
@@ -29,6 +30,7 @@ pub struct SubjectTicketRequest {
     /// The e-mail to put on file.
     pub new_email: Option<String>,
     /// Up to 2,000 characters for the reviewer.
+    #[schema(max_length = 2000)]
     pub message: Option<String>,
 }
 

@@ -16,6 +16,7 @@ use crate::notify::templates::{locale_str, validate, Template};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"subject": "{tenant}：您的备案查询密码", "body": "您好，备案 {filing_number} 的初始查询密码为 {password}，请尽快登录修改。", "sms": "【{tenant}】备案{filing_number}初始查询密码：{password}"}))]
 pub struct TemplateUpdate {
     /// E-mail subject (up to 200 characters).
     pub subject: String,

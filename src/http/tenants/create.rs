@@ -17,10 +17,13 @@ use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"slug": "acme", "name": "ACME 云"}))]
 pub struct CreateTenant {
     /// 2–63 of `a-z 0-9 -`, starting with a letter; names the tenant in public paths.
+    #[schema(min_length = 2, max_length = 63, pattern = "^[a-z][a-z0-9-]*[a-z0-9]$")]
     pub slug: String,
     /// Display name, up to 200 characters.
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
 }
 

@@ -17,6 +17,7 @@ use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"status": "suspended"}))]
 pub struct UpdateTenant {
     pub name: Option<String>,
     /// `suspended` signs out all of the tenant's staff and refuses new sign-ins.

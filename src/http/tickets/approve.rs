@@ -13,8 +13,10 @@ use crate::http::AppState;
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"note": "证件与备案信息一致"}))]
 pub struct Approval {
     /// For the record (not shown to the applicant).
+    #[schema(max_length = 2000)]
     pub note: Option<String>,
 }
 

@@ -22,8 +22,10 @@ pub enum Visibility {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"body": "请补充营业执照", "visibility": "public"}))]
 pub struct NewComment {
     /// 1–2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub body: String,
     pub visibility: Visibility,
 }

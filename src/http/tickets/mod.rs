@@ -356,6 +356,7 @@ pub async fn decide_as_reviewer(
 /// `{"tracking_code"}` and more, for the applicant's own actions.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tracking_code": "ABCD-EFGH-JKLM-NPQR"}))]
 pub struct TrackingCode {
     pub tracking_code: String,
 }

@@ -16,10 +16,12 @@ use crate::security::{password, tokens};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"token": "mZ3…", "new_password": "Correct#Horse42"}))]
 pub struct PasswordReset {
     /// The token of the reset link.
     pub token: String,
     /// Under the tenant's password policy.
+    #[schema(min_length = 1, max_length = 256)]
     pub new_password: String,
 }
 

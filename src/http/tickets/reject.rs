@@ -13,8 +13,10 @@ use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"reason": "身份证号与备案信息不符"}))]
 pub struct Rejection {
     /// Why; the applicant sees it (1–2000 characters).
+    #[schema(min_length = 1, max_length = 2000)]
     pub reason: String,
 }
 

@@ -13,8 +13,10 @@ use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"message": "请上传负责人手持身份证照片"}))]
 pub struct InfoRequest {
     /// What the applicant should add; they see it (1–2000 characters).
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
 }
 

@@ -13,9 +13,11 @@ use crate::http::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({"tracking_code": "ABCD-EFGH-JKLM-NPQR", "message": "已补充营业执照照片"}))]
 pub struct Supplement {
     pub tracking_code: String,
     /// What the reviewer asked for, 1–2000 characters.
+    #[schema(min_length = 1, max_length = 2000)]
     pub message: String,
 }
 

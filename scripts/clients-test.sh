@@ -7,7 +7,8 @@
 #   3. openapi-python-client generates a Python client (only the CSV import
 #      may be skipped: the generator has no text/csv bodies), and
 #      tests/clients/journey.py drives a filing's life through it against a
-#      live server.
+#      live server on SQLite, and on PostgreSQL when FILINGDESK_CI_PG_URL
+#      names a server (CI does).
 # Tools come from npm and PyPI, pinned, into target/ (kept between runs).
 #
 #   ./scripts/clients-test.sh
@@ -58,12 +59,26 @@ if [ -n "$(printf '%s\n' "$skipped" | grep -v 'POST /api/v1/filings/import' | gr
 fi
 echo "generated; skipped: ${skipped:-nothing}"
 
-echo "--- a filing's life through the generated Python client"
-FILINGDESK_DATABASE_URL="sqlite://$WORK/clients.db" FILINGDESK_LISTEN=127.0.0.1:$PORT FILINGDESK_LOG=warn \
-  FILINGDESK_BOOTSTRAP_PASSWORD=Clients-Root-Pass-1 FILINGDESK_SCHEDULER=0 \
-  "$BIN" serve >"$WORK/serve.log" 2>&1 &
-for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
 "$VENV/bin/pip" install --quiet --disable-pip-version-check httpx attrs python-dateutil >/dev/null
-PYTHONPATH="$WORK/py" "$VENV/bin/python" tests/clients/journey.py "$BASE" Clients-Root-Pass-1 ||
-  { cat "$WORK/serve.log"; exit 1; }
+journey() { # label database-url
+  echo "--- a filing's life through the generated Python client, on $1"
+  FILINGDESK_DATABASE_URL="$2" FILINGDESK_LISTEN=127.0.0.1:$PORT FILINGDESK_LOG=warn \
+    FILINGDESK_DATA_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= \
+    FILINGDESK_BOOTSTRAP_PASSWORD=Clients-Root-Pass-1 FILINGDESK_SCHEDULER=0 \
+    "$BIN" serve >"$WORK/serve-$1.log" 2>&1 &
+  local server=$!
+  for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+  PYTHONPATH="$WORK/py" "$VENV/bin/python" tests/clients/journey.py "$BASE" Clients-Root-Pass-1 ||
+    { cat "$WORK/serve-$1.log"; exit 1; }
+  kill "$server"
+  wait "$server" 2>/dev/null || true
+}
+journey SQLite "sqlite://$WORK/clients.db"
+# PostgreSQL too, when CI names a server (FILINGDESK_CI_PG_URL): a database of its own, dropped after.
+if [ -n "${FILINGDESK_CI_PG_URL:-}" ]; then
+  db="filingdesk_clients_$$"
+  psql "$FILINGDESK_CI_PG_URL" -qc "CREATE DATABASE $db"
+  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"; psql "$FILINGDESK_CI_PG_URL" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"' EXIT
+  journey PostgreSQL "${FILINGDESK_CI_PG_URL%/*}/$db"
+fi
 echo "clients test passed"

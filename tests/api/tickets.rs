@@ -117,6 +117,13 @@ async fn a_password_reset_goes_to_the_contact_on_file_lifts_the_lockout_and_must
     // The filing is locked by someone guessing.
     d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"lockout_threshold": 3})).await;
     d.app.post(&format!("/api/v1/filings/{}/initial-password", d.filing), Some(&d.t.admin.access), json!({})).await;
+    // Someone holds a session opened with the initial password.
+    d.deliver().await;
+    let initial = d.sms.delivered().into_iter().find(|m| m["template_code"] == "FD_INITIAL_PASSWORD").unwrap();
+    let initial = initial["template_param"]["password"].as_str().unwrap().to_owned();
+    let old: Value = d.subject_login(&initial).await.json().await.unwrap();
+    let old_token = old["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(d.app.get("/api/v1/subject/filing", Some(&old_token)).await.status(), 200);
     for _ in 0..3 {
         d.subject_login("Wrong#Guess1").await;
     }
@@ -187,6 +194,8 @@ async fn a_password_reset_goes_to_the_contact_on_file_lifts_the_lockout_and_must
     let reset_mail = mails.iter().find(|m| m.contains(&temporary)).expect("an e-mail with the password");
     assert!(reset_mail.contains(&format!("To: {EMAIL}")));
 
+    // The approved reset ended the earlier session.
+    assert_problem(d.app.get("/api/v1/subject/filing", Some(&old_token)).await, 401, "unauthorized").await;
     // The lockout is lifted; the password opens the change only.
     let session: Value = d.subject_login(&temporary).await.json().await.unwrap();
     assert_eq!(session["must_change_password"], true);

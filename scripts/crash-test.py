@@ -21,7 +21,8 @@ import tempfile
 import threading
 import time
 
-from harness import BIN, PG, call, free_port, psql, seed_tenant, server_env, sms_peer, start_server, submit_ticket
+from harness import (BIN, PG, SEEDED_FILINGS, call, free_port, psql, seed_tenant, server_env, sms_peer, start_server,
+                     submit_ticket)
 
 DB = "filingdesk_crash_test"
 DB_URL = PG.rsplit("/", 1)[0] + "/" + DB
@@ -45,7 +46,7 @@ def main():
     log = open(os.path.join(tempfile.gettempdir(), "filingdesk-crash-test.log"), "w")
     server = start_server(env, log)
     try:
-        _, _, rita = seed_tenant(base)
+        _, _, rita = seed_tenant(base, filings=SEEDED_FILINGS)
 
         submitted, approved = [], []
         stop = threading.Event()

@@ -86,9 +86,15 @@ def start_server(env, log):
     raise SystemExit("the server did not start")
 
 
-def seed_tenant(base, slug="acme"):
+# Filings that `submit_ticket` sends every fourth ticket about (from their
+# numbers on file, which get SMS); seed_tenant(…, filings=SEEDED_FILINGS).
+SEEDED_FILINGS = 40
+
+
+def seed_tenant(base, slug="acme", filings=1):
     """A tenant with an admin `boss` and a reviewer `rita`, generous rate
-    limits, and one filing; returns (tenant, admin token, reviewer token)."""
+    limits, and `filings` filings (0, 1, …); returns (tenant, admin token,
+    reviewer token)."""
     root = call(base, "POST", "/api/v1/auth/login", body={"username": "admin", "password": ROOT_PASSWORD})[1]
     root = root["access_token"]
     status, tenant, _ = call(base, "POST", "/api/v1/tenants", root, {"slug": slug, "name": slug.title()})
@@ -110,7 +116,8 @@ def seed_tenant(base, slug="acme"):
                               "per_filing_per_hour": 1000},
               "sms_budget": {"per_minute": 10, "per_hour": 60, "per_day": 200}}
     assert call(base, "PUT", "/api/v1/settings", boss, limits)[0] == 200
-    assert create_filing(base, boss, 0)[0] == 201
+    for n in range(filings):
+        assert create_filing(base, boss, n)[0] == 201
     return tenant, boss, rita
 
 
@@ -137,10 +144,16 @@ def create_filing(base, token, n):
 
 
 def submit_ticket(base, k, n):
-    """A public ticket; most of them name filings nobody hosts."""
+    """A public ticket. Most name filings nobody hosts, from numbers not on
+    file (which get no SMS); every fourth is about one of the seeded filings,
+    from its number on file, which gets the ticket's news by SMS."""
+    if n % 4 == 0:
+        i = (k * 7 + n // 4) % SEEDED_FILINGS
+        number, phone = f"京ICP备{12345678 + i:08d}号", f"138{12345678 + i:08d}"
+    else:
+        number, phone = f"京ICP备{(k * 1000000 + n) % 100000000:08d}号", f"139{(k * 1000000 + n) % 100000000:08d}"
     return call(base, "POST", "/api/v1/public/acme/tickets", body={
-        "kind": "password_reset", "filing_number": f"京ICP备{(k * 1000000 + n) % 100000000:08d}号",
-        "contact_name": "张三", "phone": f"139{(k * 1000000 + n) % 100000000:08d}",
+        "kind": "password_reset", "filing_number": number, "contact_name": "张三", "phone": phone,
         "id_number": "11010519491231002X"})
 
 

@@ -25,7 +25,7 @@ import tempfile
 import threading
 import time
 
-from harness import (BIN, PrivatePostgres, call, create_filing, free_port, psql, seed_tenant, server_env,
+from harness import (BIN, SEEDED_FILINGS, PrivatePostgres, call, create_filing, free_port, psql, seed_tenant, server_env,
                      smtp_peer, sms_peer, start_server, submit_ticket)
 
 DOWN_SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
@@ -56,7 +56,7 @@ def postgres_outage(pg, log):
                      FILINGDESK_NOTIFY_RETRY_BASE_SECONDS="1")
     server = start_server(env, log)
     try:
-        _, _, rita = seed_tenant(base)
+        _, _, rita = seed_tenant(base, filings=SEEDED_FILINGS)
         # (time, what, status, content type, problem code) of every answer.
         answers, submitted = [], []
         lock = threading.Lock()

@@ -69,7 +69,11 @@ pub fn seal_identity(cipher: &DataCipher, ticket_id: &str, identity: &Identity) 
 /// Ticket news for the applicant, at the phone and e-mail the ticket gives
 /// (never a secret: resets go to the contact on file). Not counted against
 /// the filing's SMS budget, so submissions by others cannot delay the
-/// filing's own messages.
+/// filing's own messages. SMS only to a number on file: a number that only
+/// an anonymous form supplied gets none (anyone could type a victim's
+/// number, or a premium one, into the form: SMS pumping); that applicant has
+/// the tracking code, and the e-mail if they gave one. Staff, agents and
+/// signed-in subjects are not anonymous.
 pub fn notify_applicant(
     conn: &mut crate::db::DbConnection,
     env: &Env<'_>,
@@ -85,7 +89,10 @@ pub fn notify_applicant(
     params.insert("tenant".into(), tenant_name.into());
     params.insert("number".into(), t.number.clone().into());
     params.insert("status".into(), t.status.clone().into());
-    let phone = PhoneNumber::parse("phone", &identity.phone).ok().map(Recipient::Phone);
+    let on_file = serde_json::from_str::<crate::domain::ticket::Verification>(&t.verification)
+        .is_ok_and(|v| v.phone == crate::domain::ticket::Check::Match);
+    let known = t.submitted_by.is_some() || on_file;
+    let phone = PhoneNumber::parse("phone", &identity.phone).ok().filter(|_| known).map(Recipient::Phone);
     let email = identity.email.as_deref().and_then(|e| Email::parse("email", e).ok()).map(Recipient::Email);
     let tenant = crate::domain::ids::TenantId::parse(&t.tenant_id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
     let to = crate::filings::ToContacts {

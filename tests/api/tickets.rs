@@ -189,7 +189,10 @@ async fn a_password_reset_goes_to_the_contact_on_file_lifts_the_lockout_and_must
         .filter(|m| m["to"] == APPLICANT_PHONE)
         .map(|m| m["template_code"].as_str().unwrap().to_owned())
         .collect();
-    assert_eq!(applicant_news, ["FD_TICKET_RECEIVED", "FD_TICKET_RESOLVED"]);
+    // The applicant's number is not on file and the form was anonymous: no
+    // SMS reaches it (SMS pumping, someone else's phone); the tracking code
+    // and an e-mail, when given, carry the news.
+    assert!(applicant_news.is_empty(), "{applicant_news:?}");
     let mails = d.smtp.messages();
     let reset_mail = mails.iter().find(|m| m.contains(&temporary)).expect("an e-mail with the password");
     assert!(reset_mail.contains(&format!("To: {EMAIL}")));
@@ -353,7 +356,9 @@ async fn an_unknown_filing_gets_the_same_answer_and_cannot_be_approved() {
 #[tokio::test]
 async fn every_refused_transition_is_a_409_naming_the_current_state() {
     let d = desk().await;
-    let s = d.submit(request("password_reset")).await;
+    let mut body = request("password_reset");
+    body["email"] = json!("applicant@example.com");
+    let s = d.submit(body).await;
     let (number, code) = (s["number"].as_str().unwrap(), s["tracking_code"].as_str().unwrap());
     let id = d.id_of(number).await;
     let refused = |resp: reqwest::Response, current: &'static str| async move {
@@ -580,7 +585,9 @@ async fn repeated_mismatching_submissions_are_flagged_and_bad_input_is_refused()
 #[tokio::test]
 async fn comments_reach_the_applicant_only_when_public() {
     let d = desk().await;
-    let s = d.submit(request("initial_password_resend")).await;
+    let mut body = request("initial_password_resend");
+    body["email"] = json!("applicant@example.com");
+    let s = d.submit(body).await;
     let (number, code) = (s["number"].as_str().unwrap(), s["tracking_code"].as_str().unwrap());
     let id = d.id_of(number).await;
     let c = d.act(&d.rita, &id, "comments", json!({"body": "内部备注：电话核实中", "visibility": "internal"})).await;
@@ -600,7 +607,10 @@ async fn comments_reach_the_applicant_only_when_public() {
     let detail: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rob.access)).await.json().await.unwrap();
     assert_eq!(detail["comments"].as_array().unwrap().len(), 2);
     d.deliver().await;
-    assert!(d.sms.delivered().iter().any(|m| m["template_code"] == "FD_TICKET_MESSAGE" && m["to"] == APPLICANT_PHONE));
+    let mails = d.smtp.texts();
+    assert!(mails.iter().any(|m| m.contains("To: applicant@example.com") && m.contains("我们正在核实")), "{mails:?}");
+    assert!(mails.iter().all(|m| !m.contains("内部备注")), "internal comments stay inside");
+    assert!(d.sms.delivered().iter().all(|m| m["to"] != APPLICANT_PHONE), "no SMS to a number not on file");
 }
 
 #[tokio::test]
@@ -899,9 +909,12 @@ async fn staff_submissions_are_rate_limited_and_their_mismatches_flag() {
 #[tokio::test]
 async fn ticket_news_names_the_state_in_the_messages_language() {
     let d = desk().await;
-    d.submit(request("password_reset")).await;
+    // From the number on file: its owner gets the news by SMS.
+    let mut body = request("password_reset");
+    body["phone"] = json!(PHONE);
+    d.submit(body.clone()).await;
     d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"default_locale": "zh-CN"})).await;
-    d.submit(request("password_reset")).await;
+    d.submit(body).await;
     d.deliver().await;
     let received: Vec<Value> =
         d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_TICKET_RECEIVED").collect();
@@ -913,4 +926,29 @@ async fn ticket_news_names_the_state_in_the_messages_language() {
         assert!(!m.to_string().contains("pending_review"), "{m}");
     }
     assert!(d.smtp.texts().iter().all(|t| !t.contains("pending_review")));
+}
+
+/// Anyone can type any number into the public form: only a number on file
+/// gets SMS from it (no pumping, no flooding a stranger's phone); staff and
+/// agents are not anonymous.
+#[tokio::test]
+async fn the_public_form_sends_sms_only_to_the_number_on_file() {
+    let d = desk().await;
+    let victim = "13700009999";
+    for _ in 0..10 {
+        let mut body = request("password_reset");
+        body["phone"] = json!(victim);
+        d.submit(body).await;
+    }
+    let mut own = request("password_reset");
+    own["phone"] = json!(PHONE);
+    d.submit(own).await;
+    let mut by_staff = request("password_reset");
+    by_staff["phone"] = json!("13600008888");
+    assert_eq!(d.app.post("/api/v1/tickets", Some(&d.rita.access), by_staff).await.status(), 201);
+    d.deliver().await;
+    let to: Vec<String> = d.sms.delivered().iter().map(|m| m["to"].as_str().unwrap().to_owned()).collect();
+    assert!(!to.contains(&victim.to_owned()), "{to:?}");
+    assert!(to.contains(&PHONE.to_owned()) && to.contains(&"13600008888".to_owned()), "{to:?}");
+    assert_eq!(to.len(), 2, "{to:?}");
 }

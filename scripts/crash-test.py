@@ -100,7 +100,7 @@ def main():
         # Every notification is delivered after the restart, each id once.
         deadline = time.time() + 90
         while time.time() < deadline:
-            pending = psql(DB_URL, "SELECT count(*) FROM notifications WHERE status <> 'sent'")
+            pending = psql(DB_URL, "SELECT count(*) FROM notifications WHERE status NOT IN ('sent', 'superseded')")
             if pending == "0":
                 break
             time.sleep(0.5)

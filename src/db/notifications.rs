@@ -212,6 +212,45 @@ pub fn list(
     q.load(conn)
 }
 
+/// Withdraws the credentials of filing `filing` not yet sent (pending or
+/// failed, and not held by a sender right now): on `channel` only, or on
+/// every channel; of `kind` only, or of every credential kind. Their
+/// secrets are scrubbed. Returns the ids withdrawn.
+pub fn supersede_credentials(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filing: &str,
+    channel: Option<&str>,
+    kind: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    let mut target = notifications::table
+        .filter(notifications::tenant_id.eq(tenant.to_string()))
+        .filter(notifications::filing_id.eq(filing))
+        .filter(notifications::carries_secret.eq(true))
+        .filter(notifications::status.eq_any(["pending", "failed"]))
+        .filter(notifications::locked_until.is_null().or(notifications::locked_until.lt(now)))
+        .select(notifications::id)
+        .into_boxed();
+    if let Some(c) = channel {
+        target = target.filter(notifications::channel.eq(c));
+    }
+    if let Some(k) = kind {
+        target = target.filter(notifications::kind.eq(k));
+    }
+    let ids: Vec<String> = target.load(conn)?;
+    if !ids.is_empty() {
+        diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
+            .set((
+                notifications::status.eq("superseded"),
+                notifications::params.eq(None::<String>),
+                notifications::updated_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ids)
+}
+
 /// Queues a failed or dead notification again, now.
 pub fn requeue(conn: &mut DbConnection, tenant: TenantId, id: &str, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(

@@ -110,6 +110,9 @@ pub fn enqueue(
             slot_for_both(now, &by_recipient, &by_filing, budget.sms_budget)
         }
     };
+    if let (Some(_), Some(filing)) = (n.kind.secret(), n.filing_id.as_deref()) {
+        supersede(conn, n.tenant, filing, Some(channel), None, &id)?;
+    }
     let params = serde_json::to_vec(&n.params).unwrap_or_default();
     let row = NotificationRow {
         recipient: cipher.encrypt(&cipher_context(&id, "recipient"), to.as_bytes()),
@@ -140,4 +143,28 @@ pub fn enqueue(
     };
     db::notifications::insert(conn, &row)?;
     Ok(row)
+}
+
+/// Credentials first: withdraws the filing's credentials not yet sent (on
+/// `channel`, of `kind`, when given) because `by` replaced them: a newer
+/// credential, a password chosen meanwhile, a link used. Audited as
+/// `notification.superseded`; nothing to do is no event.
+pub fn supersede(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    filing: &str,
+    channel: Option<&str>,
+    kind: Option<Kind>,
+    by: &str,
+) -> diesel::QueryResult<Vec<String>> {
+    let now = db::now();
+    let ids = db::notifications::supersede_credentials(conn, tenant, filing, channel, kind.map(Kind::as_str), now)?;
+    if !ids.is_empty() {
+        let e = crate::audit::Event::new("notification.superseded", crate::audit::Actor::System("credentials_first"))
+            .tenant(Some(tenant))
+            .target("filing", filing)
+            .details(serde_json::json!({"notification_ids": ids, "by": by}));
+        crate::audit::record(conn, &crate::audit::RequestMeta::default(), e)?;
+    }
+    Ok(ids)
 }

@@ -952,3 +952,87 @@ async fn the_public_form_sends_sms_only_to_the_number_on_file() {
     assert!(to.contains(&PHONE.to_owned()) && to.contains(&"13600008888".to_owned()), "{to:?}");
     assert_eq!(to.len(), 2, "{to:?}");
 }
+
+/// Two resets approved in a row: the first password, replaced before it
+/// left, is withdrawn (`superseded`, audited) — only the valid one arrives.
+#[tokio::test]
+async fn a_newer_reset_withdraws_the_older_one_not_yet_sent() {
+    let d = desk().await;
+    let mut ids = Vec::new();
+    for who in [&d.rita, &d.rob] {
+        let s = d.submit(request("password_reset")).await;
+        let id = d.id_of(s["number"].as_str().unwrap()).await;
+        d.ok(who, &id, "claim", json!({})).await;
+        assert_eq!(d.ok(who, &id, "approve", json!({})).await["status"], "resolved");
+        ids.push(id);
+    }
+    d.deliver().await;
+    let resets: Vec<Value> =
+        d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_RESET_PASSWORD").collect();
+    assert_eq!(resets.len(), 1, "only the valid password is sent: {resets:?}");
+    let valid = resets[0]["template_param"]["password"].as_str().unwrap().to_owned();
+    assert_eq!(d.subject_login(&valid).await.status(), 200);
+    let mails: Vec<String> = d.smtp.texts().into_iter().filter(|m| m.contains(&format!("To: {EMAIL}"))).collect();
+    assert_eq!(mails.len(), 1, "one password e-mail to the contact on file: {mails:?}");
+    assert!(mails[0].contains(&valid), "and it carries the valid password: {mails:?}");
+
+    let first: Value =
+        d.app.get(&format!("/api/v1/tickets/{}", ids[0]), Some(&d.t.admin.access)).await.json().await.unwrap();
+    let statuses: Vec<(&str, &str)> = first["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "reset_password")
+        .map(|n| (n["channel"].as_str().unwrap(), n["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(statuses.len(), 2, "{first}");
+    assert!(statuses.iter().all(|(_, s)| *s == "superseded"), "{statuses:?}");
+    let audited: Value = d
+        .app
+        .get("/api/v1/audit-events?action=notification.superseded", Some(&d.t.admin.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audited["items"].as_array().unwrap().len(), 2, "one per channel: {audited}");
+    let superseded: Value =
+        d.app.get("/api/v1/notifications?status=superseded", Some(&d.t.admin.access)).await.json().await.unwrap();
+    assert_eq!(superseded["items"].as_array().unwrap().len(), 2);
+    let retry = format!("/api/v1/notifications/{}/retry", superseded["items"][0]["id"].as_str().unwrap());
+    assert_eq!(
+        d.app.post(&retry, Some(&d.t.admin.access), json!({})).await.status(),
+        409,
+        "a withdrawn secret is not sent"
+    );
+}
+
+/// A reset link used before its SMS left: the SMS is withdrawn, never sent.
+#[tokio::test]
+async fn a_used_link_is_not_sent_afterwards() {
+    let d = desk().await;
+    d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"reset_mode": "link"})).await;
+    // The phone's one SMS a minute goes to the initial password first.
+    let path = format!("/api/v1/filings/{}/initial-password", d.filing);
+    assert_eq!(d.app.post(&path, Some(&d.t.admin.access), json!({})).await.status(), 202);
+    let s = d.submit(request("password_reset")).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    d.ok(&d.rita, &id, "approve", json!({})).await;
+    d.app.deliver(chrono::Duration::zero()).await;
+    assert!(d.sms.delivered().iter().all(|m| m["template_code"] != "FD_RESET_LINK"), "the link SMS waits its slot");
+    let mail = d.smtp.texts().into_iter().find(|m| m.contains("token=")).expect("the link by e-mail");
+    let token: String = mail
+        .split("token=")
+        .nth(1)
+        .unwrap()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    let used = d
+        .app
+        .post("/api/v1/public/acme/password-resets", None, json!({"token": token, "new_password": "Linked#Pass2026"}))
+        .await;
+    assert_eq!(used.status(), 204);
+    d.deliver().await;
+    assert!(d.sms.delivered().iter().all(|m| m["template_code"] != "FD_RESET_LINK"), "a used link is not sent");
+}

@@ -17,6 +17,9 @@ pub enum NotificationStatus {
     Sent,
     Failed,
     Dead,
+    /// Withdrawn before sending: a newer credential replaced it, or the
+    /// password or link it carried stopped being valid.
+    Superseded,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -34,6 +37,7 @@ impl NotificationStatus {
             Self::Sent => "sent",
             Self::Failed => "failed",
             Self::Dead => "dead",
+            Self::Superseded => "superseded",
         }
     }
 }

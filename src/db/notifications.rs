@@ -46,7 +46,7 @@ pub fn budget_times(
     recipient_indexes: &[String],
     filing_id: Option<&str>,
     since: NaiveDateTime,
-) -> QueryResult<(Vec<NaiveDateTime>, Vec<NaiveDateTime>)> {
+) -> QueryResult<(Vec<Slot>, Vec<Slot>)> {
     if let (DbConnection::Postgresql(c), Some(current)) = (&mut *conn, recipient_indexes.first()) {
         diesel::sql_query("SELECT pg_advisory_xact_lock(7500, hashtext($1))")
             .bind::<diesel::sql_types::Text, _>(current)
@@ -56,18 +56,43 @@ pub fn budget_times(
         notifications::table
             .filter(notifications::tenant_id.eq(tenant.to_string()))
             .filter(notifications::next_attempt_at.gt(since))
-            .filter(notifications::status.ne("dead"))
+            .filter(notifications::status.ne_all(["dead", "superseded"]))
+            .select(Slot::as_select())
             .into_boxed()
     };
-    let by_recipient = base()
-        .filter(notifications::recipient_index.eq_any(recipient_indexes))
-        .select(notifications::next_attempt_at)
-        .load(conn)?;
+    let by_recipient = base().filter(notifications::recipient_index.eq_any(recipient_indexes)).load(conn)?;
     let by_filing = match filing_id {
-        Some(f) => base().filter(notifications::filing_id.eq(f)).select(notifications::next_attempt_at).load(conn)?,
+        Some(f) => base().filter(notifications::filing_id.eq(f)).load(conn)?,
         None => Vec::new(),
     };
     Ok((by_recipient, by_filing))
+}
+
+/// A message's place in a send budget.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct Slot {
+    pub id: String,
+    pub next_attempt_at: NaiveDateTime,
+    pub carries_secret: bool,
+    pub status: String,
+    pub locked_until: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+impl Slot {
+    /// Informational, still waiting, and not in a sender's hands: may be
+    /// moved later to make room for a credential.
+    pub fn movable(&self, now: NaiveDateTime) -> bool {
+        !self.carries_secret
+            && matches!(self.status.as_str(), "pending" | "failed")
+            && self.locked_until.is_none_or(|l| l < now)
+    }
+}
+
+/// Moves a waiting notification to `at`.
+pub fn reschedule(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(notifications::table.find(id)).set(notifications::next_attempt_at.eq(at)).execute(conn)
 }
 
 /// Takes up to `limit` due notifications for sending until `lease_until`.

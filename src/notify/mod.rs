@@ -68,6 +68,48 @@ fn slot_for_both(
     }
 }
 
+/// Credentials first: where a new SMS goes in the phone's (and filing's)
+/// budget. A credential counts only what it cannot pass — other credentials,
+/// and informational messages already sent or in a sender's hands — and the
+/// informational ones still waiting move after it, first come first served
+/// among themselves. An informational SMS queues behind everything.
+fn schedule_sms(
+    conn: &mut DbConnection,
+    now: chrono::NaiveDateTime,
+    credential: bool,
+    by_recipient: Vec<db::notifications::Slot>,
+    by_filing: Vec<db::notifications::Slot>,
+    budget: crate::domain::settings::SendBudget,
+) -> diesel::QueryResult<chrono::NaiveDateTime> {
+    if !credential {
+        let times = |v: &[db::notifications::Slot]| v.iter().map(|s| s.next_attempt_at).collect::<Vec<_>>();
+        return Ok(slot_for_both(now, &times(&by_recipient), &times(&by_filing), budget));
+    }
+    // This phone's waiting informational messages may move; everything else
+    // (other phones' messages counted for the filing included) stays put.
+    let mut movable: Vec<&db::notifications::Slot> = by_recipient.iter().filter(|s| s.movable(now)).collect();
+    let moves = |s: &db::notifications::Slot| movable.iter().any(|m| m.id == s.id);
+    let fixed =
+        |v: &[db::notifications::Slot]| v.iter().filter(|s| !moves(s)).map(|s| s.next_attempt_at).collect::<Vec<_>>();
+    let (mut recipient_taken, mut filing_taken) = (fixed(&by_recipient), fixed(&by_filing));
+    let at = slot_for_both(now, &recipient_taken, &filing_taken, budget);
+    recipient_taken.push(at);
+    filing_taken.push(at);
+    // The moved ones in the order they were caused, after it.
+    movable.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    for m in movable {
+        let slot = slot_for_both(now.max(m.created_at), &recipient_taken, &filing_taken, budget);
+        if slot != m.next_attempt_at {
+            db::notifications::reschedule(conn, &m.id, slot)?;
+        }
+        recipient_taken.push(slot);
+        if by_filing.iter().any(|f| f.id == m.id) {
+            filing_taken.push(slot);
+        }
+    }
+    Ok(at)
+}
+
 /// A recipient's blind index (phone numbers and e-mail addresses are
 /// indexed apart): what SMS budgets count by.
 pub fn recipient_index(cipher: &DataCipher, to: &str) -> String {
@@ -107,7 +149,7 @@ pub fn enqueue(
             let since = now - chrono::Duration::days(1);
             let (by_recipient, by_filing) =
                 db::notifications::budget_times(conn, n.tenant, &indexes, n.filing_id.as_deref(), since)?;
-            slot_for_both(now, &by_recipient, &by_filing, budget.sms_budget)
+            schedule_sms(conn, now, n.kind.secret().is_some(), by_recipient, by_filing, budget.sms_budget)?
         }
     };
     if let (Some(_), Some(filing)) = (n.kind.secret(), n.filing_id.as_deref()) {

@@ -1036,3 +1036,73 @@ async fn a_used_link_is_not_sent_afterwards() {
     d.deliver().await;
     assert!(d.sms.delivered().iter().all(|m| m["template_code"] != "FD_RESET_LINK"), "a used link is not sent");
 }
+
+/// After an initial password and a ticket-received notice to the same
+/// phone, the reset SMS of an approval still leaves within 65 s: a
+/// credential goes before informational messages, which wait after it.
+#[tokio::test]
+async fn a_reset_sms_passes_the_informational_ones_and_leaves_within_65_seconds() {
+    let d = desk().await;
+    let path = format!("/api/v1/filings/{}/initial-password", d.filing);
+    assert_eq!(d.app.post(&path, Some(&d.t.admin.access), json!({})).await.status(), 202);
+    // The initial password leaves now and takes this minute's slot.
+    d.app.deliver(chrono::Duration::zero()).await;
+    let mut own = request("password_reset");
+    own["phone"] = json!(PHONE);
+    let s = d.submit(own).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    let approved_at = chrono::Utc::now();
+    d.ok(&d.rita, &id, "approve", json!({})).await;
+
+    let list: Value =
+        d.app.get("/api/v1/notifications?channel=sms&limit=50", Some(&d.t.admin.access)).await.json().await.unwrap();
+    let at = |kind: &str| -> Vec<chrono::DateTime<chrono::Utc>> {
+        list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|n| n["kind"] == kind)
+            .map(|n| n["next_attempt_at"].as_str().unwrap_or_else(|| panic!("{n}")).parse().unwrap())
+            .collect()
+    };
+    let reset = at("reset_password")[0];
+    assert!(
+        reset - approved_at <= chrono::Duration::seconds(65),
+        "the reset leaves {} s after approval",
+        (reset - approved_at).num_seconds()
+    );
+    let informational: Vec<_> = at("ticket_received").into_iter().chain(at("ticket_resolved")).collect();
+    assert_eq!(informational.len(), 2, "{list}");
+    assert!(informational.iter().all(|t| *t > reset), "news waits after the credential: {list}");
+    // The phone's budget still holds: one SMS a minute.
+    let mut all: Vec<_> = [reset].into_iter().chain(informational).collect();
+    all.sort();
+    assert!(all.windows(2).all(|w| w[1] - w[0] >= chrono::Duration::seconds(59)), "{all:?}");
+    d.deliver().await;
+    let order: Vec<String> =
+        d.sms.delivered().iter().map(|m| m["template_code"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(order, ["FD_INITIAL_PASSWORD", "FD_RESET_PASSWORD", "FD_TICKET_RECEIVED", "FD_TICKET_RESOLVED"]);
+}
+
+/// Ten hostile tickets quoting the number on file: their notices queue up
+/// for that phone, and the real reset still passes them all.
+#[tokio::test]
+async fn hostile_tickets_do_not_delay_the_real_reset() {
+    let d = desk().await;
+    let mut own = request("password_reset");
+    own["phone"] = json!(PHONE);
+    for _ in 0..10 {
+        d.submit(own.clone()).await;
+    }
+    let s = d.submit(own).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    let approved_at = chrono::Utc::now();
+    d.ok(&d.rita, &id, "approve", json!({})).await;
+    let list: Value =
+        d.app.get("/api/v1/notifications?channel=sms&limit=50", Some(&d.t.admin.access)).await.json().await.unwrap();
+    let reset = list["items"].as_array().unwrap().iter().find(|n| n["kind"] == "reset_password").unwrap();
+    let at: chrono::DateTime<chrono::Utc> = reset["next_attempt_at"].as_str().unwrap().parse().unwrap();
+    assert!(at - approved_at <= chrono::Duration::seconds(65), "{} s", (at - approved_at).num_seconds());
+}

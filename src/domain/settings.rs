@@ -79,8 +79,11 @@ pub struct PerKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendBudget {
+    #[schema(minimum = 1, maximum = 10)]
     pub per_minute: u32,
+    #[schema(minimum = 1, maximum = 60)]
     pub per_hour: u32,
+    #[schema(minimum = 1, maximum = 200)]
     pub per_day: u32,
 }
 
@@ -91,11 +94,14 @@ pub struct SendBudget {
 pub struct RateLimits {
     /// Requests per client address and minute, per route group (1–1000000;
     /// a console's server-side gateway may be one address for many people).
+    #[schema(minimum = 1, maximum = 1000000)]
     pub per_address_per_minute: u32,
     /// Requests per tenant and minute, per route group (1–10000000).
+    #[schema(minimum = 1, maximum = 10000000)]
     pub per_tenant_per_minute: u32,
     /// Sign-ins and ticket submissions per filing number and hour, however
     /// many addresses they come from (1–1000).
+    #[schema(minimum = 1, maximum = 1000)]
     pub per_filing_per_hour: u32,
 }
 
@@ -172,18 +178,26 @@ impl Default for TenantSettings {
 #[schema(example = json!({"reset_mode": "link", "approvals_required": {"password_reset": 1, "initial_password_resend": 1, "contact_change": 2}, "default_locale": "zh-CN"}))]
 pub struct SettingsUpdate {
     pub password_policy: Option<PasswordPolicy>,
+    #[schema(minimum = 6, maximum = 12)]
     pub initial_password_length: Option<u32>,
     pub reset_mode: Option<ResetMode>,
+    #[schema(minimum = 1, maximum = 168)]
     pub reset_link_ttl_hours: Option<u32>,
+    #[schema(minimum = 1, maximum = 720)]
     pub generated_password_ttl_hours: Option<u32>,
     pub approvals_required: Option<PerKind>,
     pub sla_hours: Option<PerKind>,
+    #[schema(minimum = 1, maximum = 2160)]
     pub needs_info_expiry_hours: Option<u32>,
     pub default_locale: Option<Locale>,
+    #[schema(minimum = 3, maximum = 20)]
     pub lockout_threshold: Option<u32>,
+    #[schema(minimum = 1, maximum = 1440)]
     pub lockout_minutes: Option<u32>,
+    #[schema(minimum = 365, maximum = 3650)]
     pub audit_retention_days: Option<u32>,
     pub sms_budget: Option<SendBudget>,
+    #[schema(minimum = 0, maximum = 3650)]
     pub password_max_age_days: Option<u32>,
     pub rate_limits: Option<RateLimits>,
 }

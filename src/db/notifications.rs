@@ -238,14 +238,15 @@ pub fn list(
 }
 
 /// Withdraws the credentials of filing `filing` not yet sent (pending or
-/// failed, and not held by a sender right now): on `channel` only, or on
-/// every channel; of `kind` only, or of every credential kind. Their
-/// secrets are scrubbed. Returns the ids withdrawn.
+/// failed, and not held by a sender right now): to phones or to e-mail
+/// addresses only (`email`: whichever channel carries them, `log`
+/// included), or to both; of `kind` only, or of every credential kind.
+/// Their secrets are scrubbed. Returns the ids withdrawn.
 pub fn supersede_credentials(
     conn: &mut DbConnection,
     tenant: TenantId,
     filing: &str,
-    channel: Option<&str>,
+    email: Option<bool>,
     kind: Option<&str>,
     now: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
@@ -257,8 +258,11 @@ pub fn supersede_credentials(
         .filter(notifications::locked_until.is_null().or(notifications::locked_until.lt(now)))
         .select(notifications::id)
         .into_boxed();
-    if let Some(c) = channel {
-        target = target.filter(notifications::channel.eq(c));
+    // Masked addresses keep their `@`; masked phone numbers have none.
+    match email {
+        Some(true) => target = target.filter(notifications::recipient_masked.like("%@%")),
+        Some(false) => target = target.filter(notifications::recipient_masked.not_like("%@%")),
+        None => {}
     }
     if let Some(k) = kind {
         target = target.filter(notifications::kind.eq(k));

@@ -153,7 +153,8 @@ pub fn enqueue(
         }
     };
     if let (Some(_), Some(filing)) = (n.kind.secret(), n.filing_id.as_deref()) {
-        supersede(conn, n.tenant, filing, Some(channel), None, &id)?;
+        let email = matches!(n.recipient, Recipient::Email(_));
+        supersede(conn, n.tenant, filing, Some(email), None, &id)?;
     }
     let params = serde_json::to_vec(&n.params).unwrap_or_default();
     let row = NotificationRow {
@@ -187,20 +188,21 @@ pub fn enqueue(
     Ok(row)
 }
 
-/// Credentials first: withdraws the filing's credentials not yet sent (on
-/// `channel`, of `kind`, when given) because `by` replaced them: a newer
-/// credential, a password chosen meanwhile, a link used. Audited as
-/// `notification.superseded`; nothing to do is no event.
+/// Credentials first: withdraws the filing's credentials not yet sent (to
+/// e-mail addresses or to phones when `email` says which, of `kind` when
+/// given) because `by` replaced them: a newer credential, a password chosen
+/// meanwhile, a link used. Audited as `notification.superseded`; nothing to
+/// do is no event.
 pub fn supersede(
     conn: &mut DbConnection,
     tenant: TenantId,
     filing: &str,
-    channel: Option<&str>,
+    email: Option<bool>,
     kind: Option<Kind>,
     by: &str,
 ) -> diesel::QueryResult<Vec<String>> {
     let now = db::now();
-    let ids = db::notifications::supersede_credentials(conn, tenant, filing, channel, kind.map(Kind::as_str), now)?;
+    let ids = db::notifications::supersede_credentials(conn, tenant, filing, email, kind.map(Kind::as_str), now)?;
     if !ids.is_empty() {
         let e = crate::audit::Event::new("notification.superseded", crate::audit::Actor::System("credentials_first"))
             .tenant(Some(tenant))

@@ -639,3 +639,34 @@ async fn a_password_replaced_by_a_generated_one_cannot_come_back() {
         assert_problem(app.put("/api/v1/subject/password", Some(token), back).await, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["code"], "reused");
 }
+
+/// With no SMTP or SMS configured both messages of a credential go to the
+/// `log` channel: the e-mail's must not withdraw the phone's (they are two
+/// media, whatever carries them).
+#[tokio::test]
+async fn a_credential_to_phone_and_email_on_the_log_channel_withdraws_neither() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let body = json!({"filing_number": NUMBER, "subject_name": "示例", "subject_type": "enterprise",
+                      "responsible_person": "张三", "id_number": "11010519491231002X", "phone": "13812345678",
+                      "email": "z@example.com"});
+    let f: Value = app.post("/api/v1/filings", Some(&t.admin.access), body).await.json().await.unwrap();
+    let path = format!("/api/v1/filings/{}/initial-password", f["id"].as_str().unwrap());
+    assert_eq!(app.post(&path, Some(&t.admin.access), json!({})).await.status(), 202);
+    let list: Value = app.get("/api/v1/notifications", Some(&t.admin.access)).await.json().await.unwrap();
+    let seen: Vec<(&str, &str)> = list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| (n["channel"].as_str().unwrap(), n["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(seen, [("log", "pending"), ("log", "pending")], "{list}");
+    // A second issue withdraws the first pair, one per medium.
+    assert_eq!(app.post(&path, Some(&t.admin.access), json!({})).await.status(), 202);
+    let superseded: Value =
+        app.get("/api/v1/notifications?status=superseded", Some(&t.admin.access)).await.json().await.unwrap();
+    let masked: Vec<&str> =
+        superseded["items"].as_array().unwrap().iter().map(|n| n["recipient_masked"].as_str().unwrap()).collect();
+    assert_eq!(masked.len(), 2, "{superseded}");
+    assert!(masked.contains(&"138****5678") && masked.contains(&"z***@example.com"), "{masked:?}");
+}

@@ -36,9 +36,13 @@ impl Application {
     /// listener (port 0 picks a free port, as the tests do).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
         let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+        // One instance at a time makes the keys and the first admin; the
+        // others then find them (instances started together all come up).
+        let startup = db.startup_lock()?;
         let cipher = bootstrap::cipher(&settings)?;
         let jwt = bootstrap::jwt_keys(&db, &settings)?;
         bootstrap::seed(&db, &settings, &cipher)?;
+        drop(startup);
         let listener =
             TcpListener::bind(settings.listen).with_context(|| format!("cannot listen on {}", settings.listen))?;
         let port = listener.local_addr()?.port();

@@ -247,6 +247,8 @@ pub struct Db {
     /// BENCHMARKS.md); waiting here also keeps waiting requests off the
     /// blocking threads.
     admission: std::sync::Arc<tokio::sync::Semaphore>,
+    /// For connections outside the pool ([`Db::startup_lock`]).
+    url: DatabaseUrl,
 }
 
 /// What `filingdesk_confirm_staff` checks: the staff member, the session
@@ -353,7 +355,16 @@ impl Db {
             .build(Manager { url: url.clone() })
             .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
-        let db = Self { pool, backend: url.backend, sqlite_path: url.sqlite_path().map(Into::into), admission };
+        let db = Self {
+            pool,
+            backend: url.backend,
+            sqlite_path: url.sqlite_path().map(Into::into),
+            admission,
+            url: url.clone(),
+        };
+        // Instances started together migrate one after the other: the
+        // others then find nothing to do.
+        let _lock = db.startup_lock()?;
         db.migrate()?;
         Ok(db)
     }
@@ -509,6 +520,46 @@ impl Db {
         })
         .await
         .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+}
+
+/// Held while one instance migrates or seeds a database, so that instances
+/// started at once wait for each other instead of failing on each other's
+/// tables and rows: a PostgreSQL session advisory lock on a connection of
+/// its own (outside the pool, which may have a single connection), or an
+/// exclusive lock on `PATH.lock` beside a SQLite file. Released on drop.
+pub struct StartupLock {
+    _pg: Option<PgConnection>,
+    _file: Option<std::fs::File>,
+}
+
+/// The advisory lock key of start-up work.
+const STARTUP_LOCK_KEY: i64 = 7_300;
+
+impl Db {
+    /// Waits for and takes the [`StartupLock`].
+    pub fn startup_lock(&self) -> anyhow::Result<StartupLock> {
+        match self.backend {
+            Backend::Postgres => {
+                let mut conn = PgConnection::establish(&self.url.target)
+                    .with_context(|| format!("cannot connect to {}", self.url.redacted()))?;
+                // Released when the session ends, on drop or on a crash.
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({STARTUP_LOCK_KEY})"))
+                    .context("cannot take the start-up lock")?;
+                Ok(StartupLock { _pg: Some(conn), _file: None })
+            }
+            Backend::Sqlite => {
+                let path = format!("{}.lock", self.url.target);
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .truncate(false)
+                    .write(true)
+                    .open(&path)
+                    .with_context(|| format!("cannot open {path}"))?;
+                file.lock().with_context(|| format!("cannot lock {path}"))?;
+                Ok(StartupLock { _pg: None, _file: Some(file) })
+            }
+        }
     }
 }
 

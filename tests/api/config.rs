@@ -148,3 +148,119 @@ fn serve_logs_json_lines_and_stops_cleanly_on_sigterm() {
     assert!(stopped, "the server says it stopped");
     assert_eq!(child.wait().unwrap().code(), Some(0));
 }
+
+/// An empty database of this run's backend: a fresh PostgreSQL database
+/// (dropped with the guard) or a path in a temporary directory.
+fn empty_database() -> (String, Box<dyn std::any::Any>) {
+    match crate::helpers::pg_server_url() {
+        Some(server) => {
+            use diesel::{Connection, RunQueryDsl};
+            let name = format!("filingdesk_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = diesel::PgConnection::establish(&server).unwrap();
+            diesel::sql_query(format!("CREATE DATABASE {name}")).execute(&mut admin).unwrap();
+            struct Drop_(String, String);
+            impl Drop for Drop_ {
+                fn drop(&mut self) {
+                    if let Ok(mut admin) = diesel::PgConnection::establish(&self.0) {
+                        let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.1))
+                            .execute(&mut admin);
+                    }
+                }
+            }
+            (crate::helpers::with_database(&server, &name), Box::new(Drop_(server, name)))
+        }
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            (format!("sqlite://{}", dir.path().join("fresh.db").display()), Box::new(dir))
+        }
+    }
+}
+
+/// Three instances started at once on an empty database: the migrations
+/// and the first admin are made once, under the start-up lock, and every
+/// instance comes up (two used to die: a failed migration, a duplicate
+/// admin).
+#[test]
+fn three_instances_started_together_on_an_empty_database_all_come_up_with_one_admin() {
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode([9u8; 32]);
+    let env = |cmd: &mut Command, url: &str| {
+        cmd.env("FILINGDESK_DATABASE_URL", url)
+            .env("FILINGDESK_DATA_KEY", &key)
+            .env("FILINGDESK_BOOTSTRAP_PASSWORD", "Together-Root-Pass-1")
+            .env("FILINGDESK_SCHEDULER", "0")
+            .env("FILINGDESK_LOG", "error");
+    };
+    // `migrate` three times at once.
+    let (url, _guard) = empty_database();
+    let migrating: Vec<_> = (0..3)
+        .map(|_| {
+            let mut cmd = filingdesk();
+            env(&mut cmd, &url);
+            cmd.arg("migrate")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in migrating {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    // `serve` three times at once on another empty database.
+    let (url, _guard) = empty_database();
+    let ports: Vec<u16> =
+        (0..3).map(|_| std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()).collect();
+    let mut servers: Vec<_> = ports
+        .iter()
+        .map(|port| {
+            let mut cmd = filingdesk();
+            env(&mut cmd, &url);
+            cmd.env("FILINGDESK_LISTEN", format!("127.0.0.1:{port}"))
+                .arg("serve")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    for (port, server) in ports.iter().zip(servers.iter_mut()) {
+        loop {
+            if let Ok(Some(status)) = server.try_wait() {
+                let mut err = String::new();
+                std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut err).unwrap();
+                panic!("the instance on {port} exited ({status}): {err}");
+            }
+            let ready = std::net::TcpStream::connect(("127.0.0.1", *port)).ok().and_then(|mut s| {
+                use std::io::{Read, Write};
+                s.write_all(b"GET /readyz HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
+                let mut answer = String::new();
+                s.read_to_string(&mut answer).ok()?;
+                Some(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"))
+            });
+            if ready == Some(true) {
+                break;
+            }
+            assert!(std::time::Instant::now() < deadline, "the instance on {port} never became ready");
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+    for mut server in servers {
+        let _ = server.kill();
+        let _ = server.wait();
+    }
+    let admins = count_platform_admins(&url);
+    assert_eq!(admins, 1);
+}
+
+fn count_platform_admins(url: &str) -> i64 {
+    use diesel::{Connection, RunQueryDsl};
+    let q = diesel::dsl::sql::<diesel::sql_types::BigInt>("SELECT COUNT(*) FROM staff WHERE tenant_id IS NULL");
+    match url.strip_prefix("sqlite://") {
+        Some(path) => q.get_result(&mut diesel::SqliteConnection::establish(path).unwrap()).unwrap(),
+        None => q.get_result(&mut diesel::PgConnection::establish(url).unwrap()).unwrap(),
+    }
+}

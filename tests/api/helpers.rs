@@ -33,7 +33,7 @@ pub fn pg_server_url() -> Option<String> {
     std::env::var("FILINGDESK_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))
 }
 
-fn with_database(server_url: &str, db: &str) -> String {
+pub fn with_database(server_url: &str, db: &str) -> String {
     let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
     format!("{base}/{db}")
 }

@@ -143,22 +143,15 @@ pub fn record_failure(
             .eq(case_when::<_, _, Nullable<Timestamp>>(reached, Some(lock_until)).otherwise(staff::locked_until)),
         staff::session_epoch.eq(case_when(reached, staff::session_epoch + 1).otherwise(staff::session_epoch)),
     );
-    let (named, owned) = (staff::username.eq(username), staff::tenant_id.eq(owner_tenant(owner)));
+    let named = staff::table.filter(staff::username.eq(username));
     match owner {
-        Owner::Platform => {
-            diesel::update(staff::table.filter(named).filter(staff::tenant_id.is_null())).set(changes).execute(conn)?
+        Owner::Platform => diesel::update(named.filter(staff::tenant_id.is_null())).set(changes).execute(conn)?,
+        Owner::Tenant(t) => {
+            diesel::update(named.filter(staff::tenant_id.eq(t.to_string()))).set(changes).execute(conn)?
         }
-        Owner::Tenant(_) => diesel::update(staff::table.filter(named).filter(owned)).set(changes).execute(conn)?,
     };
     let after = find_by_username(conn, owner, username)?;
     Ok(after.map(|s| (s.id, s.locked_until == Some(lock_until))))
-}
-
-fn owner_tenant(owner: Owner) -> Option<String> {
-    match owner {
-        Owner::Platform => None,
-        Owner::Tenant(t) => Some(t.to_string()),
-    }
 }
 
 /// Clears failures and any expired lock after a good sign-in (a statement

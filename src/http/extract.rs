@@ -353,13 +353,14 @@ impl<T: serde::de::DeserializeOwned + 'static> FromRequest for Json<T> {
     }
 }
 
-/// Parses a JSON body: malformed JSON 400, a value that does not fit 422
-/// naming its field.
+/// Parses a JSON body: malformed JSON 400, a NUL or a value that does not
+/// fit 422 naming its field.
 pub fn parse_json<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     let malformed = |inner: &serde_json::Error| ApiError::BadRequest {
         code: "malformed_json",
         detail: format!("the body is not valid JSON (line {}, column {})", inner.line(), inner.column()),
     };
+    super::nul_bytes::refuse_in_json(body)?;
     let mut de = serde_json::Deserializer::from_slice(body);
     let parsed = serde_path_to_error::deserialize(&mut de);
     if parsed.is_ok() {

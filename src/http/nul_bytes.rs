@@ -1,17 +1,15 @@
 //! NUL is no character of any text this service keeps: PostgreSQL cannot
 //! store it in `text` (a 500 and a cut-off export before this), SQLite
-//! would. Refused before any route runs, alike on both backends: in the
-//! path 404 (it names nothing), in a query parameter or a JSON body 422
-//! naming the field.
+//! would. Refused alike on both backends: in the path 404 (it names
+//! nothing) and in a query parameter 422 naming it, by this middleware
+//! before any route runs; in a JSON body 422 naming the field, by the body
+//! extractor (`extract::parse_json`), which reads the body anyway.
 
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
-use actix_web::http::{header, Method};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpMessage, ResponseError};
-use futures_util::StreamExt;
+use actix_web::ResponseError;
 
-use super::extract::JSON_LIMIT;
 use crate::error::ApiError;
 
 /// Whether percent-encoded text holds an encoded NUL.
@@ -62,7 +60,7 @@ fn nul_error(field: &str) -> ApiError {
 }
 
 pub async fn refuse_nul(
-    mut req: ServiceRequest,
+    req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     if encodes_nul(req.uri().path()) {
@@ -71,36 +69,19 @@ pub async fn refuse_nul(
     if let Some(field) = query_field(req.query_string()) {
         return Ok(req.into_response(nul_error(&field).error_response()));
     }
-    let json = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.starts_with("application/json") || ct.contains("+json"));
-    let has_body = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH);
-    if !(json && has_body) {
-        return next.call(req).await.map(ServiceResponse::map_into_boxed_body);
-    }
-    let mut payload = req.take_payload();
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let Ok(chunk) = chunk else {
-            let e = ApiError::BadRequest { code: "bad_request", detail: "the body could not be read".into() };
-            return Ok(req.into_response(e.error_response()));
-        };
-        if body.len() + chunk.len() > JSON_LIMIT {
-            return Ok(req.into_response(ApiError::PayloadTooLarge.error_response()));
-        }
-        body.extend_from_slice(&chunk);
-    }
-    if json_escapes_nul(&body) {
-        let field = serde_json::from_slice::<serde_json::Value>(&body)
-            .ok()
-            .and_then(|v| json_field(&v, ""))
-            .unwrap_or_else(|| "body".to_owned());
-        return Ok(req.into_response(nul_error(&field).error_response()));
-    }
-    req.set_payload(Payload::from(body.freeze()));
     next.call(req).await.map(ServiceResponse::map_into_boxed_body)
+}
+
+/// A JSON body's NUL, as 422 naming its field.
+pub fn refuse_in_json(body: &[u8]) -> Result<(), ApiError> {
+    if !json_escapes_nul(body) {
+        return Ok(());
+    }
+    let field = serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|v| json_field(&v, ""))
+        .unwrap_or_else(|| "body".to_owned());
+    Err(nul_error(&field))
 }
 
 #[cfg(test)]

@@ -55,16 +55,11 @@ pub async fn issue_initial_password(
     q: Query<TenantParam>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
+    // The body may be empty: no JSON then, and nothing to replace.
     let request: IssueInitialPassword = if body.iter().all(u8::is_ascii_whitespace) {
         IssueInitialPassword::default()
     } else {
-        serde_json::from_slice(&body).map_err(|e| {
-            if e.is_data() {
-                ApiError::field("replace_existing", "invalid", "expected {\"replace_existing\": true|false}")
-            } else {
-                ApiError::BadRequest { code: "malformed_json", detail: "the body is not valid JSON".into() }
-            }
-        })?
+        crate::http::extract::parse_json(&body)?
     };
     let tenant = me.acting_for(&[Role::TenantAdmin], q.tenant_id)?;
     let id = parse_path_id(&id, |s| uuid::Uuid::parse_str(s).ok())?.to_string();

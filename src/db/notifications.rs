@@ -56,13 +56,14 @@ pub fn budget_times(
         notifications::table
             .filter(notifications::tenant_id.eq(tenant.to_string()))
             .filter(notifications::next_attempt_at.gt(since))
-            .filter(notifications::status.ne_all(["dead", "superseded"]))
+            .filter(notifications::status.ne_all(["dead", "superseded", "dropped"]))
             .select(Slot::as_select())
             .into_boxed()
     };
     let by_recipient = base().filter(notifications::recipient_index.eq_any(recipient_indexes)).load(conn)?;
     let by_filing = match filing_id {
-        Some(f) => base().filter(notifications::filing_id.eq(f)).load(conn)?,
+        // The filing's SMS only: its e-mails have no budget.
+        Some(f) => base().filter(notifications::filing_id.eq(f)).filter(to_phones()).load(conn)?,
         None => Vec::new(),
     };
     Ok((by_recipient, by_filing))
@@ -73,6 +74,8 @@ pub fn budget_times(
 #[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct Slot {
     pub id: String,
+    pub kind: String,
+    pub ticket_id: Option<String>,
     pub next_attempt_at: NaiveDateTime,
     pub carries_secret: bool,
     pub status: String,
@@ -81,13 +84,43 @@ pub struct Slot {
 }
 
 impl Slot {
-    /// Informational, still waiting, and not in a sender's hands: may be
-    /// moved later to make room for a credential.
-    pub fn movable(&self, now: NaiveDateTime) -> bool {
-        !self.carries_secret
-            && matches!(self.status.as_str(), "pending" | "failed")
-            && self.locked_until.is_none_or(|l| l < now)
+    /// The budget's view: a credential or news; still waiting (and not in a
+    /// sender's hands) or not.
+    pub fn queued(self, now: NaiveDateTime) -> crate::domain::budget::Queued {
+        let waiting = matches!(self.status.as_str(), "pending" | "failed") && self.locked_until.is_none_or(|l| l < now);
+        crate::domain::budget::Queued {
+            id: self.id,
+            at: self.next_attempt_at,
+            created_at: self.created_at,
+            priority: self.carries_secret
+                || crate::notify::templates::Kind::parse(&self.kind).is_some_and(|k| k.priority()),
+            waiting,
+            ticket: self.ticket_id,
+        }
     }
+}
+
+/// Messages to phones: masked e-mail addresses keep their `@`, masked phone
+/// numbers have none (whichever channel carries them, `log` included).
+type ToMedium = diesel::dsl::NotLike<notifications::recipient_masked, &'static str>;
+fn to_phones() -> ToMedium {
+    notifications::recipient_masked.not_like("%@%")
+}
+
+/// Marks waiting notifications `dropped` with the reason: they will not be
+/// sent (news that missed its SMS budget or that a credential overtook).
+pub fn drop_waiting(conn: &mut DbConnection, ids: &[String], reason: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        notifications::table
+            .filter(notifications::id.eq_any(ids))
+            .filter(notifications::status.eq_any(["pending", "failed"])),
+    )
+    .set((
+        notifications::status.eq("dropped"),
+        notifications::last_error.eq(Some(reason)),
+        notifications::updated_at.eq(now),
+    ))
+    .execute(conn)
 }
 
 /// Moves a waiting notification to `at`.
@@ -105,10 +138,30 @@ pub fn claim_due(
     lease_until: NaiveDateTime,
     limit: i64,
 ) -> QueryResult<Vec<NotificationRow>> {
+    // A ticket's messages to one recipient go in the order they were
+    // caused: one waits while an earlier one is still unsent — except that a
+    // credential never waits for news.
+    let earlier = diesel::alias!(notifications as earlier);
+    let blocked_by_earlier = diesel::dsl::exists(
+        earlier
+            .filter(earlier.field(notifications::tenant_id).eq(notifications::tenant_id))
+            .filter(earlier.field(notifications::ticket_id).eq(notifications::ticket_id))
+            .filter(earlier.field(notifications::recipient_index).eq(notifications::recipient_index))
+            .filter(earlier.field(notifications::status).eq_any(["pending", "failed"]))
+            .filter(
+                earlier.field(notifications::created_at).lt(notifications::created_at).or(earlier
+                    .field(notifications::created_at)
+                    .eq(notifications::created_at)
+                    .and(earlier.field(notifications::id).lt(notifications::id))),
+            )
+            .filter(earlier.field(notifications::carries_secret).or(notifications::carries_secret.eq(false)))
+            .select(earlier.field(notifications::id)),
+    );
     let due = notifications::table
         .filter(notifications::status.eq_any(["pending", "failed"]))
         .filter(notifications::next_attempt_at.le(now))
         .filter(notifications::locked_until.is_null().or(notifications::locked_until.lt(now)))
+        .filter(diesel::dsl::not(blocked_by_earlier))
         .order(notifications::next_attempt_at.asc())
         .limit(limit)
         .select(notifications::id);
@@ -140,6 +193,10 @@ pub enum Outcome<'a> {
     /// No more attempts.
     Dead {
         error: &'a str,
+    },
+    /// Not sent: the credential it carries is no longer valid.
+    Withdrawn {
+        reason: &'a str,
     },
 }
 
@@ -176,6 +233,15 @@ pub fn record_attempt(
                 notifications::locked_until.eq(None::<NaiveDateTime>),
                 notifications::last_error.eq(Some(error)),
                 notifications::updated_at.eq(now),
+            ))
+            .execute(conn)?,
+        Outcome::Withdrawn { reason } => diesel::update(target)
+            .set((
+                notifications::status.eq("superseded"),
+                notifications::locked_until.eq(None::<NaiveDateTime>),
+                notifications::last_error.eq(Some(reason)),
+                notifications::updated_at.eq(now),
+                notifications::params.eq(None::<String>),
             ))
             .execute(conn)?,
         Outcome::Dead { error } => diesel::update(target)
@@ -258,10 +324,9 @@ pub fn supersede_credentials(
         .filter(notifications::locked_until.is_null().or(notifications::locked_until.lt(now)))
         .select(notifications::id)
         .into_boxed();
-    // Masked addresses keep their `@`; masked phone numbers have none.
     match email {
         Some(true) => target = target.filter(notifications::recipient_masked.like("%@%")),
-        Some(false) => target = target.filter(notifications::recipient_masked.not_like("%@%")),
+        Some(false) => target = target.filter(to_phones()),
         None => {}
     }
     if let Some(k) = kind {

@@ -1,5 +1,7 @@
 //! Outbox delivery: batch after batch until nothing due is left (bounded,
-//! so one run cannot go on for ever while new rows keep arriving).
+//! so one run cannot go on for ever while new rows keep arriving). A batch
+//! smaller than the limit is not the end: a ticket's next message to a
+//! recipient becomes due only once the one before it has gone.
 
 use chrono::NaiveDateTime;
 
@@ -12,11 +14,12 @@ pub async fn run_once(delivery: &Delivery, now: NaiveDateTime) -> anyhow::Result
     let mut total = Report::default();
     for _ in 0..MAX_BATCHES {
         let r = delivery.run_once(now).await?;
-        let done = r.sent + r.failed + r.dead;
+        let done = r.sent + r.failed + r.dead + r.withdrawn;
         total.sent += r.sent;
         total.failed += r.failed;
         total.dead += r.dead;
-        if (done as i64) < delivery.batch {
+        total.withdrawn += r.withdrawn;
+        if done == 0 {
             break;
         }
     }

@@ -55,6 +55,26 @@ pub struct Report {
     pub sent: usize,
     pub failed: usize,
     pub dead: usize,
+    /// Credentials no longer valid at sending time, not sent.
+    pub withdrawn: usize,
+}
+
+/// What one attempt came to.
+#[derive(Debug, Clone)]
+enum Attempt {
+    Sent,
+    Failed(String),
+    /// The credential it carries is no longer valid: withdrawn, not sent.
+    Withdrawn,
+}
+
+/// The recorded reason of a credential withdrawn at sending time.
+const NO_LONGER_VALID: &str = "the password or link was no longer valid at sending time";
+
+/// The token of a reset link (`…?tenant=…&token=…`).
+fn link_token(link: &str) -> Option<String> {
+    let query = link.split_once('?')?.1;
+    query.split('&').find_map(|p| p.strip_prefix("token=")).map(str::to_owned)
 }
 
 /// Longest a single send may take.
@@ -132,18 +152,24 @@ impl Delivery {
             return Ok(Report::default());
         }
         let leased_at = tokio::time::Instant::now();
-        let outcomes: Vec<(NotificationRow, Result<(), String>)> = stream::iter(rows)
+        let outcomes: Vec<(NotificationRow, Attempt)> = stream::iter(rows)
             .map(|row| {
                 let context = tenants.get(&row.tenant_id);
                 async move {
-                    let result = match self.prepare(&row, context) {
-                        Ok(msg) => match tokio::time::timeout(SEND_TIMEOUT, self.send(&row.channel, &msg)).await {
-                            Ok(r) => r,
-                            Err(_) => Err("send timed out".to_owned()),
-                        },
-                        Err(e) => Err(e),
+                    let msg = match self.prepare(&row, context) {
+                        Ok(msg) => msg,
+                        Err(e) => return (row, Attempt::Failed(e)),
                     };
-                    (row, result)
+                    let attempt = match self.still_valid(&row, &msg, now).await {
+                        Err(e) => Attempt::Failed(e),
+                        Ok(false) => Attempt::Withdrawn,
+                        Ok(true) => match tokio::time::timeout(SEND_TIMEOUT, self.send(&row.channel, &msg)).await {
+                            Ok(Ok(())) => Attempt::Sent,
+                            Ok(Err(e)) => Attempt::Failed(e),
+                            Err(_) => Attempt::Failed("send timed out".to_owned()),
+                        },
+                    };
+                    (row, attempt)
                 }
             })
             .buffer_unordered(self.concurrency)
@@ -169,20 +195,28 @@ impl Delivery {
     async fn record(
         &self,
         now: NaiveDateTime,
-        outcomes: Vec<(NotificationRow, Result<(), String>)>,
+        outcomes: Vec<(NotificationRow, Attempt)>,
     ) -> Result<Report, db::DbError> {
         let (max, base) = (self.max_attempts, self.retry_base_secs);
         self.db
             .transaction(move |conn| {
                 let mut report = Report::default();
-                for (row, result) in outcomes {
+                for (row, attempt) in outcomes {
                     let attempts = row.attempts + 1;
-                    let (outcome, action) = match &result {
-                        Ok(()) => (Outcome::Sent, "notification.sent"),
-                        Err(e) if attempts >= max => (Outcome::Dead { error: e }, "notification.dead"),
-                        Err(e) => (
+                    let (outcome, action, error) = match &attempt {
+                        Attempt::Sent => (Outcome::Sent, "notification.sent", None),
+                        Attempt::Withdrawn => (
+                            Outcome::Withdrawn { reason: NO_LONGER_VALID },
+                            "notification.superseded",
+                            Some(NO_LONGER_VALID),
+                        ),
+                        Attempt::Failed(e) if attempts >= max => {
+                            (Outcome::Dead { error: e }, "notification.dead", Some(e.as_str()))
+                        }
+                        Attempt::Failed(e) => (
                             Outcome::Failed { error: e, retry_at: now + backoff(base, row.attempts) },
                             "notification.failed",
+                            Some(e.as_str()),
                         ),
                     };
                     if !db::notifications::record_attempt(conn, &row, outcome, db::now())? {
@@ -191,6 +225,7 @@ impl Delivery {
                     match action {
                         "notification.sent" => report.sent += 1,
                         "notification.dead" => report.dead += 1,
+                        "notification.superseded" => report.withdrawn += 1,
                         _ => report.failed += 1,
                     }
                     let e = Event::new(action, Actor::System("outbox"))
@@ -201,13 +236,51 @@ impl Delivery {
                             "kind": row.kind,
                             "recipient": row.recipient_masked,
                             "attempt": attempts,
-                            "error": result.as_ref().err(),
+                            "error": error,
                         }));
                     audit::record(conn, &RequestMeta::default(), e)?;
                 }
                 Ok(report)
             })
             .await
+    }
+
+    /// Credentials first: a password or link that stopped being valid while
+    /// its message waited (replaced, chosen over, used, expired) is not
+    /// sent. Other kinds always are. An error: cannot tell now, try later.
+    async fn still_valid(&self, row: &NotificationRow, msg: &Outgoing, now: NaiveDateTime) -> Result<bool, String> {
+        let (Some(filing), Some(tenant)) = (row.filing_id.clone(), TenantId::parse(&row.tenant_id)) else {
+            return Ok(true);
+        };
+        let secret = |key: &str| msg.params.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+        match msg.kind {
+            Kind::InitialPassword | Kind::ResetPassword => {
+                let Some(password) = secret("password") else { return Ok(false) };
+                let f = self
+                    .db
+                    .run(move |conn| db::filings::find(conn, tenant, &filing).map_err(db::DbError::from))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                let Some(f) = f.filter(|f| f.must_change_password && f.password_expires_at.is_some_and(|e| e > now))
+                else {
+                    return Ok(false);
+                };
+                Ok(crate::security::password::verify_blocking(password, f.password_hash).await)
+            }
+            Kind::ResetLink => {
+                let Some(token) = secret("link").as_deref().and_then(link_token) else { return Ok(false) };
+                let hash = crate::security::tokens::digest(&token);
+                let link = self
+                    .db
+                    .run(move |conn| db::tickets::find_reset_link(conn, tenant, &hash).map_err(db::DbError::from))
+                    .await
+                    .map_err(|e| e.to_string())?;
+                Ok(link.is_some_and(|l| {
+                    l.filing_id == filing && l.used_at.is_none() && l.expired_at.is_none() && l.expires_at > now
+                }))
+            }
+            _ => Ok(true),
+        }
     }
 
     /// Decrypts and renders a row. A row whose parameters were scrubbed (a

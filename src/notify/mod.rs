@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::config::Settings;
 use crate::db::{self, notifications::NotificationRow, DbConnection};
+use crate::domain::budget;
 use crate::domain::contact::{mask_email, Email, PhoneNumber};
 use crate::domain::ids::TenantId;
 use crate::domain::settings::Locale;
@@ -50,65 +51,48 @@ pub struct NewNotification {
     pub filing_id: Option<String>,
 }
 
-/// The first slot that fits both the recipient's and the filing's budget.
-fn slot_for_both(
-    now: chrono::NaiveDateTime,
-    by_recipient: &[chrono::NaiveDateTime],
-    by_filing: &[chrono::NaiveDateTime],
-    budget: crate::domain::settings::SendBudget,
-) -> chrono::NaiveDateTime {
-    use crate::domain::budget::next_slot;
-    let mut t = now;
-    loop {
-        let next = next_slot(next_slot(t, by_recipient, budget), by_filing, budget);
-        if next == t {
-            return t;
-        }
-        t = next;
-    }
-}
-
-/// Credentials first: where a new SMS goes in the phone's (and filing's)
-/// budget. A credential counts only what it cannot pass — other credentials,
-/// and informational messages already sent or in a sender's hands — and the
-/// informational ones still waiting move after it, first come first served
-/// among themselves. An informational SMS queues behind everything.
+/// Credentials first: places a new SMS in the phone's and the filing's
+/// budget ([`crate::domain::budget::place`]) and moves or drops the waiting
+/// news it overtakes. `None`: the new SMS does not go.
 fn schedule_sms(
     conn: &mut DbConnection,
+    tenant: TenantId,
     now: chrono::NaiveDateTime,
-    credential: bool,
+    new: budget::Incoming<'_>,
     by_recipient: Vec<db::notifications::Slot>,
     by_filing: Vec<db::notifications::Slot>,
-    budget: crate::domain::settings::SendBudget,
-) -> diesel::QueryResult<chrono::NaiveDateTime> {
-    if !credential {
-        let times = |v: &[db::notifications::Slot]| v.iter().map(|s| s.next_attempt_at).collect::<Vec<_>>();
-        return Ok(slot_for_both(now, &times(&by_recipient), &times(&by_filing), budget));
+    carrier: crate::domain::settings::SendBudget,
+) -> diesel::QueryResult<Option<chrono::NaiveDateTime>> {
+    let queued = |v: Vec<db::notifications::Slot>| v.into_iter().map(|s| s.queued(now)).collect::<Vec<_>>();
+    let p = budget::place(now, new, &queued(by_recipient), &queued(by_filing), carrier);
+    for (id, at) in &p.moves {
+        db::notifications::reschedule(conn, id, *at)?;
     }
-    // This phone's waiting informational messages may move; everything else
-    // (other phones' messages counted for the filing included) stays put.
-    let mut movable: Vec<&db::notifications::Slot> = by_recipient.iter().filter(|s| s.movable(now)).collect();
-    let moves = |s: &db::notifications::Slot| movable.iter().any(|m| m.id == s.id);
-    let fixed =
-        |v: &[db::notifications::Slot]| v.iter().filter(|s| !moves(s)).map(|s| s.next_attempt_at).collect::<Vec<_>>();
-    let (mut recipient_taken, mut filing_taken) = (fixed(&by_recipient), fixed(&by_filing));
-    let at = slot_for_both(now, &recipient_taken, &filing_taken, budget);
-    recipient_taken.push(at);
-    filing_taken.push(at);
-    // The moved ones in the order they were caused, after it.
-    movable.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
-    for m in movable {
-        let slot = slot_for_both(now.max(m.created_at), &recipient_taken, &filing_taken, budget);
-        if slot != m.next_attempt_at {
-            db::notifications::reschedule(conn, &m.id, slot)?;
-        }
-        recipient_taken.push(slot);
-        if by_filing.iter().any(|f| f.id == m.id) {
-            filing_taken.push(slot);
-        }
-    }
-    Ok(at)
+    drop_news(conn, tenant, &p.dropped, "overtaken by a credential or past its wait", now)?;
+    Ok(p.at)
 }
+
+/// Marks waiting news `dropped` (recorded, audited): it will not be sent.
+fn drop_news(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    ids: &[String],
+    reason: &str,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    db::notifications::drop_waiting(conn, ids, reason, now)?;
+    let e = crate::audit::Event::new("notification.dropped", crate::audit::Actor::System("credentials_first"))
+        .tenant(Some(tenant))
+        .details(serde_json::json!({"notification_ids": ids, "reason": reason}));
+    crate::audit::record(conn, &crate::audit::RequestMeta::default(), e)?;
+    Ok(())
+}
+
+/// Why news was not sent by SMS.
+const NEWS_OVER_BUDGET: &str = "over the informational SMS budget: not sent by SMS";
 
 /// A recipient's blind index (phone numbers and e-mail addresses are
 /// indexed apart): what SMS budgets count by.
@@ -138,8 +122,10 @@ pub fn enqueue(
     };
     let now = db::now();
     let recipient_index = recipient_index(cipher, &to);
+    // E-mail has no budget; an SMS takes its place in the phone's, or (news
+    // over its share) is recorded as dropped and not sent.
     let send_at = match &n.recipient {
-        Recipient::Email(_) => now,
+        Recipient::Email(_) => Some(now),
         Recipient::Phone(p) => {
             // Every accepted key's index: during a key rotation, earlier
             // notifications may still carry the previous key's.
@@ -149,7 +135,8 @@ pub fn enqueue(
             let since = now - chrono::Duration::days(1);
             let (by_recipient, by_filing) =
                 db::notifications::budget_times(conn, n.tenant, &indexes, n.filing_id.as_deref(), since)?;
-            schedule_sms(conn, now, n.kind.secret().is_some(), by_recipient, by_filing, budget.sms_budget)?
+            let new = budget::Incoming { priority: n.kind.priority(), ticket: n.ticket_id.as_deref() };
+            schedule_sms(conn, n.tenant, now, new, by_recipient, by_filing, budget.sms_budget)?
         }
     };
     if let (Some(_), Some(filing)) = (n.kind.secret(), n.filing_id.as_deref()) {
@@ -171,11 +158,11 @@ pub fn enqueue(
         .to_owned(),
         recipient_masked: masked,
         carries_secret: n.kind.secret().is_some(),
-        status: "pending".to_owned(),
+        status: if send_at.is_some() { "pending" } else { "dropped" }.to_owned(),
         attempts: 0,
-        next_attempt_at: send_at,
+        next_attempt_at: send_at.unwrap_or(now),
         locked_until: None,
-        last_error: None,
+        last_error: send_at.is_none().then(|| NEWS_OVER_BUDGET.to_owned()),
         dedupe_key: None,
         ticket_id: n.ticket_id,
         filing_id: n.filing_id,
@@ -185,6 +172,15 @@ pub fn enqueue(
         recipient_index: Some(recipient_index),
     };
     db::notifications::insert(conn, &row)?;
+    if send_at.is_none() {
+        let e = crate::audit::Event::new("notification.dropped", crate::audit::Actor::System("credentials_first"))
+            .tenant(Some(n.tenant))
+            .target("notification", &row.id)
+            .details(
+                serde_json::json!({"kind": row.kind, "recipient": row.recipient_masked, "reason": NEWS_OVER_BUDGET}),
+            );
+        crate::audit::record(conn, &crate::audit::RequestMeta::default(), e)?;
+    }
     Ok(row)
 }
 

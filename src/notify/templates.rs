@@ -88,6 +88,12 @@ impl Kind {
         }
     }
 
+    /// Goes before news under an SMS budget and is never dropped for it: a
+    /// credential, or the notice that a filing's contacts changed.
+    pub fn priority(self) -> bool {
+        self.secret().is_some() || self == Kind::ContactChanged
+    }
+
     /// The SMS gateway's template code (registered with the carrier).
     pub fn sms_template_code(self) -> String {
         format!("FD_{}", self.as_str().to_ascii_uppercase())

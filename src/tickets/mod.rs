@@ -102,5 +102,6 @@ pub fn notify_applicant(
         locale,
         ticket_id: Some(t.id.clone()),
     };
-    to.send_to(conn, None, phone.into_iter().chain(email), kind, &params)
+    // News about a filing counts against the filing's SMS budget too.
+    to.send_to(conn, t.filing_id.as_deref(), phone.into_iter().chain(email), kind, &params)
 }

@@ -246,7 +246,9 @@ impl TestApp {
     /// Runs the outbox worker once at `now` plus `ahead`.
     pub async fn deliver(&self, ahead: chrono::Duration) -> filingdesk::notify::deliver::Report {
         let at = chrono::Utc::now().naive_utc() + ahead;
-        self.delivery.run_once(at).await.unwrap_or_else(|e| panic!("the outbox run failed: {e:#}"))
+        filingdesk::jobs::outbox::run_once(&self.delivery, at)
+            .await
+            .unwrap_or_else(|e| panic!("the outbox run failed: {e:#}"))
     }
 
     pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Response {

@@ -1049,60 +1049,164 @@ async fn a_reset_sms_passes_the_informational_ones_and_leaves_within_65_seconds(
     d.app.deliver(chrono::Duration::zero()).await;
     let mut own = request("password_reset");
     own["phone"] = json!(PHONE);
+    own["email"] = json!(EMAIL);
     let s = d.submit(own).await;
     let id = d.id_of(s["number"].as_str().unwrap()).await;
     d.ok(&d.rita, &id, "claim", json!({})).await;
     let approved_at = chrono::Utc::now();
     d.ok(&d.rita, &id, "approve", json!({})).await;
 
+    let approval: Value = d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
     let list: Value =
         d.app.get("/api/v1/notifications?channel=sms&limit=50", Some(&d.t.admin.access)).await.json().await.unwrap();
-    let at = |kind: &str| -> Vec<chrono::DateTime<chrono::Utc>> {
-        list["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|n| n["kind"] == kind)
-            .map(|n| n["next_attempt_at"].as_str().unwrap_or_else(|| panic!("{n}")).parse().unwrap())
-            .collect()
+    let of = |kind: &str| -> Vec<&Value> {
+        list["items"].as_array().unwrap().iter().filter(|n| n["kind"] == kind).collect()
     };
-    let reset = at("reset_password")[0];
+    let at = |n: &Value| -> chrono::DateTime<chrono::Utc> {
+        n["next_attempt_at"].as_str().unwrap_or_else(|| panic!("{n}")).parse().unwrap()
+    };
+    let reset = at(of("reset_password")[0]);
     assert!(
         reset - approved_at <= chrono::Duration::seconds(65),
         "the reset leaves {} s after approval",
         (reset - approved_at).num_seconds()
     );
-    let informational: Vec<_> = at("ticket_received").into_iter().chain(at("ticket_resolved")).collect();
-    assert_eq!(informational.len(), 2, "{list}");
-    assert!(informational.iter().all(|t| *t > reset), "news waits after the credential: {list}");
-    // The phone's budget still holds: one SMS a minute.
-    let mut all: Vec<_> = [reset].into_iter().chain(informational).collect();
-    all.sort();
-    assert!(all.windows(2).all(|w| w[1] - w[0] >= chrono::Duration::seconds(59)), "{all:?}");
+    // The ticket's answer says when, as the initial password's did.
+    let said: chrono::DateTime<chrono::Utc> = approval["delayed_until"].as_str().unwrap().parse().unwrap();
+    assert_eq!(said, reset);
+    // The notice of receipt, still waiting, would now arrive after the
+    // password it announces: it is dropped (its e-mail went), recorded.
+    let received = of("ticket_received");
+    assert_eq!(received.len(), 1, "{list}");
+    assert_eq!(received[0]["status"], "dropped", "{list}");
+    assert!(received[0]["last_error"].as_str().unwrap().contains("overtaken"));
+    let resolved = at(of("ticket_resolved")[0]);
+    assert!(resolved > reset, "news waits after the credential: {list}");
+    assert!(resolved - reset >= chrono::Duration::seconds(59), "the phone's budget still holds: one SMS a minute");
     d.deliver().await;
     let order: Vec<String> =
         d.sms.delivered().iter().map(|m| m["template_code"].as_str().unwrap().to_owned()).collect();
-    assert_eq!(order, ["FD_INITIAL_PASSWORD", "FD_RESET_PASSWORD", "FD_TICKET_RECEIVED", "FD_TICKET_RESOLVED"]);
+    assert_eq!(order, ["FD_INITIAL_PASSWORD", "FD_RESET_PASSWORD", "FD_TICKET_RESOLVED"]);
+    let mails: Vec<String> = d.smtp.texts().into_iter().filter(|m| m.contains(&format!("To: {EMAIL}"))).collect();
+    assert_eq!(mails.len(), 4, "every e-mail goes: initial, received, reset, resolved");
 }
 
-/// Ten hostile tickets quoting the number on file: their notices queue up
-/// for that phone, and the real reset still passes them all.
+/// Rows due together were sent concurrently, so "resolved" could overtake
+/// "received". A ticket's next message to a recipient now waits until the
+/// one before it has gone (a credential waits for no news).
+#[tokio::test]
+async fn a_tickets_messages_reach_a_recipient_in_the_order_they_were_caused() {
+    let d = desk().await;
+    let mut own = request("password_reset");
+    own["email"] = json!("applicant@example.com");
+    let s = d.submit(own).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    d.ok(&d.rita, &id, "approve", json!({})).await;
+    // Received and resolved are both due; one batch sends only the first.
+    let first = d.app.delivery.run_once(chrono::Utc::now().naive_utc()).await.unwrap();
+    assert!(first.sent >= 1, "{first:?}");
+    let to_applicant = |texts: Vec<String>| -> Vec<String> {
+        texts.into_iter().filter(|m| m.contains("To: applicant@example.com")).collect()
+    };
+    let mails = to_applicant(d.smtp.texts());
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    assert!(mails[0].contains("Request received"), "{mails:?}");
+    d.deliver().await;
+    let mails = to_applicant(d.smtp.texts());
+    assert_eq!(mails.len(), 2, "{mails:?}");
+    assert!(mails[1].contains("resolved"), "{mails:?}");
+}
+
+/// Ten hostile tickets: five quote the number on file, five other numbers.
+/// The real reset still leaves within 65 s, no SMS reaches a number not on
+/// file, and the news to the victim's phone keeps to its share of the
+/// budget; the rest is recorded as dropped, not queued for hours.
 #[tokio::test]
 async fn hostile_tickets_do_not_delay_the_real_reset() {
     let d = desk().await;
+    let strangers: Vec<String> = (0..5).map(|i| format!("1390000{i:04}")).collect();
+    for i in 0..10 {
+        let mut hostile = request("password_reset");
+        hostile["phone"] = json!(if i % 2 == 0 { PHONE.to_owned() } else { strangers[i / 2].clone() });
+        d.submit(hostile).await;
+    }
     let mut own = request("password_reset");
     own["phone"] = json!(PHONE);
-    for _ in 0..10 {
-        d.submit(own.clone()).await;
-    }
     let s = d.submit(own).await;
     let id = d.id_of(s["number"].as_str().unwrap()).await;
     d.ok(&d.rita, &id, "claim", json!({})).await;
     let approved_at = chrono::Utc::now();
     d.ok(&d.rita, &id, "approve", json!({})).await;
     let list: Value =
-        d.app.get("/api/v1/notifications?channel=sms&limit=50", Some(&d.t.admin.access)).await.json().await.unwrap();
-    let reset = list["items"].as_array().unwrap().iter().find(|n| n["kind"] == "reset_password").unwrap();
+        d.app.get("/api/v1/notifications?channel=sms&limit=100", Some(&d.t.admin.access)).await.json().await.unwrap();
+    let items = list["items"].as_array().unwrap();
+    let reset = items.iter().find(|n| n["kind"] == "reset_password").unwrap();
     let at: chrono::DateTime<chrono::Utc> = reset["next_attempt_at"].as_str().unwrap().parse().unwrap();
     assert!(at - approved_at <= chrono::Duration::seconds(65), "{} s", (at - approved_at).num_seconds());
+    let waiting: Vec<&Value> = items.iter().filter(|n| n["status"] == "pending").collect();
+    assert!(
+        waiting.iter().all(|n| n["next_attempt_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<chrono::Utc>>()
+            .unwrap()
+            - approved_at
+            <= chrono::Duration::minutes(11)),
+        "nothing is queued for hours: {list}"
+    );
+    assert!(items.iter().any(|n| n["status"] == "dropped"), "news over its share is recorded: {list}");
+    let dropped: Value = d
+        .app
+        .get("/api/v1/audit-events?action=notification.dropped", Some(&d.t.admin.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(!dropped["items"].as_array().unwrap().is_empty(), "and audited");
+
+    d.deliver().await;
+    let sms = d.sms.delivered();
+    assert!(sms.iter().all(|m| m["to"] == PHONE), "SMS only to the number on file: {sms:?}");
+    let news = sms.iter().filter(|m| m["template_code"] != "FD_RESET_PASSWORD").count();
+    assert!(news <= 2, "news keeps to half the phone's hour (5 / 2): {news}");
+    let resets: Vec<&Value> = sms.iter().filter(|m| m["template_code"] == "FD_RESET_PASSWORD").collect();
+    assert_eq!(resets.len(), 1);
+    let password = resets[0]["template_param"]["password"].as_str().unwrap();
+    assert_eq!(d.subject_login(password).await.status(), 200, "the password that arrives is the valid one");
+}
+
+/// A password or link that stopped being valid while its message waited is
+/// not sent when its turn comes: withdrawn, recorded, audited.
+#[tokio::test]
+async fn a_credential_no_longer_valid_at_its_turn_is_not_sent() {
+    let d = desk().await;
+    let admin = &d.t.admin.access;
+    let settings = json!({"generated_password_ttl_hours": 1, "reset_link_ttl_hours": 1});
+    assert_eq!(d.app.put("/api/v1/settings", Some(admin), settings).await.status(), 200);
+    let path = format!("/api/v1/filings/{}/initial-password", d.filing);
+    assert_eq!(d.app.post(&path, Some(admin), json!({})).await.status(), 202);
+    // The sender comes back after the password's hour is over.
+    let report = d.app.deliver(chrono::Duration::minutes(61)).await;
+    assert_eq!((report.sent, report.withdrawn), (0, 2), "{report:?}");
+    assert!(d.sms.delivered().is_empty() && d.smtp.messages().is_empty());
+
+    // The same for a reset link.
+    d.app.put("/api/v1/settings", Some(admin), json!({"reset_mode": "link"})).await;
+    let s = d.submit(request("password_reset")).await;
+    let id = d.id_of(s["number"].as_str().unwrap()).await;
+    d.ok(&d.rita, &id, "claim", json!({})).await;
+    d.ok(&d.rita, &id, "approve", json!({})).await;
+    let report = d.app.deliver(chrono::Duration::minutes(61)).await;
+    assert!(d.sms.delivered().iter().all(|m| m["template_code"] != "FD_RESET_LINK"), "{report:?}");
+    assert!(d.smtp.texts().iter().all(|m| !m.contains("token=")));
+
+    let withdrawn: Value =
+        d.app.get("/api/v1/notifications?status=superseded", Some(admin)).await.json().await.unwrap();
+    let items = withdrawn["items"].as_array().unwrap();
+    assert_eq!(items.len(), 4, "{withdrawn}");
+    assert!(items.iter().all(|n| n["last_error"].as_str().unwrap().contains("no longer valid")));
+    let audited: Value =
+        d.app.get("/api/v1/audit-events?action=notification.superseded", Some(admin)).await.json().await.unwrap();
+    assert_eq!(audited["items"].as_array().unwrap().len(), 4);
 }

@@ -20,6 +20,9 @@ pub enum NotificationStatus {
     /// Withdrawn before sending: a newer credential replaced it, or the
     /// password or link it carried stopped being valid.
     Superseded,
+    /// News not sent by SMS: over its share of the phone's budget, or
+    /// overtaken by a credential for the same ticket (its e-mail still goes).
+    Dropped,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -38,6 +41,7 @@ impl NotificationStatus {
             Self::Failed => "failed",
             Self::Dead => "dead",
             Self::Superseded => "superseded",
+            Self::Dropped => "dropped",
         }
     }
 }
@@ -59,7 +63,8 @@ pub struct NotificationView {
     pub channel: String,
     pub kind: String,
     pub locale: String,
-    /// `pending`, `sent`, `failed` (will be retried) or `dead` (gave up).
+    /// `pending`, `sent`, `failed` (will be retried), `dead` (gave up),
+    /// `superseded` (a credential withdrawn) or `dropped` (news not sent by SMS).
     pub status: String,
     pub attempts: i32,
     pub last_error: Option<String>,

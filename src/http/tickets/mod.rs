@@ -133,6 +133,8 @@ pub struct TicketNotificationView {
     pub status: String,
     pub recipient_masked: String,
     pub created_at: DateTime<Utc>,
+    /// When a message held back by the phone's SMS budget will go.
+    pub delayed_until: Option<DateTime<Utc>>,
 }
 
 /// A ticket in full, for reviewers: verification results, never the stored
@@ -153,6 +155,9 @@ pub struct TicketView {
     pub approvals: Vec<ApprovalView>,
     pub comments: Vec<CommentView>,
     pub notifications: Vec<TicketNotificationView>,
+    /// When the password or link this ticket issued will go, if the phone's
+    /// SMS budget holds it back (the latest, when several are).
+    pub delayed_until: Option<DateTime<Utc>>,
     pub reject_reason: Option<String>,
     pub resolved_at: Option<DateTime<Utc>>,
     /// Send it back unchanged to know the ticket was not moved meanwhile.
@@ -192,9 +197,16 @@ pub fn full_view(
     let comments =
         db::tickets::comments(conn, tenant, &t.id, public_only)?.into_iter().map(CommentView::from).collect();
     let filter = db::notifications::Filter { ticket_id: Some(t.id.clone()), ..Default::default() };
-    let notifications = db::notifications::list(conn, tenant, &filter, None, 200)?
+    let rows = db::notifications::list(conn, tenant, &filter, None, 200)?;
+    let delayed = |n: &db::notifications::NotificationRow| {
+        (matches!(n.status.as_str(), "pending" | "failed") && n.next_attempt_at > n.created_at)
+            .then(|| n.next_attempt_at.and_utc())
+    };
+    let delayed_until = rows.iter().filter(|n| n.carries_secret).filter_map(delayed).max();
+    let notifications = rows
         .into_iter()
         .map(|n| TicketNotificationView {
+            delayed_until: delayed(&n),
             id: uuid(&n.id),
             kind: n.kind,
             channel: n.channel,
@@ -216,6 +228,7 @@ pub fn full_view(
         approvals,
         comments,
         notifications,
+        delayed_until,
         reject_reason: t.reject_reason,
         resolved_at: t.resolved_at.map(|r| r.and_utc()),
         version: t.version,

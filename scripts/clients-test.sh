@@ -64,7 +64,7 @@ journey() { # label database-url
   echo "--- a filing's life through the generated Python client, on $1"
   FILINGDESK_DATABASE_URL="$2" FILINGDESK_LISTEN=127.0.0.1:$PORT FILINGDESK_LOG=warn \
     FILINGDESK_DATA_KEY=AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8= \
-    FILINGDESK_BOOTSTRAP_PASSWORD=Clients-Root-Pass-1 FILINGDESK_SCHEDULER=0 \
+    FILINGDESK_BOOTSTRAP_PASSWORD=Clients-Root-Pass-1 FILINGDESK_SCHEDULER=0 FILINGDESK_DRAIN_SECONDS=0 \
     "$BIN" serve >"$WORK/serve-$1.log" 2>&1 &
   local server=$!
   for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done

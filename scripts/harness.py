@@ -68,6 +68,8 @@ def server_env(db_url, port, **extra):
         FILINGDESK_BOOTSTRAP_PASSWORD=ROOT_PASSWORD,
         FILINGDESK_OUTBOX_INTERVAL_SECONDS="1",
         FILINGDESK_LOG="warn",
+        # No load balancer to drain from, unless a script says otherwise.
+        FILINGDESK_DRAIN_SECONDS="0",
     )
     env.update(extra)
     return env

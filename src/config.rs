@@ -118,6 +118,10 @@ pub struct Settings {
     pub scheduler: bool,
     /// `FILINGDESK_OUTBOX_INTERVAL_SECONDS`: seconds between outbox deliveries (default 5, 1–59).
     pub outbox_interval_secs: u32,
+    /// `FILINGDESK_DRAIN_SECONDS`: after SIGTERM, how long `/readyz` answers
+    /// 503 while requests are still served, so the load balancer stops
+    /// sending before the instance stops accepting (default 5, 0–120).
+    pub drain_secs: u32,
     /// `FILINGDESK_DEV_SHOW_SECRETS`: `1` prints delivered secrets on the log channel (development only).
     pub dev_show_secrets: bool,
     /// `FILINGDESK_TRUSTED_PROXIES`: comma-separated addresses or CIDR ranges of the reverse proxies
@@ -174,6 +178,7 @@ const KEYS: &[&str] = &[
     "NOTIFY_RETRY_BASE_SECONDS",
     "NOTIFY_LEASE_SECONDS",
     "OUTBOX_INTERVAL_SECONDS",
+    "DRAIN_SECONDS",
     "TRUSTED_PROXIES",
     "METRICS_TOKEN",
     "CORS_ORIGINS",
@@ -369,6 +374,7 @@ impl Settings {
             notify_lease_secs: raw.number("NOTIFY_LEASE_SECONDS", 120, 20, 3600)?,
             scheduler: raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?,
             outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
+            drain_secs: raw.number("DRAIN_SECONDS", 5, 0, 120)?,
             trusted_proxies,
             metrics_token,
             cors_origins,

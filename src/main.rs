@@ -54,13 +54,25 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         use tokio::signal::unix::{signal, SignalKind};
         let mut term = signal(SignalKind::terminate())?;
         let mut int = signal(SignalKind::interrupt())?;
+        let drain = std::time::Duration::from_secs(u64::from(settings.drain_secs));
         let app = Application::build(settings).await?;
-        let handle = app.handle();
+        let (handle, draining) = (app.handle(), app.draining());
         actix_web::rt::spawn(async move {
+            let which = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            // Out of the load balancer first (`/readyz` 503), still serving;
+            // then stop accepting and finish what is in flight. A second
+            // signal cuts the drain short.
+            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            tracing::info!(signal = which, seconds = drain.as_secs(), "draining: /readyz answers 503");
             tokio::select! {
-                _ = term.recv() => tracing::info!("SIGTERM: finishing in-flight requests"),
-                _ = int.recv() => tracing::info!("SIGINT: finishing in-flight requests"),
+                _ = tokio::time::sleep(drain) => {}
+                _ = term.recv() => {}
+                _ = int.recv() => {}
             }
+            tracing::info!("finishing in-flight requests");
             handle.stop(true).await;
         });
         app.run_until_stopped().await?;

@@ -2,6 +2,7 @@
 //! bootstrap, and the HTTP server bound to its listener.
 
 use std::net::TcpListener;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
@@ -29,6 +30,7 @@ pub struct Application {
     delivery: Arc<crate::notify::deliver::Delivery>,
     jobs: Arc<Jobs>,
     scheduler: Option<JobScheduler>,
+    draining: Arc<AtomicBool>,
 }
 
 impl Application {
@@ -58,6 +60,7 @@ impl Application {
         let jobs =
             Arc::new(Jobs::new(db.clone(), delivery.clone(), cipher.clone(), channels, settings.outbox_interval_secs));
         let scheduler = if settings.scheduler { Some(scheduler::start(jobs.clone()).await?) } else { None };
+        let draining = Arc::new(AtomicBool::new(false));
         let state = AppState {
             db: db.clone(),
             jwt,
@@ -65,9 +68,10 @@ impl Application {
             channels,
             jobs: jobs.clone(),
             settings: Arc::new(settings.clone()),
+            draining: draining.clone(),
         };
         let server = serve(listener, state, settings.workers)?;
-        Ok(Self { port, server, db, delivery, jobs, scheduler })
+        Ok(Self { port, server, db, delivery, jobs, scheduler, draining })
     }
 
     pub fn port(&self) -> u16 {
@@ -86,6 +90,12 @@ impl Application {
     /// The scheduled jobs (tests run them by hand).
     pub fn jobs(&self) -> Arc<Jobs> {
         self.jobs.clone()
+    }
+
+    /// Marks the instance as draining: `/readyz` answers 503 from now on,
+    /// while requests are still served.
+    pub fn draining(&self) -> Arc<AtomicBool> {
+        self.draining.clone()
     }
 
     /// Stops the server from elsewhere (tests stop theirs when done).

@@ -200,6 +200,21 @@ diesel::table! {
 }
 
 diesel::table! {
+    reset_links (id) {
+        id -> Text,
+        tenant_id -> Text,
+        filing_id -> Text,
+        ticket_id -> Text,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+        expired_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        policy_failures -> Int4,
+    }
+}
+
+diesel::table! {
     service_meta (key) {
         key -> Text,
         value -> Text,
@@ -254,21 +269,6 @@ diesel::table! {
         status -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
-    }
-}
-
-diesel::table! {
-    reset_links (id) {
-        id -> Text,
-        tenant_id -> Text,
-        filing_id -> Text,
-        ticket_id -> Text,
-        token_hash -> Text,
-        expires_at -> Timestamp,
-        used_at -> Nullable<Timestamp>,
-        expired_at -> Nullable<Timestamp>,
-        created_at -> Timestamp,
-        policy_failures -> Int4,
     }
 }
 
@@ -339,22 +339,27 @@ diesel::joinable!(agencies -> tenants (tenant_id));
 diesel::joinable!(agency_authorizations -> agencies (agency_id));
 diesel::joinable!(agency_authorizations -> filings (filing_id));
 diesel::joinable!(agency_authorizations -> tenants (tenant_id));
-diesel::joinable!(reset_links -> tickets (ticket_id));
-diesel::joinable!(ticket_approvals -> tickets (ticket_id));
-diesel::joinable!(ticket_comments -> tickets (ticket_id));
-diesel::joinable!(tickets -> filings (filing_id));
-diesel::joinable!(tickets -> tenants (tenant_id));
 diesel::joinable!(filing_domains -> filings (filing_id));
+diesel::joinable!(filing_domains -> tenants (tenant_id));
 diesel::joinable!(filing_password_history -> filings (filing_id));
 diesel::joinable!(filing_password_history -> tenants (tenant_id));
-diesel::joinable!(filing_domains -> tenants (tenant_id));
 diesel::joinable!(filings -> tenants (tenant_id));
 diesel::joinable!(notification_templates -> tenants (tenant_id));
 diesel::joinable!(notifications -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
 diesel::joinable!(refresh_tokens -> tenants (tenant_id));
+diesel::joinable!(reset_links -> filings (filing_id));
+diesel::joinable!(reset_links -> tenants (tenant_id));
+diesel::joinable!(reset_links -> tickets (ticket_id));
 diesel::joinable!(staff -> tenants (tenant_id));
 diesel::joinable!(tenant_settings -> tenants (tenant_id));
+diesel::joinable!(ticket_approvals -> tenants (tenant_id));
+diesel::joinable!(ticket_approvals -> tickets (ticket_id));
+diesel::joinable!(ticket_comments -> tenants (tenant_id));
+diesel::joinable!(ticket_comments -> tickets (ticket_id));
+diesel::joinable!(ticket_counters -> tenants (tenant_id));
+diesel::joinable!(tickets -> filings (filing_id));
+diesel::joinable!(tickets -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,

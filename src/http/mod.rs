@@ -41,4 +41,6 @@ pub struct AppState {
     /// The scheduled jobs (their schedules and runs).
     pub jobs: Arc<crate::jobs::Jobs>,
     pub settings: Arc<Settings>,
+    /// Set on SIGTERM: `/readyz` answers 503 while requests are still served.
+    pub draining: Arc<std::sync::atomic::AtomicBool>,
 }

@@ -25,17 +25,21 @@ pub async fn healthz() -> HttpResponse {
 
 /// Readiness.
 ///
-/// 200 when the database answers, 503 problem+json when not: take the
-/// instance out of the load balancer then.
+/// 200 when the database answers, 503 problem+json when not, or while the
+/// instance drains before stopping (after SIGTERM): take the instance out of
+/// the load balancer then.
 #[utoipa::path(
     tag = "ops",
     responses(
         (status = 200, description = "Ready", body = Health),
-        (status = 503, description = "The database does not answer"),
+        (status = 503, description = "The database does not answer, or the instance is draining"),
     )
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    if state.draining.load(std::sync::atomic::Ordering::SeqCst) {
+        return Err(ApiError::Unavailable(anyhow::anyhow!("draining before a stop")));
+    }
     state.db.ping().await.map_err(|e| ApiError::Unavailable(e.into()))?;
     Ok(HttpResponse::Ok().json(Health { status: "ok" }))
 }

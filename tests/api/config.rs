@@ -234,13 +234,7 @@ fn three_instances_started_together_on_an_empty_database_all_come_up_with_one_ad
                 std::io::Read::read_to_string(server.stderr.as_mut().unwrap(), &mut err).unwrap();
                 panic!("the instance on {port} exited ({status}): {err}");
             }
-            let ready = std::net::TcpStream::connect(("127.0.0.1", *port)).ok().and_then(|mut s| {
-                use std::io::{Read, Write};
-                s.write_all(b"GET /readyz HTTP/1.0\r\nHost: x\r\n\r\n").ok()?;
-                let mut answer = String::new();
-                s.read_to_string(&mut answer).ok()?;
-                Some(answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"))
-            });
+            let ready = status_of(*port, "/readyz").map(|s| s == 200);
             if ready == Some(true) {
                 break;
             }
@@ -254,6 +248,62 @@ fn three_instances_started_together_on_an_empty_database_all_come_up_with_one_ad
     }
     let admins = count_platform_admins(&url);
     assert_eq!(admins, 1);
+}
+
+/// The status a plain HTTP/1.0 GET gets from the instance; `None` when
+/// nothing answers.
+fn status_of(port: u16, path: &str) -> Option<u16> {
+    use std::io::{Read, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: x\r\n\r\n").as_bytes()).ok()?;
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).ok()?;
+    answer.split(' ').nth(1)?.parse().ok()
+}
+
+/// Polls until `f` holds, for at most `secs` seconds.
+fn wait_until(secs: u64, what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while !f() {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within {secs} s");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// SIGTERM takes the instance out of the load balancer before it stops
+/// accepting: `/readyz` answers 503 while every other route still answers,
+/// for `FILINGDESK_DRAIN_SECONDS`; a second signal ends the drain, and the
+/// process exits cleanly.
+#[test]
+fn a_stopping_instance_answers_readyz_503_while_it_still_serves() {
+    use base64::Engine;
+    let (url, _guard) = empty_database();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = filingdesk()
+        .env("FILINGDESK_DATABASE_URL", &url)
+        .env("FILINGDESK_DATA_KEY", base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+        .env("FILINGDESK_BOOTSTRAP_PASSWORD", "Draining-Root-Pass-1")
+        .env("FILINGDESK_LISTEN", format!("127.0.0.1:{port}"))
+        .env("FILINGDESK_DRAIN_SECONDS", "120")
+        .env("FILINGDESK_LOG", "error")
+        .arg("serve")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let signal = |pid: u32| {
+        let ok = Command::new("kill").args(["-TERM", &pid.to_string()]).status().unwrap().success();
+        assert!(ok, "kill -TERM {pid}");
+    };
+    wait_until(60, "ready", || status_of(port, "/readyz") == Some(200));
+    signal(server.id());
+    wait_until(20, "readyz 503 after SIGTERM", || status_of(port, "/readyz") == Some(503));
+    assert_eq!(status_of(port, "/healthz"), Some(200), "still serving while draining");
+    assert_eq!(status_of(port, "/openapi.json"), Some(200));
+    signal(server.id());
+    wait_until(30, "exit after the second SIGTERM", || matches!(server.try_wait(), Ok(Some(_))));
+    assert!(server.wait().unwrap().success());
+    assert_eq!(status_of(port, "/healthz"), None, "stopped accepting");
 }
 
 fn count_platform_admins(url: &str) -> i64 {

@@ -14,18 +14,28 @@ use base64::Engine;
 
 use crate::db::DatabaseUrl;
 
-/// A secret string whose `Debug` and `Display` print nothing.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret from the configuration (`secrecy`): `Debug` prints nothing, the
+/// memory is zeroed when it is dropped, and reading it takes an explicit
+/// [`Secret::expose`].
+#[derive(Clone)]
+pub struct Secret(secrecy::SecretString);
 
 impl Secret {
     pub fn new(s: impl Into<String>) -> Self {
-        Self(s.into())
+        Self(secrecy::SecretString::from(s.into()))
     }
     pub fn expose(&self) -> &str {
-        &self.0
+        secrecy::ExposeSecret::expose_secret(&self.0)
     }
 }
+
+impl PartialEq for Secret {
+    fn eq(&self, other: &Self) -> bool {
+        self.expose() == other.expose()
+    }
+}
+
+impl Eq for Secret {}
 
 impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -36,6 +46,12 @@ impl fmt::Debug for Secret {
 /// The 32-byte key that encrypts personal data at rest.
 #[derive(Clone, PartialEq, Eq)]
 pub struct DataKey(pub [u8; 32]);
+
+impl Drop for DataKey {
+    fn drop(&mut self) {
+        secrecy::zeroize::Zeroize::zeroize(&mut self.0);
+    }
+}
 
 impl fmt::Debug for DataKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -347,6 +363,15 @@ impl Settings {
             .collect::<Result<Vec<_>, _>>()?;
         let log_filter = raw.get("LOG").unwrap_or("info").to_owned();
         tracing_subscriber::EnvFilter::try_new(&log_filter).map_err(|e| Raw::err("LOG", e.to_string()))?;
+        let scheduler = raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?;
+        let db_pool_size = raw.number("DB_POOL_SIZE", 10, 1, 200)?;
+        if scheduler && db_pool_size < 2 && database_url.backend() == crate::db::Backend::Postgres {
+            // A job's leader lock holds one connection while the job uses another.
+            return Err(Raw::err(
+                "DB_POOL_SIZE",
+                "must be at least 2 on PostgreSQL while this instance runs scheduled jobs",
+            ));
+        }
         Ok(Self {
             database_url,
             listen,
@@ -366,13 +391,13 @@ impl Settings {
             login_max_failures: raw.number("LOGIN_MAX_FAILURES", 5, 1, 100)?,
             lockout_minutes: raw.number("LOCKOUT_MINUTES", 15, 1, 1440)?,
             refresh_token_days: raw.number("REFRESH_TOKEN_DAYS", 14, 1, 90)?,
-            db_pool_size: raw.number("DB_POOL_SIZE", 10, 1, 200)?,
+            db_pool_size,
             workers: raw.get("WORKERS").map(|_| raw.number("WORKERS", 1, 1, 256)).transpose()?,
             notify_max_attempts: raw.number("NOTIFY_MAX_ATTEMPTS", 8, 1, 50)?,
             dev_show_secrets: raw.flag("DEV_SHOW_SECRETS")?,
             notify_retry_base_secs: raw.number("NOTIFY_RETRY_BASE_SECONDS", 10, 1, 3600)?,
             notify_lease_secs: raw.number("NOTIFY_LEASE_SECONDS", 120, 20, 3600)?,
-            scheduler: raw.get("SCHEDULER").is_none() || raw.flag("SCHEDULER")?,
+            scheduler,
             outbox_interval_secs: raw.number("OUTBOX_INTERVAL_SECONDS", 5, 1, 59)?,
             drain_secs: raw.number("DRAIN_SECONDS", 5, 0, 120)?,
             trusted_proxies,

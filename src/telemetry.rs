@@ -14,6 +14,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::web;
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder};
+use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, Settings};
@@ -26,7 +27,9 @@ pub fn init(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _ = match settings.log_format {
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        // Each line carries the fields of the span it was written in: the
+        // request's id, on the blocking threads its database work runs on too.
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Human => builder.try_init(),
     };
 }
@@ -90,12 +93,18 @@ pub async fn observe(
     let metrics = req.app_data::<web::Data<Metrics>>().cloned();
     let method = req.method().to_string();
     let start = Instant::now();
+    // Every line logged for this request, wherever it runs, is in its span.
+    let span = tracing::info_span!("request", request_id = %request_id);
     let mut res = REQUEST_ID
-        .scope(request_id.clone(), async move {
-            // Handlers and extractors turn their errors into responses
-            // already; an `Err` here could only come from inner middleware.
-            next.call(req).await.map(|res| normalize_error(res.map_into_boxed_body()))
-        })
+        .scope(
+            request_id.clone(),
+            async move {
+                // Handlers and extractors turn their errors into responses
+                // already; an `Err` here could only come from inner middleware.
+                next.call(req).await.map(|res| normalize_error(res.map_into_boxed_body()))
+            }
+            .instrument(span.clone()),
+        )
         .await?;
     let status = res.status();
     if let Ok(v) = HeaderValue::from_str(&request_id) {
@@ -107,6 +116,7 @@ pub async fn observe(
         m.requests.with_label_values(&[&route, &method, status.as_str()]).inc();
         m.latency.with_label_values(&[&route, &method]).observe(elapsed.as_secs_f64());
     }
+    let _in_request = span.enter();
     tracing::info!(
         request_id = %request_id,
         method = %method,

@@ -135,8 +135,11 @@ impl Jobs {
             }
         };
         flag.store(false, Ordering::Release);
-        if let RunOutcome::Error(e) = &outcome {
-            tracing::error!(job = job.as_str(), error = %e, "job failed");
+        match &outcome {
+            RunOutcome::Error(e) => tracing::error!(job = job.as_str(), error = %e, "job failed"),
+            // Every few seconds on every instance but the leader: not news.
+            RunOutcome::Skipped => tracing::debug!(job = job.as_str(), "job skipped: running elsewhere"),
+            RunOutcome::Ok(detail) => tracing::debug!(job = job.as_str(), %detail, "job ran"),
         }
         let record = outcome.clone();
         let recorded = self

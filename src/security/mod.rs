@@ -3,5 +3,6 @@
 
 pub mod crypto;
 pub mod jwt;
+pub mod jwt_provider;
 pub mod password;
 pub mod tokens;

@@ -69,6 +69,7 @@ async fn a_success_resets_the_failure_count() {
 }
 
 fn token(claims: Value, alg: jsonwebtoken::Algorithm, secret: &str) -> String {
+    filingdesk::security::jwt_provider::install();
     encode(&Header::new(alg), &claims, &EncodingKey::from_secret(secret.as_bytes())).unwrap()
 }
 

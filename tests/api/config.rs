@@ -38,6 +38,21 @@ fn postgresql_without_a_data_key_is_a_configuration_error() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("FILINGDESK_DATA_KEY"));
 }
 
+/// A job's leader lock holds a connection while the job uses another: one
+/// connection on PostgreSQL with the scheduler on would starve every job.
+#[test]
+fn a_single_connection_pool_with_scheduled_jobs_on_postgresql_is_a_configuration_error() {
+    let out = filingdesk()
+        .env("FILINGDESK_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/postgres")
+        .env("FILINGDESK_DATA_KEY", "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+        .env("FILINGDESK_DB_POOL_SIZE", "1")
+        .arg("serve")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("FILINGDESK_DB_POOL_SIZE"));
+}
+
 #[test]
 fn every_subcommand_has_help() {
     for args in [

@@ -42,6 +42,7 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
         .env("FILINGDESK_LOG", "debug")
         .env("FILINGDESK_LOG_FORMAT", "json")
         .env("FILINGDESK_OUTBOX_INTERVAL_SECONDS", "1")
+        .env("FILINGDESK_DRAIN_SECONDS", "0")
         .env("FILINGDESK_SMTP_URL", smtp.url())
         .env("FILINGDESK_SMS_WEBHOOK_URL", gateway.url())
         .env("FILINGDESK_SMS_WEBHOOK_SECRET", "webhook-secret-for-logs")
@@ -213,6 +214,12 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
     assert_eq!(call(M::POST, "/api/v1/public/acme/password-resets", None, Some(reset)).await.0, 204);
     secrets.extend([token, "Linked#Pass2027".into()]);
 
+    // A request's id is on every line logged for it, on the blocking
+    // threads its database work runs on too.
+    const TRACED: &str = "logs-trace-0001";
+    let traced = http.get(format!("{base}/api/v1/tickets")).bearer_auth(&rita_token).header("x-request-id", TRACED);
+    assert_eq!(traced.send().await.unwrap().status(), 200);
+
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = tokio::task::spawn_blocking(move || child.wait()).await;
     for r in readers {
@@ -229,5 +236,13 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
         );
     }
     // Masked forms are what may appear.
+    let of_traced: Vec<Value> = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter(|v| v["span"]["request_id"] == TRACED)
+        .collect();
+    let messages: Vec<&str> = of_traced.iter().filter_map(|v| v["message"].as_str()).collect();
+    assert!(messages.contains(&"database work"), "the database work carries the request id: {messages:?}");
+    assert!(messages.contains(&"request"), "and so does the request's own line: {messages:?}");
     drop(holder);
 }

@@ -156,6 +156,45 @@ async fn a_request_that_cannot_get_a_connection_in_time_is_a_503() {
     assert_eq!(app.get("/api/v1/staff", Some(&t.admin.access)).await.status(), 200);
 }
 
+/// A connection given back while its thread unwinds from a panic may be
+/// inside a transaction, under a tenant's role; it is dropped, never handed
+/// to the next request (a pool of one makes the next checkout tell).
+#[tokio::test]
+async fn a_connection_given_back_by_a_panicking_thread_is_never_reused() {
+    use diesel::connection::SimpleConnection;
+    use filingdesk::db::{DbConnection, DbError};
+    let app = spawn_app_with(|s| s.db_pool_size = 1).await;
+    let pg = app.is_postgres();
+    let outcome = app
+        .db
+        .run(move |conn| -> Result<(), DbError> {
+            conn.batch_execute(if pg { "BEGIN; SET LOCAL ROLE filingdesk_tenant" } else { "BEGIN" })?;
+            panic!("a bug in the middle of a tenant transaction");
+        })
+        .await;
+    assert!(matches!(outcome, Err(DbError::Blocking(_))), "{outcome:?}");
+    let clean = app
+        .db
+        .run(move |conn| -> Result<String, DbError> {
+            // Not under the earlier transaction's role (asked first: any
+            // ROLLBACK would end that transaction), nor inside it.
+            let who = match conn {
+                DbConnection::Postgresql(c) => {
+                    use diesel::RunQueryDsl;
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_user::text")).get_result(c)?
+                }
+                DbConnection::Sqlite(_) => "sqlite".to_owned(),
+            };
+            conn.batch_execute("BEGIN; ROLLBACK")?;
+            Ok(who)
+        })
+        .await;
+    let who = clean.expect("a fresh connection");
+    assert_ne!(who, "filingdesk_tenant");
+    let t = app.tenant("acme").await;
+    assert_eq!(app.get("/api/v1/staff", Some(&t.admin.access)).await.status(), 200);
+}
+
 /// A console on its own origin: the browser's preflight is answered for
 /// the origins configured, and for no other.
 #[tokio::test]

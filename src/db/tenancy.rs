@@ -1,0 +1,123 @@
+//! Tenancy on PostgreSQL: tenant routes' transactions run as the role
+//! `filingdesk_tenant` with `filingdesk.tenant_id` set, so row-level
+//! security hides every other tenant's rows (the second enforcement; every
+//! query also takes its tenant). SQLite has only the first.
+
+use diesel::connection::SimpleConnection;
+use diesel::QueryResult;
+
+use super::{write_transaction, Db, DbConnection, DbError};
+use crate::domain::ids::{StaffId, TenantId};
+
+/// The statements that narrow a PostgreSQL transaction to `tenant` (see
+/// `migrations/postgres/…_row_level_security`). The id is a parsed UUID, so
+/// writing it into the statement cannot inject anything.
+fn tenant_settings_sql(tenant: TenantId) -> String {
+    format!("SET LOCAL ROLE filingdesk_tenant; SET LOCAL filingdesk.tenant_id = '{}'", tenant.as_uuid().hyphenated())
+}
+
+/// Narrows the current PostgreSQL transaction to `tenant`.
+pub fn enter_tenant(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<()> {
+    match conn {
+        DbConnection::Postgresql(c) => c.batch_execute(&tenant_settings_sql(tenant)),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// What `filingdesk_confirm_staff` checks: the staff member, the session
+/// epoch of their token, and the roles the route allows.
+#[derive(Debug, Clone, Copy)]
+pub struct StandingCheck {
+    pub staff: StaffId,
+    pub epoch: i32,
+    pub roles: &'static [crate::domain::role::Role],
+}
+
+impl StandingCheck {
+    /// The statement. Every value is a parsed UUID, an integer or a role
+    /// name of our own: writing them into it cannot inject anything.
+    fn sql(&self) -> String {
+        // Agents never pass here (their agency comes from their row), so a
+        // row that says agent is refused whatever the route allows.
+        use crate::domain::role::Role;
+        let roles: Vec<String> =
+            self.roles.iter().filter(|r| **r != Role::Agent).map(|r| format!("'{}'", r.as_str())).collect();
+        format!(
+            "SELECT filingdesk_confirm_staff('{}', {}, ARRAY[{}]::text[])",
+            self.staff.as_uuid().hyphenated(),
+            self.epoch,
+            roles.join(",")
+        )
+    }
+}
+
+impl Db {
+    /// Reads for one tenant: on PostgreSQL inside a read-only transaction as
+    /// the role `filingdesk_tenant` with `filingdesk.tenant_id` set, so
+    /// row-level security hides every other tenant's rows even from a query
+    /// that forgot its tenant filter (the second enforcement; SQLite has only
+    /// the first). `BEGIN` and the settings go in one round trip; `f` must
+    /// not open a transaction of its own (writes use [`Db::transaction_for`]).
+    pub async fn run_for<T, E, F>(&self, tenant: TenantId, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
+    {
+        self.run_for_staff(tenant, None, move |conn, _| f(conn)).await
+    }
+
+    /// [`Db::run_for`] on behalf of a staff member, whose standing PostgreSQL
+    /// confirms in the same round trip that opens the transaction
+    /// (`filingdesk_confirm_staff`, migration `…_sessions_and_lockout`): one
+    /// out of standing is [`DbError::NotInStanding`], one with a pending
+    /// password change [`DbError::PasswordChangeRequired`], one of another
+    /// role [`DbError::RoleNotAllowed`]. `f` is told whether that was done:
+    /// on SQLite, or without `staff`, it must confirm the standing itself.
+    pub async fn run_for_staff<T, E, F>(&self, tenant: TenantId, staff: Option<StandingCheck>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection, bool) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
+    {
+        self.run(move |conn| match conn {
+            DbConnection::Postgresql(c) => {
+                let mut open = format!("BEGIN READ ONLY; {}", tenant_settings_sql(tenant));
+                if let Some(check) = &staff {
+                    open.push_str("; ");
+                    open.push_str(&check.sql());
+                }
+                if let Err(e) = c.batch_execute(&open) {
+                    let _ = c.batch_execute("ROLLBACK");
+                    return Err(DbError::from_batch(e).into());
+                }
+                let result = f(conn, staff.is_some());
+                let end = conn.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
+                match (result, end) {
+                    (Ok(v), Ok(())) => Ok(v),
+                    (Ok(_), Err(e)) => Err(e.into()),
+                    (Err(e), _) => Err(e),
+                }
+            }
+            DbConnection::Sqlite(_) => f(conn, false),
+        })
+        .await
+    }
+
+    /// [`Db::transaction`] for one tenant, under row-level security as in
+    /// [`Db::run_for`].
+    pub async fn transaction_for<T, E, F>(&self, tenant: TenantId, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
+    {
+        self.run(move |conn| {
+            write_transaction(conn, |conn| {
+                enter_tenant(conn, tenant)?;
+                f(conn)
+            })
+        })
+        .await
+    }
+}

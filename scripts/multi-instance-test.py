@@ -245,6 +245,9 @@ def main():
             FILINGDESK_TRUSTED_PROXIES="127.0.0.1",
             FILINGDESK_DRAIN_SECONDS="2",
             FILINGDESK_DB_POOL_SIZE="8",
+            # A stopped instance's unrecorded sends would come back after
+            # this lease (sent twice): short, so the test would see them.
+            FILINGDESK_NOTIFY_LEASE_SECONDS="20",
             FILINGDESK_JWT_SECRET="multi-instance-jwt-secret-0123456789abcdef")
 
     # Started together on the empty database: the start-up lock decides.

@@ -74,6 +74,10 @@ pub enum ApiError {
     /// action; the problem names the current state.
     #[error("cannot {action} a ticket that is {current}")]
     InvalidTransition { action: &'static str, current: &'static str },
+    /// 422 with the given code, about the request as a whole (a wrong
+    /// recovery code is `invalid_code`).
+    #[error("{detail}")]
+    Unprocessable { code: &'static str, detail: &'static str },
     /// 410 `gone`: a reset link that was spent or expired.
     #[error("{0}")]
     Gone(&'static str),
@@ -120,6 +124,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => "method_not_allowed",
             ApiError::Conflict { code, .. } => code,
             ApiError::InvalidTransition { .. } => "invalid_transition",
+            ApiError::Unprocessable { code, .. } => code,
             ApiError::Gone(_) => "gone",
             ApiError::RateLimited(_) => "rate_limited",
             ApiError::PayloadTooLarge => "payload_too_large",
@@ -195,7 +200,7 @@ fn problem_with_status(
 impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Validation(_) | ApiError::Unprocessable { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden { .. } => StatusCode::FORBIDDEN,

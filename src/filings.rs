@@ -145,7 +145,7 @@ pub fn set_chosen_password(
     db::filings::save(conn, &filing)?;
     db::filings::new_session(conn, tenant, &filing.id)?;
     // A generated password or a link still on its way opens nothing now.
-    crate::notify::supersede(conn, tenant, &filing.id, None, None, "password_chosen")?;
+    crate::notify::supersede(conn, tenant, &filing.id, None, &[], "password_chosen")?;
     Ok(Some(filing))
 }
 

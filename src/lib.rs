@@ -17,6 +17,7 @@ pub mod http;
 pub mod jobs;
 pub mod notify;
 pub mod openapi;
+pub mod recovery;
 pub mod rotation;
 pub mod security;
 pub mod signin;

@@ -39,6 +39,7 @@ use crate::http::routes;
         (name = "agencies", description = "Agencies and the filings that authorized them"),
         (name = "tickets", description = "Work orders: submission, tracking, review, resets"),
         (name = "subject", description = "Filing subjects: sign-in, own filing, password"),
+        (name = "recovery", description = "Self-service recovery of a forgotten query password by SMS code"),
         (name = "notifications", description = "The notification outbox"),
         (name = "audit", description = "The audit log: list, export, verify"),
     )

@@ -110,6 +110,8 @@ impl Application {
         if let Some(mut s) = self.scheduler {
             let _ = s.shutdown().await;
         }
+        // A job cut off mid-run could leave messages sent but unrecorded.
+        self.jobs.finish(std::time::Duration::from_secs(30)).await;
         served
     }
 }

@@ -26,6 +26,7 @@ pub mod jobs;
 pub mod meta;
 pub mod notifications;
 pub mod rate;
+pub mod recoveries;
 pub mod refresh_tokens;
 pub mod schema;
 pub mod settings;

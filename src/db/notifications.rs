@@ -306,14 +306,15 @@ pub fn list(
 /// Withdraws the credentials of filing `filing` not yet sent (pending or
 /// failed, and not held by a sender right now): to phones or to e-mail
 /// addresses only (`email`: whichever channel carries them, `log`
-/// included), or to both; of `kind` only, or of every credential kind.
+/// included), or to both; of `kinds` only, or of every credential kind
+/// when empty.
 /// Their secrets are scrubbed. Returns the ids withdrawn.
 pub fn supersede_credentials(
     conn: &mut DbConnection,
     tenant: TenantId,
     filing: &str,
     email: Option<bool>,
-    kind: Option<&str>,
+    kinds: &[&str],
     now: NaiveDateTime,
 ) -> QueryResult<Vec<String>> {
     let mut target = notifications::table
@@ -329,8 +330,8 @@ pub fn supersede_credentials(
         Some(false) => target = target.filter(to_phones()),
         None => {}
     }
-    if let Some(k) = kind {
-        target = target.filter(notifications::kind.eq(k));
+    if !kinds.is_empty() {
+        target = target.filter(notifications::kind.eq_any(kinds));
     }
     let ids: Vec<String> = target.load(conn)?;
     if !ids.is_empty() {

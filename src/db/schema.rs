@@ -178,6 +178,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    password_recoveries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        filing_id -> Nullable<Text>,
+        filing_number -> Text,
+        phone_index -> Text,
+        code_hash -> Nullable<Text>,
+        wrong_codes -> Int4,
+        policy_failures -> Int4,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        ended_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     rate_counters (bucket, window_start) {
         bucket -> Text,
         window_start -> Timestamp,
@@ -346,6 +363,8 @@ diesel::joinable!(filing_password_history -> tenants (tenant_id));
 diesel::joinable!(filings -> tenants (tenant_id));
 diesel::joinable!(notification_templates -> tenants (tenant_id));
 diesel::joinable!(notifications -> tenants (tenant_id));
+diesel::joinable!(password_recoveries -> filings (filing_id));
+diesel::joinable!(password_recoveries -> tenants (tenant_id));
 diesel::joinable!(refresh_tokens -> staff (staff_id));
 diesel::joinable!(refresh_tokens -> tenants (tenant_id));
 diesel::joinable!(reset_links -> filings (filing_id));
@@ -374,6 +393,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     job_runs,
     notification_templates,
     notifications,
+    password_recoveries,
     rate_counters,
     refresh_tokens,
     reset_links,

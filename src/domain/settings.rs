@@ -147,6 +147,10 @@ pub struct TenantSettings {
     pub password_max_age_days: u32,
     /// Limits on the public and sign-in routes.
     pub rate_limits: RateLimits,
+    /// Self-service recovery by SMS code to the phone on file (default on).
+    /// Off: `POST …/password-recovery` still answers 202 and sends nothing;
+    /// the reviewed `password_reset` ticket is the way left.
+    pub self_service_recovery: bool,
 }
 
 impl Default for TenantSettings {
@@ -167,6 +171,7 @@ impl Default for TenantSettings {
             sms_budget: SendBudget { per_minute: 1, per_hour: 5, per_day: 10 },
             password_max_age_days: 0,
             rate_limits: RateLimits::default(),
+            self_service_recovery: true,
         }
     }
 }
@@ -200,6 +205,7 @@ pub struct SettingsUpdate {
     #[schema(minimum = 0, maximum = 3650)]
     pub password_max_age_days: Option<u32>,
     pub rate_limits: Option<RateLimits>,
+    pub self_service_recovery: Option<bool>,
 }
 
 fn in_range(v: &mut Violations, field: &str, value: u32, min: u32, max: u32) {
@@ -233,6 +239,7 @@ impl TenantSettings {
             sms_budget: u.sms_budget.unwrap_or(self.sms_budget),
             password_max_age_days: u.password_max_age_days.unwrap_or(self.password_max_age_days),
             rate_limits: u.rate_limits.unwrap_or(self.rate_limits),
+            self_service_recovery: u.self_service_recovery.unwrap_or(self.self_service_recovery),
         };
         s.validate()?;
         Ok(s)

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod notifications;
 pub mod nul_bytes;
 pub mod ops;
+pub mod recovery;
 pub mod routes;
 pub mod settings;
 pub mod staff;

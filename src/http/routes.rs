@@ -4,7 +4,8 @@
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 use super::{
-    agencies, audit, auth, filings, jobs, notifications, ops, settings, staff, subject, templates, tenants, tickets,
+    agencies, audit, auth, filings, jobs, notifications, ops, recovery, settings, staff, subject, templates, tenants,
+    tickets,
 };
 
 /// Operations routes at the root.
@@ -64,6 +65,9 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(tickets::supplement::supplement_ticket)
             .service(tickets::cancel::cancel_ticket)
             .service(tickets::password_reset::consume_reset_link)
+            // Self-service recovery
+            .service(recovery::request::request_recovery)
+            .service(recovery::complete::complete_recovery)
             // Tickets, staff and agents
             .service(tickets::submit::submit_ticket)
             .service(tickets::list::list_tickets)

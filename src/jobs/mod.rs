@@ -87,6 +87,9 @@ pub struct Jobs {
     pub outbox_interval_secs: u32,
     /// One run per job at a time in this process too.
     running: [AtomicBool; JobName::ALL.len()],
+    /// Set when the process stops: no new run starts, the outbox takes no
+    /// further batch, and [`Jobs::finish`] waits for what is running.
+    stopping: Arc<AtomicBool>,
     /// For jobs that notify.
     cipher: DataCipher,
     channels: ChannelSet,
@@ -100,7 +103,15 @@ impl Jobs {
         channels: ChannelSet,
         outbox_interval_secs: u32,
     ) -> Self {
-        Self { db, delivery, outbox_interval_secs, running: Default::default(), cipher, channels }
+        Self {
+            db,
+            delivery,
+            outbox_interval_secs,
+            running: Default::default(),
+            stopping: Default::default(),
+            cipher,
+            channels,
+        }
     }
 
     /// The cron schedule of a job (seconds first).
@@ -122,6 +133,17 @@ impl Jobs {
         if flag.swap(true, Ordering::AcqRel) {
             return RunOutcome::Skipped;
         }
+        // Cleared however the run ends, a dropped future included.
+        struct Running<'a>(&'a AtomicBool);
+        impl Drop for Running<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let running = Running(flag);
+        if self.stopping.load(Ordering::Acquire) {
+            return RunOutcome::Skipped;
+        }
         let outcome = match self.db.try_leader_lock(job.lock_key()).await {
             Err(e) => RunOutcome::Error(format!("lock: {e}")),
             Ok(None) => RunOutcome::Skipped,
@@ -134,7 +156,7 @@ impl Jobs {
                 }
             }
         };
-        flag.store(false, Ordering::Release);
+        drop(running);
         match &outcome {
             RunOutcome::Error(e) => tracing::error!(job = job.as_str(), error = %e, "job failed"),
             // Every few seconds on every instance but the leader: not news.
@@ -160,9 +182,24 @@ impl Jobs {
         outcome
     }
 
+    /// For a graceful stop: starts no new run, and waits (up to `limit`) for
+    /// the runs in progress, so that nothing sent goes unrecorded — an
+    /// unrecorded send would be sent again once its lease ran out.
+    pub async fn finish(&self, limit: std::time::Duration) {
+        self.stopping.store(true, Ordering::Release);
+        let deadline = tokio::time::Instant::now() + limit;
+        while self.running.iter().any(|r| r.load(Ordering::Acquire)) {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!("stopping with a scheduled job still running");
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     async fn run_unlocked(&self, job: JobName, now: NaiveDateTime) -> anyhow::Result<String> {
         match job {
-            JobName::Outbox => outbox::run_once(&self.delivery, now).await.map(|r| format!("{r:?}")),
+            JobName::Outbox => outbox::run_until(&self.delivery, now, &self.stopping).await.map(|r| format!("{r:?}")),
             JobName::AuditRetention => {
                 let db = self.db.clone();
                 let r = tokio::task::spawn_blocking(move || audit_retention::run_once(&db, now)).await??;

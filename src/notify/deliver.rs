@@ -279,6 +279,17 @@ impl Delivery {
                     l.filing_id == filing && l.used_at.is_none() && l.expired_at.is_none() && l.expires_at > now
                 }))
             }
+            Kind::RecoveryCode => {
+                let Some(code) = secret("code") else { return Ok(false) };
+                let cipher = self.cipher.clone();
+                self.db
+                    .run(move |conn| {
+                        crate::recovery::code_still_valid(conn, &cipher, tenant, &filing, &code, now)
+                            .map_err(db::DbError::from)
+                    })
+                    .await
+                    .map_err(|e| e.to_string())
+            }
             _ => Ok(true),
         }
     }

@@ -141,7 +141,7 @@ pub fn enqueue(
     };
     if let (Some(_), Some(filing)) = (n.kind.secret(), n.filing_id.as_deref()) {
         let email = matches!(n.recipient, Recipient::Email(_));
-        supersede(conn, n.tenant, filing, Some(email), None, &id)?;
+        supersede(conn, n.tenant, filing, Some(email), n.kind.replaces(), &id)?;
     }
     let params = serde_json::to_vec(&n.params).unwrap_or_default();
     let row = NotificationRow {
@@ -185,8 +185,8 @@ pub fn enqueue(
 }
 
 /// Credentials first: withdraws the filing's credentials not yet sent (to
-/// e-mail addresses or to phones when `email` says which, of `kind` when
-/// given) because `by` replaced them: a newer credential, a password chosen
+/// e-mail addresses or to phones when `email` says which; of `kinds`, or of
+/// every kind when empty) because `by` replaced them: a newer credential, a password chosen
 /// meanwhile, a link used. Audited as `notification.superseded`; nothing to
 /// do is no event.
 pub fn supersede(
@@ -194,11 +194,12 @@ pub fn supersede(
     tenant: TenantId,
     filing: &str,
     email: Option<bool>,
-    kind: Option<Kind>,
+    kinds: &[Kind],
     by: &str,
 ) -> diesel::QueryResult<Vec<String>> {
     let now = db::now();
-    let ids = db::notifications::supersede_credentials(conn, tenant, filing, email, kind.map(Kind::as_str), now)?;
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let ids = db::notifications::supersede_credentials(conn, tenant, filing, email, &kinds, now)?;
     if !ids.is_empty() {
         let e = crate::audit::Event::new("notification.superseded", crate::audit::Actor::System("credentials_first"))
             .tenant(Some(tenant))

@@ -25,10 +25,14 @@ pub enum Kind {
     PasswordAgeReminder,
     /// An operator's check that a channel works.
     Test,
+    /// Self-service recovery: the 6-digit code, to the phone on file.
+    RecoveryCode,
+    /// Self-service recovery: the e-mail on file is told the password changed.
+    PasswordRecovered,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 14] = [
         Kind::InitialPassword,
         Kind::ResetPassword,
         Kind::ResetLink,
@@ -41,6 +45,8 @@ impl Kind {
         Kind::SlaBreach,
         Kind::PasswordAgeReminder,
         Kind::Test,
+        Kind::RecoveryCode,
+        Kind::PasswordRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -57,6 +63,8 @@ impl Kind {
             Kind::SlaBreach => "sla_breach",
             Kind::PasswordAgeReminder => "password_age_reminder",
             Kind::Test => "test",
+            Kind::RecoveryCode => "recovery_code",
+            Kind::PasswordRecovered => "password_recovered",
         }
     }
 
@@ -76,6 +84,8 @@ impl Kind {
             Kind::TicketRejected => &["tenant", "number", "status", "reason"],
             Kind::PasswordAgeReminder => &["tenant", "filing_number", "days"],
             Kind::Test => &["tenant"],
+            Kind::RecoveryCode => &["tenant", "filing_number", "code"],
+            Kind::PasswordRecovered => &["tenant", "filing_number"],
         }
     }
 
@@ -84,7 +94,21 @@ impl Kind {
         match self {
             Kind::InitialPassword | Kind::ResetPassword => Some("password"),
             Kind::ResetLink => Some("link"),
+            Kind::RecoveryCode => Some("code"),
             _ => None,
+        }
+    }
+
+    /// The credentials a new one of this kind replaces: a filing's password
+    /// or link replaces any earlier password or link; a recovery code only an
+    /// earlier code (the password it would reset stays valid meanwhile).
+    pub fn replaces(self) -> &'static [Kind] {
+        match self {
+            Kind::InitialPassword | Kind::ResetPassword | Kind::ResetLink => {
+                &[Kind::InitialPassword, Kind::ResetPassword, Kind::ResetLink]
+            }
+            Kind::RecoveryCode => &[Kind::RecoveryCode],
+            _ => &[],
         }
     }
 
@@ -223,6 +247,26 @@ pub fn builtin(kind: Kind, locale: Locale) -> Template {
         ),
         (Kind::Test, Locale::ZhCn) => ("测试通知", "这是来自{tenant}的测试通知。", "【{tenant}】测试通知。"),
         (Kind::Test, Locale::En) => ("Test notification", "This is a test notification from {tenant}.", "[{tenant}] Test notification."),
+        (Kind::RecoveryCode, Locale::ZhCn) => (
+            "备案查询密码找回验证码",
+            "您好：\n\n您正在{tenant}找回备案（{filing_number}）的查询密码，验证码：{code}，10分钟内有效。\n工作人员不会以任何理由向您索要验证码，请勿告知任何人。如非本人操作，请忽略本消息。\n\n{tenant}",
+            "【{tenant}】您正在找回备案{filing_number}的查询密码，验证码{code}，10分钟内有效。工作人员不会向您索要验证码，请勿告知他人。",
+        ),
+        (Kind::RecoveryCode, Locale::En) => (
+            "Your filing password recovery code",
+            "Hello,\n\nYou are recovering the query password of filing {filing_number} at {tenant}. Your code is {code}; it works for 10 minutes.\nOur staff will never ask you for it; do not share it. If this was not you, ignore this message.\n\n{tenant}",
+            "[{tenant}] Recovery code for filing {filing_number}: {code} (10 minutes). Staff will never ask for it; do not share it.",
+        ),
+        (Kind::PasswordRecovered, Locale::ZhCn) => (
+            "备案查询密码已通过验证码找回",
+            "您好：\n\n备案（{filing_number}）的查询密码刚刚通过发送至预留手机的验证码重新设置。\n如非本人操作，请立即通过{tenant}的忘记密码工单（人工审核）重置密码并联系我们。\n\n{tenant}",
+            "【{tenant}】备案{filing_number}的查询密码已通过验证码重置。如非本人操作，请立即联系我们。",
+        ),
+        (Kind::PasswordRecovered, Locale::En) => (
+            "Your filing query password was reset with a code",
+            "Hello,\n\nThe query password of filing {filing_number} was just set again with a code sent to the phone on file.\nIf this was not you, reset it at once with a reviewed password_reset request at {tenant}, and tell us.\n\n{tenant}",
+            "[{tenant}] The query password of filing {filing_number} was reset with a code. If this was not you, tell us at once.",
+        ),
     };
     Template { subject: subject.into(), body: body.into(), sms: sms.into() }
 }

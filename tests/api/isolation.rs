@@ -20,6 +20,7 @@ struct Alpha {
     ticket: String,
     ticket_number: String,
     notification: String,
+    recovery: String,
 }
 
 fn filing(number: &str, domain: &str) -> Value {
@@ -121,6 +122,15 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
     )
     .await;
     let queue: Value = app.get("/api/v1/tickets", Some(admin_a)).await.json().await.unwrap();
+    let recovery = app
+        .post(
+            "/api/v1/public/alpha/password-recovery",
+            None,
+            json!({"filing_number": "京ICP备12345678号", "phone": "13812345678"}),
+        )
+        .await;
+    assert_eq!(recovery.status(), 202);
+    let recovery: Value = recovery.json().await.unwrap();
     let alpha = Alpha {
         tenant: a.id.clone(),
         staff: staff_a,
@@ -130,6 +140,7 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
         ticket: queue["items"][0]["id"].as_str().unwrap().to_owned(),
         ticket_number: t["number"].as_str().unwrap().to_owned(),
         notification: sent["notification_ids"][0].as_str().unwrap().to_owned(),
+        recovery: recovery["recovery_id"].as_str().unwrap().to_owned(),
     };
 
     // Tenant B: every kind of credential.
@@ -197,6 +208,7 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
                 ("tenant", _) => "alpha",
                 ("number", _) => alpha.ticket_number.as_str(),
                 ("authorization_id", _) => alpha.authorization.as_str(),
+                ("recovery_id", _) => alpha.recovery.as_str(),
                 ("id", p) if p.starts_with("/api/v1/tenants/") => alpha.tenant.as_str(),
                 ("id", p) if p.starts_with("/api/v1/staff/") => alpha.staff.as_str(),
                 ("id", p) if p.starts_with("/api/v1/filings/") => alpha.filing.as_str(),
@@ -226,7 +238,15 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
                 let resp = app.request(method.clone(), &target, token, body.clone()).await;
                 let status = resp.status().as_u16();
                 let text = resp.text().await.unwrap();
-                assert!([401, 403, 404].contains(&status), "{method} {target} as B's {who}: {status} {text}");
+                // Self-service recovery is public by contract: anyone may ask
+                // (202, the same answer always) and a wrong code is 422
+                // `invalid_code`; neither tells or changes anything of A's.
+                let public_recovery = concrete.contains("/password-recovery")
+                    && (status == 202 || (status == 422 && text.contains("\"invalid_code\"")));
+                assert!(
+                    [401, 403, 404].contains(&status) || public_recovery,
+                    "{method} {target} as B's {who}: {status} {text}"
+                );
                 for secret in forbidden {
                     assert!(!text.contains(secret), "{method} {target} as B's {who} shows A's data: {text}");
                 }

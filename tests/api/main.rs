@@ -18,6 +18,7 @@ mod logs;
 mod notifications;
 mod openapi;
 mod ops;
+mod recovery;
 mod rotation;
 mod settings;
 mod staff;

@@ -17,7 +17,7 @@ async fn a_replaced_template_is_what_the_gateway_receives_and_reset_brings_back_
     let page: Value = app.get("/api/v1/settings/templates", token).await.json().await.unwrap();
     assert!(page["next_cursor"].is_null(), "one page, like every list");
     let all = &page["items"];
-    assert_eq!(all.as_array().unwrap().len(), 24, "12 kinds in 2 locales");
+    assert_eq!(all.as_array().unwrap().len(), 28, "14 kinds in 2 locales");
     assert!(all.as_array().unwrap().iter().all(|t| t["customized"] == false));
 
     let resp = app

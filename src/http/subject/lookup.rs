@@ -87,11 +87,31 @@ pub async fn lookup_filing(
         .run(move |conn| -> Result<_, ApiError> {
             let numbers: Vec<&str> = n.iter().flat_map(|n| [n.as_str(), n.subject_number()]).collect();
             let domains = d.as_ref().map(Domain::with_parents);
-            Ok(db::filings::hosting_tenants(conn, &numbers, domains.as_deref())?)
+            let hosts = db::filings::hosting_tenants(conn, &numbers, domains.as_deref())?;
+            // Which of them offer self-service recovery (a public setting).
+            let mut out = Vec::new();
+            for (slug, name) in hosts {
+                let tenant =
+                    db::tenants::find_by_slug(conn, &slug)?.and_then(|t| crate::domain::ids::TenantId::parse(&t.id));
+                let offers = match tenant {
+                    Some(t) => db::settings::get(conn, t)?.self_service_recovery,
+                    None => false,
+                };
+                out.push((slug, name, offers));
+            }
+            Ok(out)
         })
         .await?;
-    let tenants: Vec<HostingTenant> = hosts.into_iter().map(|(slug, name)| HostingTenant { slug, name }).collect();
-    let guidance = guidance(locale, &tenants, number.as_ref());
+    let offering: Vec<String> = hosts.iter().filter(|h| h.2).map(|h| h.1.clone()).collect();
+    let tenants: Vec<HostingTenant> = hosts.into_iter().map(|(slug, name, _)| HostingTenant { slug, name }).collect();
+    let mut guidance = guidance(locale, &tenants, number.as_ref());
+    if !offering.is_empty() {
+        let names: Vec<&str> = offering.iter().map(String::as_str).collect();
+        if locale == Locale::En {
+            guidance.push(' ');
+        }
+        guidance.push_str(&crate::recovery::guidance(locale, Some(&names)));
+    }
     let body = Lookup { hosted: !tenants.is_empty(), tenant: tenants.first().cloned(), tenants, guidance };
     Ok(HttpResponse::Ok().insert_header(("content-language", locale.tag())).json(body))
 }

@@ -85,6 +85,8 @@ pub enum TriedWith<'a> {
     Session,
     /// A reset link, by id.
     ResetLink(&'a str),
+    /// A self-service recovery, by id.
+    Recovery(&'a str),
 }
 
 /// Refusals that burn a generated password or a reset link: each refusal
@@ -117,29 +119,44 @@ pub async fn check_new_password(
         errors if errors.is_empty() => return Ok(()),
         errors => errors,
     };
+    // What a refusal counts against, and what the tenth burns.
+    enum Burns {
+        Link(String),
+        Recovery(String),
+        Generated,
+    }
     let burns = match tried {
-        TriedWith::ResetLink(id) => Some((Some(id.to_owned()), "reset_link")),
-        TriedWith::Session if filing.must_change_password => Some((None, "generated_password")),
-        TriedWith::Session => None,
-    };
-    let Some((link, credential)) = burns else {
-        return Err(ApiError::Validation(errors));
+        TriedWith::ResetLink(id) => Burns::Link(id.to_owned()),
+        TriedWith::Recovery(id) => Burns::Recovery(id.to_owned()),
+        TriedWith::Session if filing.must_change_password => Burns::Generated,
+        TriedWith::Session => return Err(ApiError::Validation(errors)),
     };
     let (filing_id, meta) = (filing.id.clone(), meta.clone());
     let burned = state
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let now = db::now();
-            let refusals = match &link {
-                Some(link) => db::tickets::count_link_policy_failure(conn, tenant, link)?,
-                None => db::filings::count_policy_failure(conn, tenant, &filing_id)?,
+            let refusals = match &burns {
+                Burns::Link(link) => db::tickets::count_link_policy_failure(conn, tenant, link)?,
+                Burns::Recovery(id) => db::recoveries::count_policy_failure(conn, tenant, id)?,
+                Burns::Generated => db::filings::count_policy_failure(conn, tenant, &filing_id)?,
             };
             if refusals < REFUSALS_BEFORE_BURN {
                 return Ok(false);
             }
-            match &link {
-                Some(link) => db::tickets::expire_reset_link(conn, tenant, link, now)?,
-                None => db::filings::burn_generated_password(conn, tenant, &filing_id, now)?,
+            let credential = match &burns {
+                Burns::Link(link) => {
+                    db::tickets::expire_reset_link(conn, tenant, link, now)?;
+                    "reset_link"
+                }
+                Burns::Recovery(id) => {
+                    db::recoveries::end(conn, tenant, id, "burned", i32::MAX, now)?;
+                    "recovery_code"
+                }
+                Burns::Generated => {
+                    db::filings::burn_generated_password(conn, tenant, &filing_id, now)?;
+                    "generated_password"
+                }
             };
             let e = Event::new("filing.credential.burned", Actor::System("password_policy"))
                 .tenant(Some(tenant))

@@ -244,6 +244,10 @@ pub struct TrackingView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub public_comments: Vec<PublicComment>,
+    /// For a forgotten password still waiting for review, when the tenant
+    /// offers it: the self-service way, which needs no reviewer (in the
+    /// tenant's language).
+    pub guidance: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -260,6 +264,19 @@ pub fn tracking_view(conn: &mut DbConnection, tenant: TenantId, t: QueueRow) -> 
         .map(|c| PublicComment { author: c.author_type, body: c.body, created_at: c.created_at.and_utc() })
         .collect();
     let s = TicketSummary::from(t);
+    let waiting = matches!(
+        s.status,
+        TicketStatus::PendingReview
+            | TicketStatus::InReview
+            | TicketStatus::NeedsInfo
+            | TicketStatus::AwaitingSecondApproval
+    );
+    let guidance = if waiting && s.kind == TicketKind::PasswordReset {
+        let settings = db::settings::get(conn, tenant)?;
+        settings.self_service_recovery.then(|| crate::recovery::guidance(settings.default_locale, None))
+    } else {
+        None
+    };
     Ok(TrackingView {
         number: s.number,
         kind: s.kind,
@@ -267,6 +284,7 @@ pub fn tracking_view(conn: &mut DbConnection, tenant: TenantId, t: QueueRow) -> 
         created_at: s.created_at,
         updated_at: s.updated_at,
         public_comments,
+        guidance,
     })
 }
 
@@ -290,14 +308,10 @@ pub fn applicants_ticket(
 ) -> Result<TicketRow, ApiError> {
     let t = db::tickets::find_by_number(conn, tenant, number.trim())?.ok_or(ApiError::NotFound)?;
     let given = tokens::digest(&tokens::normalize_tracking_code(tracking_code));
-    if !constant_time_eq(given.as_bytes(), t.tracking_hash.as_bytes()) {
+    if !tokens::constant_time_eq(given.as_bytes(), t.tracking_hash.as_bytes()) {
         return Err(ApiError::NotFound);
     }
     Ok(t)
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// The roles that work the queue.

@@ -112,6 +112,9 @@ pub async fn request_recovery(
         // After the answer: a match must not take longer to answer than a miss.
         let (db, cipher, channels, rid) = (state.db.clone(), state.cipher.clone(), state.channels, id.to_string());
         actix_web::rt::spawn(async move {
+            // Once the answer has left: its bytes must not wait for this
+            // work's CPU and database time either.
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             let result = db
                 .transaction_for(tenant, move |conn| {
                     recovery::send_code(conn, &cipher, channels, tenant, &rid, &filing).map_err(ApiError::from)

@@ -84,6 +84,11 @@ fn drop_news(
         return Ok(());
     }
     db::notifications::drop_waiting(conn, ids, reason, now)?;
+    audit_dropped(conn, tenant, ids, reason)
+}
+
+/// The audit event of news that will not be sent.
+fn audit_dropped(conn: &mut DbConnection, tenant: TenantId, ids: &[String], reason: &str) -> diesel::QueryResult<()> {
     let e = crate::audit::Event::new("notification.dropped", crate::audit::Actor::System("credentials_first"))
         .tenant(Some(tenant))
         .details(serde_json::json!({"notification_ids": ids, "reason": reason}));
@@ -173,13 +178,7 @@ pub fn enqueue(
     };
     db::notifications::insert(conn, &row)?;
     if send_at.is_none() {
-        let e = crate::audit::Event::new("notification.dropped", crate::audit::Actor::System("credentials_first"))
-            .tenant(Some(n.tenant))
-            .target("notification", &row.id)
-            .details(
-                serde_json::json!({"kind": row.kind, "recipient": row.recipient_masked, "reason": NEWS_OVER_BUDGET}),
-            );
-        crate::audit::record(conn, &crate::audit::RequestMeta::default(), e)?;
+        audit_dropped(conn, n.tenant, std::slice::from_ref(&row.id), NEWS_OVER_BUDGET)?;
     }
     Ok(row)
 }

@@ -103,14 +103,11 @@ pub async fn complete_recovery(
         return Err(ApiError::Gone(GONE));
     }
     let code = body.code.trim().to_owned();
-    let right = code.len() <= 16 && code_matches(&state.cipher, &row, &code);
-    let (filing_id, right) = match (&row.filing_id, right) {
-        (Some(f), true) => (f.clone(), true),
-        _ => (String::new(), false),
-    };
-    if !right {
+    // A recovery without a filing (a miss) has no code: every code is wrong.
+    let matching = row.filing_id.clone().filter(|_| code.len() <= 16 && code_matches(&state.cipher, &row, &code));
+    let Some(filing_id) = matching else {
         let (id, meta) = (id.clone(), meta.clone());
-        let wrong = state
+        state
             .db
             .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
                 let wrong = db::recoveries::count_wrong_code(conn, tenant, &id)?;
@@ -118,12 +115,11 @@ pub async fn complete_recovery(
                     .tenant(Some(tenant))
                     .details(serde_json::json!({"recovery_id": id, "wrong_codes": wrong}));
                 audit::record(conn, &meta, e)?;
-                Ok(wrong)
+                Ok(())
             })
             .await?;
-        tracing::debug!(wrong, "wrong recovery code");
         return Err(WRONG_CODE);
-    }
+    };
     let filing = {
         let filing_id = filing_id.clone();
         state

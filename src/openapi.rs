@@ -3,7 +3,7 @@
 
 use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
 use utoipa::openapi::schema::{ObjectBuilder, Type};
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{ClientCredentials, Flow, HttpAuthScheme, HttpBuilder, OAuth2, Scopes, SecurityScheme};
 use utoipa::openapi::Required;
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
@@ -41,6 +41,7 @@ use crate::http::routes;
         (name = "subject", description = "Filing subjects: sign-in, own filing, password"),
         (name = "recovery", description = "Self-service recovery of a forgotten query password by SMS code"),
         (name = "notifications", description = "The notification outbox"),
+        (name = "api-clients", description = "API clients of registrar console back ends (OAuth 2.0 client credentials)"),
         (name = "audit", description = "The audit log: list, export, verify"),
     )
 )]
@@ -54,6 +55,17 @@ impl Modify for BearerScheme {
         components.add_security_scheme(
             "bearer",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).bearer_format("JWT").build()),
+        );
+        // API clients: the few routes of their scopes take their tokens too.
+        let scopes = Scopes::from_iter(
+            crate::domain::scope::Scope::ALL.map(|s| (s.as_str(), crate::http::api_clients::scope_description(s))),
+        );
+        components.add_security_scheme(
+            "oauth2",
+            SecurityScheme::OAuth2(OAuth2::with_description(
+                [Flow::ClientCredentials(ClientCredentials::new("/api/v1/oauth/token", scopes))],
+                "API clients of registrar console back ends: client credentials (RFC 6749 §4.4).",
+            )),
         );
         // `/metrics` with `FILINGDESK_METRICS_TOKEN`: a shared secret, not a JWT.
         components.add_security_scheme(
@@ -107,7 +119,8 @@ fn problem(description: &str) -> Response {
 fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let named = path.contains('{');
-        if let Some(post) = item.post.as_mut().filter(|_| !path.starts_with("/api/v1/auth/")) {
+        let no_idempotency = path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/oauth/");
+        if let Some(post) = item.post.as_mut().filter(|_| !no_idempotency) {
             post.parameters.get_or_insert_with(Vec::new).push(RefOr::T(idempotency_key()));
         }
         // The routes counted by `http::limits`.

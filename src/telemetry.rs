@@ -134,12 +134,11 @@ fn normalize_error(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with(PROBLEM_JSON));
-    if is_problem {
+    let ct = res.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    // The OAuth token endpoint answers in RFC 6749 §5.2 JSON, which OAuth
+    // client libraries read.
+    let oauth = res.request().path().starts_with("/api/v1/oauth/") && ct.starts_with("application/json");
+    if ct.starts_with(PROBLEM_JSON) || oauth {
         return res;
     }
     let code = match status.as_u16() {

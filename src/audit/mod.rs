@@ -30,6 +30,8 @@ pub enum Actor {
     Anonymous,
     /// A job or a command, by name.
     System(&'static str),
+    /// A registrar console's back end (by API client row id).
+    ApiClient(String),
 }
 
 impl Actor {
@@ -39,6 +41,7 @@ impl Actor {
             Actor::Subject(_) => "subject",
             Actor::Anonymous => "anonymous",
             Actor::System(_) => "system",
+            Actor::ApiClient(_) => "api_client",
         }
     }
 
@@ -48,6 +51,7 @@ impl Actor {
             Actor::Subject(id) => Some(id.clone()),
             Actor::Anonymous => None,
             Actor::System(name) => Some((*name).to_owned()),
+            Actor::ApiClient(id) => Some(id.clone()),
         }
     }
 }

@@ -19,6 +19,7 @@ macro_rules! per_backend {
 }
 
 pub mod agencies;
+pub mod api_clients;
 pub mod audit;
 pub mod filings;
 pub mod idempotency;

@@ -26,6 +26,23 @@ diesel::table! {
 }
 
 diesel::table! {
+    api_clients (id) {
+        id -> Text,
+        tenant_id -> Text,
+        client_id -> Text,
+        name -> Text,
+        scopes -> Text,
+        secret_hash -> Text,
+        secret_epoch -> Int4,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        rotated_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     audit_checkpoints (chain) {
         chain -> Text,
         seq -> Int8,
@@ -352,10 +369,47 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        webhook_id -> Text,
+        event_type -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Int4,
+        next_attempt_at -> Timestamp,
+        lease_until -> Nullable<Timestamp>,
+        response_status -> Nullable<Int4>,
+        response_excerpt -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    webhooks (id) {
+        id -> Text,
+        tenant_id -> Text,
+        url -> Text,
+        events -> Text,
+        description -> Nullable<Text>,
+        secret_enc -> Text,
+        previous_secret_enc -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(agencies -> tenants (tenant_id));
 diesel::joinable!(agency_authorizations -> agencies (agency_id));
 diesel::joinable!(agency_authorizations -> filings (filing_id));
 diesel::joinable!(agency_authorizations -> tenants (tenant_id));
+diesel::joinable!(api_clients -> tenants (tenant_id));
 diesel::joinable!(filing_domains -> filings (filing_id));
 diesel::joinable!(filing_domains -> tenants (tenant_id));
 diesel::joinable!(filing_password_history -> filings (filing_id));
@@ -379,10 +433,14 @@ diesel::joinable!(ticket_comments -> tickets (ticket_id));
 diesel::joinable!(ticket_counters -> tenants (tenant_id));
 diesel::joinable!(tickets -> filings (filing_id));
 diesel::joinable!(tickets -> tenants (tenant_id));
+diesel::joinable!(webhook_deliveries -> tenants (tenant_id));
+diesel::joinable!(webhook_deliveries -> webhooks (webhook_id));
+diesel::joinable!(webhooks -> tenants (tenant_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     agencies,
     agency_authorizations,
+    api_clients,
     audit_checkpoints,
     audit_events,
     audit_retention_window,
@@ -406,4 +464,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_comments,
     ticket_counters,
     tickets,
+    webhook_deliveries,
+    webhooks,
 );

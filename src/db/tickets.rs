@@ -211,6 +211,8 @@ pub struct QueueFilter {
     pub agency: Option<String>,
     /// A subject sees the tickets of its own filing only.
     pub filing: Option<String>,
+    /// The tickets of one filing number (canonical form).
+    pub filing_number: Option<String>,
 }
 
 /// Newest first (ids are UUIDv7), after the keyset cursor `before_id`.
@@ -246,6 +248,9 @@ pub fn queue(
     }
     if let Some(fi) = &f.filing {
         q = q.filter(tickets::filing_id.eq(fi.clone()));
+    }
+    if let Some(n) = &f.filing_number {
+        q = q.filter(tickets::filing_number.eq(n.clone()));
     }
     if let Some(b) = before_id {
         q = q.filter(tickets::id.lt(b.to_owned()));

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod password_policy;
 pub mod rate;
 pub mod role;
+pub mod scope;
 pub mod settings;
 pub mod staff;
 pub mod tenant;

@@ -299,6 +299,11 @@ pub struct Verification {
     /// (`POST /api/v1/subject/tickets`); absent otherwise.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<Vouched>,
+    /// `verified` when a registrar console's back end (an API client)
+    /// submitted it for a customer it had identified as the filing's owner
+    /// (`console_verified`); absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub console: Option<Vouched>,
 }
 
 /// Identity established before the submission, by sign-in.

@@ -73,6 +73,13 @@ pub fn bearer(req: &HttpRequest) -> Option<String> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim().to_owned())
 }
 
+/// The claims of the request's bearer token: 401 without one, or when it
+/// does not verify (signature, algorithm, expiry).
+pub fn verified(state: &AppState, token: Option<String>) -> Result<crate::security::jwt::Claims, ApiError> {
+    let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
+    state.jwt.verify(&token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))
+}
+
 /// 403 `wrong_token_kind`: a valid token of the other kind (a subject's
 /// on a staff route, or a staff member's on a subject route).
 pub fn wrong_token_kind(detail: &str) -> ApiError {
@@ -104,13 +111,19 @@ pub struct StaffClaims {
 
 impl StaffClaims {
     fn from_token(state: &AppState, token: Option<String>) -> Result<Self, ApiError> {
-        let token = token.ok_or(ApiError::Unauthorized("a bearer token is required"))?;
-        let claims = state.jwt.verify(&token).ok_or(ApiError::Unauthorized("the token is invalid or expired"))?;
+        Self::from_claims(verified(state, token)?)
+    }
+
+    /// The staff claims of a verified token; another kind of token is 403.
+    pub fn from_claims(claims: crate::security::jwt::Claims) -> Result<Self, ApiError> {
         let invalid = || ApiError::Unauthorized("the token is invalid or expired");
         if claims.role == crate::http::subject::ROLE {
             return Err(wrong_token_kind(
                 "this route is for staff; a filing subject's token opens only /api/v1/subject routes",
             ));
+        }
+        if claims.role == crate::http::caller::CLIENT_ROLE {
+            return Err(crate::http::caller::insufficient_scope());
         }
         let id = StaffId::parse(&claims.sub).ok_or_else(invalid)?;
         let role = Role::parse(&claims.role).ok_or_else(invalid)?;

@@ -2,8 +2,10 @@
 //! response. `routes.rs` is the whole API in one table.
 
 pub mod agencies;
+pub mod api_clients;
 pub mod audit;
 pub mod auth;
+pub mod caller;
 pub mod client_address;
 pub mod extract;
 pub mod fallback;
@@ -13,6 +15,7 @@ pub mod jobs;
 pub mod limits;
 pub mod notifications;
 pub mod nul_bytes;
+pub mod oauth;
 pub mod ops;
 pub mod recovery;
 pub mod routes;

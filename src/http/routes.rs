@@ -4,8 +4,8 @@
 use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 use super::{
-    agencies, audit, auth, filings, jobs, notifications, ops, recovery, settings, staff, subject, templates, tenants,
-    tickets,
+    agencies, api_clients, audit, auth, filings, jobs, notifications, oauth, ops, recovery, settings, staff, subject,
+    templates, tenants, tickets,
 };
 
 /// Operations routes at the root.
@@ -84,6 +84,12 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(notifications::list::list_notifications)
             .service(notifications::retry::retry_notification)
             .service(jobs::list_jobs)
+            // API clients and their token endpoint
+            .service(api_clients::create::create_api_client)
+            .service(api_clients::list::list_api_clients)
+            .service(api_clients::delete::delete_api_client)
+            .service(api_clients::rotate::rotate_api_client_secret)
+            .service(oauth::token::issue_token)
             // Audit log (`export` and `verify` before the list's siblings)
             .service(audit::export::export_audit_events)
             .service(audit::verify::verify_audit_events)

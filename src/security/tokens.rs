@@ -13,6 +13,12 @@ pub fn generate() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A secret with a recognisable prefix (`fdcs_…`), so that secret scanners
+/// can find one that leaked.
+pub fn prefixed(prefix: &str) -> String {
+    format!("{prefix}{}", generate())
+}
+
 /// A tracking code for an applicant to read and type: 16 characters of
 /// Crockford's base32 (80 random bits) in groups of four.
 pub fn tracking_code() -> String {

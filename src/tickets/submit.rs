@@ -42,6 +42,25 @@ pub struct TicketRequest {
     /// Up to 2,000 characters for the reviewer.
     #[schema(max_length = 2000)]
     pub message: Option<String>,
+    /// API clients only (`POST /api/v1/tickets` with `tickets:write`): the
+    /// console has already identified its signed-in customer as the filing's
+    /// owner. The verification then shows `"console": "verified"`; a
+    /// reviewer still decides. Anyone else sending it gets 422.
+    pub console_verified: Option<bool>,
+}
+
+impl TicketRequest {
+    /// 422 on routes where `console_verified` means nothing.
+    pub fn refuse_console_claim(&self) -> Result<(), FieldError> {
+        match self.console_verified {
+            None => Ok(()),
+            Some(_) => Err(FieldError::new(
+                "console_verified",
+                "not_allowed",
+                "console_verified is for API clients of the registrar's console only",
+            )),
+        }
+    }
 }
 
 /// A parsed, valid submission.
@@ -109,6 +128,9 @@ pub enum Submitter {
     Staff { id: StaffId, agency: Option<String> },
     /// The filing's subject, signed in (by filing id).
     Subject(String),
+    /// A registrar console's back end, for a customer it signed in; whether
+    /// it vouched for them as the filing's owner.
+    Client { id: String, console_verified: bool },
 }
 
 /// The stored ticket and the tracking code, shown this once.
@@ -156,6 +178,7 @@ pub fn submit(
                 .is_some_and(|(f, e)| matches("email", &e.as_str().to_lowercase(), &f.email_index))
         }),
         subject: matches!(by, Submitter::Subject(_)).then_some(Vouched::Verified),
+        console: matches!(by, Submitter::Client { console_verified: true, .. }).then_some(Vouched::Verified),
     };
     let mismatch_count = if verification.has_mismatch() {
         db::tickets::recent_mismatches(conn, tenant_id, s.number.as_str(), now - MISMATCH_WINDOW)? as i32 + 1
@@ -182,7 +205,7 @@ pub fn submit(
     let (submitted_by, agency_id) = match &by {
         Submitter::Public => (None, None),
         Submitter::Staff { id, agency } => (Some(id.to_string()), agency.clone()),
-        Submitter::Subject(_) => (None, None),
+        Submitter::Subject(_) | Submitter::Client { .. } => (None, None),
     };
     let row = TicketRow {
         identity_enc: seal_identity(cipher, &id, &identity),
@@ -226,6 +249,7 @@ pub fn submit(
         Submitter::Public => Actor::Anonymous,
         Submitter::Staff { id, .. } => Actor::Staff(id),
         Submitter::Subject(filing) => Actor::Subject(filing),
+        Submitter::Client { id, .. } => Actor::ApiClient(id),
     };
     let e = Event::new("ticket.submitted", actor).tenant(Some(tenant_id)).target("ticket", &row.id).details(json!({
         "number": row.number,

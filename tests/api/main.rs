@@ -3,6 +3,7 @@
 //! one. Modules mirror `src/http/`.
 
 mod agencies;
+mod api_clients;
 mod audit;
 mod auth;
 mod config;

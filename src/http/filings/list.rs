@@ -7,8 +7,10 @@ use utoipa::IntoParams;
 use super::FilingView;
 use crate::db;
 use crate::domain::role::Role;
+use crate::domain::scope::Scope;
 use crate::error::ApiError;
-use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
+use crate::http::caller::Bearer;
+use crate::http::extract::{Page, PageParams, Query};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -22,20 +24,21 @@ pub struct FilingQuery {
 
 /// List filings, newest first.
 ///
-/// Personal data masked; `q` matches a filing number, subject name or domain. An agent sees only the filings its agency holds a current authorization for.
+/// Personal data masked; `q` matches a filing number, subject name or domain. An agent sees only the filings its agency holds a current authorization for; an API client needs `filings:read`.
 #[utoipa::path(
     tag = "filings",
     params(FilingQuery, PageParams),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("oauth2" = ["filings:read"])),
     responses((status = 200, description = "A page of filings", body = Page<FilingView>))
 )]
 #[get("/filings")]
 pub async fn list_filings(
     state: web::Data<AppState>,
-    me: CurrentStaff,
+    bearer: Bearer,
     q: Query<FilingQuery>,
     p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
+    let me = bearer.confirm(&state.db, Scope::FilingsRead).await?;
     let tenant = me.acting_for(&[Role::TenantAdmin, Role::Reviewer, Role::Agent], q.tenant_id)?;
     let page = p.parse()?;
     let search = q.q.as_deref().map(crate::domain::filing::half_width).map(|s| s.trim().to_owned());

@@ -55,6 +55,9 @@ impl FromRequest for CurrentSubject {
             let state = state.ok_or_else(|| ApiError::Internal(anyhow::anyhow!("AppState missing")))?;
             let invalid = || ApiError::Unauthorized("the token is invalid or expired");
             let claims = token.and_then(|t| state.jwt.verify(&t)).ok_or_else(invalid)?;
+            if claims.role == crate::http::caller::CLIENT_ROLE {
+                return Err(crate::http::caller::insufficient_scope());
+            }
             if claims.role != ROLE {
                 return Err(crate::http::extract::wrong_token_kind("this route is for filing subjects"));
             }

@@ -77,6 +77,7 @@ pub async fn submit_own_ticket(
         new_phone: body.new_phone,
         new_email: body.new_email,
         message: body.message,
+        console_verified: None,
     };
     let s = Submission::parse(&request, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
     let tenant = me.tenant;

@@ -6,10 +6,13 @@ use utoipa::IntoParams;
 
 use super::TicketSummary;
 use crate::db::{self, tickets::QueueFilter};
+use crate::domain::filing::FilingNumber;
 use crate::domain::role::Role;
+use crate::domain::scope::Scope;
 use crate::domain::ticket::{TicketKind, TicketStatus};
 use crate::error::ApiError;
-use crate::http::extract::{Page, PageParams, Query, StaffClaims};
+use crate::http::caller::Bearer;
+use crate::http::extract::{Page, PageParams, Query};
 use crate::http::AppState;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -20,28 +23,40 @@ pub struct QueueQuery {
     /// `me`, `none` (unassigned), or a staff id.
     pub assignee: Option<String>,
     pub sla_breached: Option<bool>,
+    /// Tickets for one filing number (e.g. `浙ICP备2021035785号`).
+    pub filing_number: Option<String>,
 }
 
 /// The review queue, newest first.
 ///
-/// Filters by status, kind, assignee (`me`, `none` or a staff id) and SLA breach; keyset paging. Agents see their agency's tickets only. The caller's standing is confirmed in the same round trip as the page.
+/// Filters by status, kind, assignee (`me`, `none` or a staff id), SLA breach and filing number; keyset paging. Agents see their agency's tickets only. API clients need `tickets:read`. A staff member's standing is confirmed in the same round trip as the page.
 #[utoipa::path(
     tag = "tickets",
     params(QueueQuery, PageParams),
-    security(("bearer" = [])),
+    security(("bearer" = []), ("oauth2" = ["tickets:read"])),
     responses((status = 200, description = "A page of tickets", body = Page<TicketSummary>))
 )]
 #[get("/tickets")]
 pub async fn list_tickets(
     state: web::Data<AppState>,
-    me: StaffClaims,
+    bearer: Bearer,
     q: Query<QueueQuery>,
     p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let page = p.parse()?;
+    let filing_number = match q.filing_number.as_deref() {
+        None => None,
+        Some(raw) => Some(FilingNumber::parse(raw).map_err(|e| ApiError::Validation(vec![e]))?.as_str().to_owned()),
+    };
+    let me_id = match &bearer {
+        Bearer::Staff(c) => Some(c.id.to_string()),
+        Bearer::Client(_) => None,
+    };
     let assignee = match q.assignee.as_deref() {
         None => None,
-        Some("me") => Some(Some(me.id.to_string())),
+        Some("me") => Some(Some(me_id.ok_or_else(|| {
+            ApiError::field("assignee", "invalid", "an API client holds no tickets: use none or a staff id")
+        })?)),
         Some("none") => Some(None),
         Some(id) => Some(Some(
             uuid::Uuid::parse_str(id)
@@ -49,21 +64,34 @@ pub async fn list_tickets(
                 .to_string(),
         )),
     };
-    let (status, kind, sla_breached) = (q.status, q.kind, q.sla_breached);
-    // The standing is confirmed with the page, in its transaction: one trip
-    // to the pool for the busiest route.
-    let rows = me
-        .run_for(&state.db, &[Role::TenantAdmin, Role::Reviewer, Role::Agent], move |conn, me| {
-            let filter = QueueFilter {
-                status: status.map(|s| s.as_str().to_owned()),
-                kind: kind.map(|k| k.as_str().to_owned()),
-                assignee,
-                sla_breached,
-                agency: me.agency_scope.clone(),
-                filing: None,
-            };
-            Ok(db::tickets::queue(conn, me.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
-        })
-        .await?;
+    let filter = QueueFilter {
+        status: q.status.map(|s| s.as_str().to_owned()),
+        kind: q.kind.map(|k| k.as_str().to_owned()),
+        assignee,
+        sla_breached: q.sla_breached,
+        agency: None,
+        filing: None,
+        filing_number,
+    };
+    let rows = match bearer {
+        // The standing is confirmed with the page, in its transaction: one
+        // trip to the pool for the busiest route.
+        Bearer::Staff(me) => {
+            me.run_for(&state.db, &[Role::TenantAdmin, Role::Reviewer, Role::Agent], move |conn, me| {
+                let filter = QueueFilter { agency: me.agency_scope.clone(), ..filter };
+                Ok(db::tickets::queue(conn, me.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
+            })
+            .await?
+        }
+        Bearer::Client(c) => {
+            state
+                .db
+                .run_for(c.tenant, move |conn| -> Result<_, ApiError> {
+                    c.confirm(conn, Scope::TicketsRead)?;
+                    Ok(db::tickets::queue(conn, c.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
+                })
+                .await?
+        }
+    };
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), TicketSummary::from)))
 }

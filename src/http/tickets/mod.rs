@@ -23,6 +23,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::caller::Caller;
 use super::extract::{parse_path_id, CurrentStaff};
 use super::AppState;
 use crate::audit::RequestMeta;
@@ -170,6 +171,8 @@ pub struct TicketView {
 pub enum Audience {
     Staff,
     Agent,
+    /// A registrar console's back end: no internal comments.
+    Client,
 }
 
 impl Audience {
@@ -178,6 +181,13 @@ impl Audience {
             Audience::Agent
         } else {
             Audience::Staff
+        }
+    }
+
+    pub fn of_caller(me: &Caller) -> Self {
+        match me {
+            Caller::Staff(s) => Self::of(s),
+            Caller::Client(_) => Audience::Client,
         }
     }
 }
@@ -193,7 +203,7 @@ pub fn full_view(
         .into_iter()
         .map(|a| ApprovalView { reviewer_id: uuid(&a.reviewer_id), note: a.note, at: a.created_at.and_utc() })
         .collect();
-    let public_only = audience == Audience::Agent;
+    let public_only = audience != Audience::Staff;
     let comments =
         db::tickets::comments(conn, tenant, &t.id, public_only)?.into_iter().map(CommentView::from).collect();
     let filter = db::notifications::Filter { ticket_id: Some(t.id.clone()), ..Default::default() };
@@ -321,12 +331,12 @@ pub const REVIEWERS: &[Role] = &[Role::TenantAdmin, Role::Reviewer];
 /// agency submitted it.
 pub fn visible_ticket(
     conn: &mut DbConnection,
-    me: &CurrentStaff,
+    agency_scope: Option<&str>,
     tenant: TenantId,
     id: &str,
 ) -> Result<TicketRow, ApiError> {
     let t = db::tickets::find(conn, tenant, id)?.ok_or(ApiError::NotFound)?;
-    match me.agency_scope() {
+    match agency_scope {
         Some(agency) if t.agency_id.as_deref() != Some(agency) => Err(ApiError::NotFound),
         _ => Ok(t),
     }

@@ -30,6 +30,7 @@ pub async fn submit_public_ticket(
     meta: RequestMeta,
     body: Json<TicketRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    body.refuse_console_claim().map_err(|e| ApiError::Validation(vec![e]))?;
     let s = Submission::parse(&body, chrono::Utc::now().date_naive()).map_err(ApiError::Validation)?;
     let keys = Keys {
         group: "ticket_submit",

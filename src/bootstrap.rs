@@ -36,6 +36,30 @@ pub fn jwt_keys(db_conn: &Db, settings: &Settings) -> anyhow::Result<JwtKeys> {
     Ok(JwtKeys::new(secret.as_bytes()))
 }
 
+/// The key that signs audit checkpoints: configured, or generated once and
+/// kept in the database (every instance signs with the same key).
+pub fn audit_signer(db_conn: &Db, settings: &Settings) -> anyhow::Result<crate::audit::checkpoint::AuditSigner> {
+    use crate::audit::checkpoint::AuditSigner;
+    if let Some(k) = &settings.audit_signing_key {
+        return Ok(AuditSigner::from_bytes(&k.0));
+    }
+    let stored = db_conn.run_blocking(|conn| {
+        db::meta::get_or_insert(conn, "audit_signing_key", || {
+            use base64::Engine;
+            let mut key = [0u8; 32];
+            rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut key);
+            base64::engine::general_purpose::STANDARD.encode(key)
+        })
+        .map_err(Into::into)
+    })?;
+    tracing::warn!(
+        "FILINGDESK_AUDIT_SIGNING_KEY is not set: audit checkpoints are signed with a generated key kept in the \
+         database; configure one kept elsewhere, so that whoever can write the database cannot sign"
+    );
+    let key = DataKey::parse_base64(&stored).map_err(|m| anyhow::anyhow!("stored audit signing key: {m}"))?;
+    Ok(AuditSigner::from_bytes(&key.0))
+}
+
 /// The cipher for personal data: the data key, plus the previous keys
 /// still accepted during a rotation.
 pub fn cipher(settings: &Settings) -> anyhow::Result<crate::security::crypto::DataCipher> {

@@ -63,7 +63,16 @@ pub enum AuditCommand {
     /// Walk the hash chains and report the first broken event; exit code 1 when any chain is broken.
     Verify {
         /// Only this tenant's chain (slug); `platform` for the platform's own. Default: every chain.
-        #[arg(long)]
+        #[arg(long, conflicts_with = "checkpoint")]
         tenant: Option<String>,
+        /// A checkpoint saved earlier (JSON of GET /api/v1/audit-events/checkpoint or the `audit.checkpoint`
+        /// webhook's `data`): checks its signature, walks its tenant's chain and says whether the chain still
+        /// holds it (`checkpoint_ok`); exit code 1 unless both hold.
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// With --checkpoint: verify the signature with this public key (base64, as the registrar saved it from
+        /// GET /api/v1/audit-events/public-key) instead of the service's own.
+        #[arg(long, requires = "checkpoint")]
+        public_key: Option<String>,
     },
 }

@@ -89,6 +89,12 @@ pub struct Settings {
     pub jwt_secret: Option<Secret>,
     /// `FILINGDESK_DATA_KEY`: base64 32-byte key; generated beside the SQLite file when unset; required with PostgreSQL.
     pub data_key: Option<DataKey>,
+    /// `FILINGDESK_AUDIT_SIGNING_KEY`: base64 Ed25519 private key (32 bytes) that signs audit
+    /// checkpoints; generated and kept in the database, with a warning, when unset.
+    pub audit_signing_key: Option<DataKey>,
+    /// `FILINGDESK_WEBHOOK_ALLOW_PRIVATE=1`: webhook URLs may name loopback or private addresses
+    /// (tests, on-premises receivers); otherwise they are refused and re-checked at delivery.
+    pub webhook_allow_private: bool,
     /// `FILINGDESK_RESET_URL`: the console page that consumes reset links; a link is
     /// `URL?tenant=SLUG&token=TOKEN` (default `http://127.0.0.1:8080/reset-password`).
     pub reset_url: String,
@@ -198,6 +204,8 @@ const KEYS: &[&str] = &[
     "TRUSTED_PROXIES",
     "METRICS_TOKEN",
     "CORS_ORIGINS",
+    "AUDIT_SIGNING_KEY",
+    "WEBHOOK_ALLOW_PRIVATE",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -283,6 +291,10 @@ impl Settings {
         };
         let data_key =
             raw.get("DATA_KEY").map(|s| DataKey::parse_base64(s).map_err(|m| Raw::err("DATA_KEY", m))).transpose()?;
+        let audit_signing_key = raw
+            .get("AUDIT_SIGNING_KEY")
+            .map(|s| DataKey::parse_base64(s).map_err(|m| Raw::err("AUDIT_SIGNING_KEY", m)))
+            .transpose()?;
         let data_key_previous = raw
             .get("DATA_KEY_PREVIOUS")
             .unwrap_or("")
@@ -377,6 +389,8 @@ impl Settings {
             listen,
             jwt_secret,
             data_key,
+            audit_signing_key,
+            webhook_allow_private: raw.flag("WEBHOOK_ALLOW_PRIVATE")?,
             data_key_previous,
             reset_url,
             bootstrap_admin,

@@ -32,12 +32,20 @@ fn main() -> ExitCode {
             Err(e) => Err(e),
         },
         Command::RotateDataKey => rotate_data_key(&settings),
-        Command::Audit { command: AuditCommand::Verify { tenant } } => match audit_verify(&settings, tenant.as_deref())
-        {
-            Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::FAILURE,
-            Err(e) => Err(e),
-        },
+        Command::Audit { command: AuditCommand::Verify { checkpoint: Some(file), public_key, .. } } => {
+            match audit_verify_checkpoint(&settings, &file, public_key.as_deref()) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify { tenant, .. } } => {
+            match audit_verify(&settings, tenant.as_deref()) {
+                Ok(true) => Ok(()),
+                Ok(false) => return ExitCode::FAILURE,
+                Err(e) => Err(e),
+            }
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -123,6 +131,36 @@ fn audit_verify(settings: &Settings, tenant: Option<&str>) -> anyhow::Result<boo
         }
         Ok(all_ok)
     })
+}
+
+/// Checks a saved checkpoint against the database; prints the result as
+/// JSON; `Ok(false)` unless the signature, the chain and the checkpoint hold.
+fn audit_verify_checkpoint(
+    settings: &Settings,
+    file: &std::path::Path,
+    public_key: Option<&str>,
+) -> anyhow::Result<bool> {
+    use anyhow::Context;
+    use filingdesk::audit::{chain, checkpoint};
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let cp: checkpoint::Checkpoint =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a checkpoint", file.display()))?;
+    let db = db::Db::connect(&settings.database_url, 1)?;
+    let signed = match public_key {
+        Some(k) => checkpoint::signed_by(k, &cp)?,
+        None => bootstrap::audit_signer(&db, settings)?.signed(&cp),
+    };
+    let (walk, holds) = db.run_blocking(|conn| {
+        let walk = chain::verify(conn, &cp.tenant_id)?;
+        let holds = checkpoint::holds(conn, &cp.tenant_id, cp.seq, &cp.hash)?;
+        Ok((walk, holds))
+    })?;
+    let report = serde_json::json!({
+        "signature_ok": signed, "ok": walk.ok, "checked": walk.checked,
+        "first_broken_id": walk.first_broken_id, "checkpoint_ok": holds,
+    });
+    println!("{report}");
+    Ok(signed && walk.ok && holds)
 }
 
 /// Imports a CSV of filings with a progress bar, then prints a summary;

@@ -43,6 +43,7 @@ impl Application {
         let startup = db.startup_lock()?;
         let cipher = bootstrap::cipher(&settings)?;
         let jwt = bootstrap::jwt_keys(&db, &settings)?;
+        let signer = Arc::new(bootstrap::audit_signer(&db, &settings)?);
         bootstrap::seed(&db, &settings, &cipher)?;
         drop(startup);
         let listener =
@@ -64,6 +65,7 @@ impl Application {
         let state = AppState {
             db: db.clone(),
             jwt,
+            signer,
             cipher,
             channels,
             jobs: jobs.clone(),

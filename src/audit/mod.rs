@@ -5,6 +5,7 @@
 //! personal data only, never a password, token or raw identifier.
 
 pub mod chain;
+pub mod checkpoint;
 pub mod export;
 
 use serde_json::Value;

@@ -95,6 +95,16 @@ pub fn head(conn: &mut DbConnection, chain: &str) -> QueryResult<Option<(i64, St
     }
 }
 
+/// The hash of the event at `seq` of `chain`, if it is (still) there.
+pub fn hash_at(conn: &mut DbConnection, chain: &str, seq: i64) -> QueryResult<Option<String>> {
+    audit_events::table
+        .filter(audit_events::chain.eq(chain))
+        .filter(audit_events::seq.eq(seq))
+        .select(audit_events::hash)
+        .first(conn)
+        .optional()
+}
+
 pub fn insert(conn: &mut DbConnection, row: &AuditEventRow) -> QueryResult<usize> {
     diesel::insert_into(audit_events::table).values(row).execute(conn)
 }

@@ -38,6 +38,8 @@ use crate::security::jwt::JwtKeys;
 pub struct AppState {
     pub db: Db,
     pub jwt: JwtKeys,
+    /// Signs audit checkpoints.
+    pub signer: Arc<crate::audit::checkpoint::AuditSigner>,
     /// Encryption at rest with the data key.
     pub cipher: DataCipher,
     /// Which notification channels are configured.

@@ -93,6 +93,9 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             // Audit log (`export` and `verify` before the list's siblings)
             .service(audit::export::export_audit_events)
             .service(audit::verify::verify_audit_events)
+            .service(audit::checkpoint::verify_with_checkpoint)
+            .service(audit::checkpoint::get_checkpoint)
+            .service(audit::checkpoint::get_public_key)
             .service(audit::list::list_audit_events),
     );
 }

@@ -358,3 +358,98 @@ async fn audit_routes_refuse_bad_input_and_other_roles() {
     let resp = app.get(&format!("/api/v1/audit-events?since={since}"), token).await;
     assert_eq!(resp.json::<Value>().await.unwrap()["items"], json!([]));
 }
+
+/// `filingdesk audit verify --checkpoint FILE` against the test's database.
+fn verify_offline(app: &TestApp, checkpoint: &Value, public_key: Option<&str>) -> (Option<i32>, Value) {
+    use base64::Engine;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("checkpoint.json");
+    std::fs::write(&file, checkpoint.to_string()).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_filingdesk"));
+    cmd.env_clear()
+        .env("FILINGDESK_DATABASE_URL", app.database_url())
+        .env("FILINGDESK_DATA_KEY", base64::engine::general_purpose::STANDARD.encode([7u8; 32]))
+        .env("FILINGDESK_LOG", "error")
+        .args(["audit", "verify", "--checkpoint"])
+        .arg(&file);
+    if let Some(k) = public_key {
+        cmd.args(["--public-key", k]);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let report = serde_json::from_str(stdout.trim())
+        .unwrap_or_else(|_| panic!("{stdout} {}", String::from_utf8_lossy(&out.stderr)));
+    (out.status.code(), report)
+}
+
+#[tokio::test]
+async fn deleting_the_newest_events_is_caught_by_a_saved_checkpoint() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let b = app.tenant("beta").await;
+    for i in 0..3 {
+        app.put("/api/v1/settings", Some(&t.admin.access), json!({"lockout_threshold": 5 + i})).await;
+    }
+    let resp = app.get("/api/v1/audit-events/checkpoint", Some(&t.admin.access)).await;
+    assert_eq!(resp.status(), 200);
+    let cp: Value = resp.json().await.unwrap();
+    assert_eq!(cp["tenant_id"], t.id.as_str());
+    let events = all_events(&app, &t.admin.access, "").await;
+    assert_eq!(cp["seq"].as_i64(), Some(events.len() as i64));
+    assert_eq!(cp["hash"], events.last().unwrap()["hash"]);
+    let key: Value = app.get("/api/v1/audit-events/public-key", None).await.json().await.unwrap();
+    assert_eq!(key["key_id"], cp["key_id"]);
+
+    // More happens after the checkpoint; it still holds.
+    for i in 0..2 {
+        app.put("/api/v1/settings", Some(&t.admin.access), json!({"lockout_threshold": 9 + i})).await;
+    }
+    let post = |body: Value| app.post("/api/v1/audit-events/verify", Some(&t.admin.access), body);
+    let v: Value = post(cp.clone()).await.json().await.unwrap();
+    assert_eq!((v["ok"].as_bool(), v["checkpoint_ok"].as_bool()), (Some(true), Some(true)), "{v}");
+    let (code, report) = verify_offline(&app, &cp, key["public_key"].as_str());
+    assert_eq!((code, report["checkpoint_ok"].as_bool()), (Some(0), Some(true)), "{report}");
+
+    // An intruder deletes every event from the checkpoint's on: what is
+    // left still links, so the chain walk alone says ok.
+    let disable = if app.is_postgres() {
+        "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only;"
+    } else {
+        "DROP TRIGGER audit_events_no_delete;"
+    };
+    let seq = cp["seq"].as_i64().unwrap();
+    app.sql(&format!("{disable} DELETE FROM audit_events WHERE chain = '{}' AND seq >= {seq};", t.id)).unwrap();
+    let v: Value = post(cp.clone()).await.json().await.unwrap();
+    assert_eq!((v["ok"].as_bool(), v["checkpoint_ok"].as_bool()), (Some(true), Some(false)), "{v}");
+    let (code, report) = verify_offline(&app, &cp, None);
+    assert_eq!((code, report["checkpoint_ok"].as_bool()), (Some(1), Some(false)), "{report}");
+
+    // A forged or altered checkpoint is refused; so is another tenant's.
+    let mut forged = cp.clone();
+    forged["seq"] = json!(1);
+    assert_problem(post(forged).await, 422, "invalid_checkpoint").await;
+    let resp = app.post("/api/v1/audit-events/verify", Some(&b.admin.access), cp.clone()).await;
+    assert_problem(resp, 422, "invalid_checkpoint").await;
+    let resp = app.post("/api/v1/audit-events/verify", Some(&t.admin.access), json!({"seq": "x"})).await;
+    assert!(matches!(resp.status().as_u16(), 400 | 422));
+    // Reviewers may not; the platform admin names a tenant.
+    app.create_staff(&t.admin.access, None, "rita", "reviewer").await;
+    let rita = app.login(Some("acme"), "rita", PASSWORD).await;
+    assert_problem(app.get("/api/v1/audit-events/checkpoint", Some(&rita.access)).await, 403, "forbidden").await;
+    let root = app.platform_admin().await;
+    let other: Value = app
+        .get(&format!("/api/v1/audit-events/checkpoint?tenant_id={}", b.id), Some(&root.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(other["tenant_id"], b.id.as_str());
+    // Beta's admin gets beta's checkpoint, whatever tenant_id says.
+    let own: Value = app
+        .get(&format!("/api/v1/audit-events/checkpoint?tenant_id={}", t.id), Some(&b.admin.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(own["tenant_id"], b.id.as_str());
+}

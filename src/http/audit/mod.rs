@@ -2,6 +2,7 @@
 //! tenant's chain; the platform admin names one with `?tenant_id=`, or
 //! reads the platform's own chain without it.
 
+pub mod checkpoint;
 pub mod export;
 pub mod list;
 pub mod verify;

@@ -95,6 +95,9 @@ pub struct Settings {
     /// `FILINGDESK_WEBHOOK_ALLOW_PRIVATE=1`: webhook URLs may name loopback or private addresses
     /// (tests, on-premises receivers); otherwise they are refused and re-checked at delivery.
     pub webhook_allow_private: bool,
+    /// `FILINGDESK_WEBHOOK_TIMEOUT_SECONDS` (default 10): how long one webhook delivery may take,
+    /// the receiver's answer included.
+    pub webhook_timeout_secs: u32,
     /// `FILINGDESK_RESET_URL`: the console page that consumes reset links; a link is
     /// `URL?tenant=SLUG&token=TOKEN` (default `http://127.0.0.1:8080/reset-password`).
     pub reset_url: String,
@@ -206,6 +209,7 @@ const KEYS: &[&str] = &[
     "CORS_ORIGINS",
     "AUDIT_SIGNING_KEY",
     "WEBHOOK_ALLOW_PRIVATE",
+    "WEBHOOK_TIMEOUT_SECONDS",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -391,6 +395,7 @@ impl Settings {
             data_key,
             audit_signing_key,
             webhook_allow_private: raw.flag("WEBHOOK_ALLOW_PRIVATE")?,
+            webhook_timeout_secs: raw.number("WEBHOOK_TIMEOUT_SECONDS", 10, 1, 60)?,
             data_key_previous,
             reset_url,
             bootstrap_admin,

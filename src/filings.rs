@@ -146,6 +146,7 @@ pub fn set_chosen_password(
     db::filings::new_session(conn, tenant, &filing.id)?;
     // A generated password or a link still on its way opens nothing now.
     crate::notify::supersede(conn, tenant, &filing.id, None, &[], "password_chosen")?;
+    password_changed(conn, tenant, &filing)?;
     Ok(Some(filing))
 }
 
@@ -237,5 +238,22 @@ pub fn store_generated_password(
     filing.updated_at = now;
     db::filings::save(conn, filing)?;
     db::filings::new_session(conn, tenant, &filing.id)?;
+    password_changed(conn, tenant, filing)?;
     Ok(())
+}
+
+/// The `filing.password_changed` webhook event: which filing, and whether
+/// the new password was generated (to be changed at first sign-in).
+fn password_changed(
+    conn: &mut crate::db::DbConnection,
+    tenant: TenantId,
+    filing: &FilingRow,
+) -> diesel::QueryResult<usize> {
+    let data = serde_json::json!({
+        "filing_id": filing.id,
+        "filing_number": filing.filing_number,
+        "generated": filing.must_change_password,
+        "changed_at": filing.updated_at.and_utc(),
+    });
+    crate::webhooks::emit(conn, tenant, crate::domain::webhook::EventType::FilingPasswordChanged, data)
 }

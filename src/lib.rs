@@ -24,3 +24,4 @@ pub mod signin;
 pub mod startup;
 pub mod telemetry;
 pub mod tickets;
+pub mod webhooks;

@@ -41,6 +41,7 @@ use crate::http::routes;
         (name = "subject", description = "Filing subjects: sign-in, own filing, password"),
         (name = "recovery", description = "Self-service recovery of a forgotten query password by SMS code"),
         (name = "notifications", description = "The notification outbox"),
+        (name = "webhooks", description = "Webhook subscriptions: Standard Webhooks 1.0 events to the registrar's systems"),
         (name = "api-clients", description = "API clients of registrar console back ends (OAuth 2.0 client credentials)"),
         (name = "audit", description = "The audit log: list, export, verify"),
     )
@@ -119,7 +120,7 @@ fn problem(description: &str) -> Response {
 fn add_problem_responses(doc: &mut utoipa::openapi::OpenApi) {
     for (path, item) in doc.paths.paths.iter_mut() {
         let named = path.contains('{');
-        let no_idempotency = path.starts_with("/api/v1/auth/") || path.starts_with("/api/v1/oauth/");
+        let no_idempotency = crate::http::idempotency::carries_credentials(path);
         if let Some(post) = item.post.as_mut().filter(|_| !no_idempotency) {
             post.parameters.get_or_insert_with(Vec::new).push(RefOr::T(idempotency_key()));
         }

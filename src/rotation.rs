@@ -27,6 +27,7 @@ pub struct RotationReport {
     pub filings: u64,
     pub notifications: u64,
     pub idempotency_keys: u64,
+    pub webhooks: u64,
 }
 
 /// Moves everything to the current key; `progress` hears of each batch.
@@ -47,6 +48,7 @@ pub fn rotate(db: &Db, cipher: &DataCipher, mut progress: impl FnMut(&str, u64))
     report.filings = step("filings", &|conn| filings(conn, cipher, &prefix))?;
     report.notifications = step("notifications", &|conn| notifications(conn, cipher, &prefix))?;
     report.idempotency_keys = step("idempotency_keys", &|conn| idempotency(conn, cipher, &prefix))?;
+    report.webhooks = step("webhooks", &|conn| webhooks(conn, cipher, &prefix))?;
     db.run_blocking(|conn| {
         let e = Event::new("data_key.rotated", Actor::System("rotate-data-key"))
             .details(serde_json::to_value(report).unwrap_or_default());
@@ -100,6 +102,21 @@ fn notifications(conn: &mut DbConnection, cipher: &DataCipher, prefix: &str) -> 
         let index = crate::notify::recipient_index(cipher, &to);
         let sealed = cipher.encrypt(&cipher_context(id, "recipient"), to.as_bytes());
         db::notifications::reseal(conn, id, &sealed, &index, params.as_deref())?;
+    }
+    Ok(rows.len() as u64)
+}
+
+fn webhooks(conn: &mut DbConnection, cipher: &DataCipher, prefix: &str) -> anyhow::Result<u64> {
+    let rows = db::webhooks::not_sealed_with(conn, prefix, BATCH)?;
+    for mut row in rows.iter().cloned() {
+        let reseal = |sealed: &str| {
+            crate::webhooks::open(cipher, &row.id, sealed)
+                .map(|s| crate::webhooks::seal(cipher, &row.id, &s))
+                .ok_or_else(|| unreadable(&format!("webhook {} secret", row.id)))
+        };
+        row.secret_enc = reseal(&row.secret_enc)?;
+        row.previous_secret_enc = row.previous_secret_enc.as_deref().map(reseal).transpose()?;
+        db::webhooks::save(conn, &row)?;
     }
     Ok(rows.len() as u64)
 }

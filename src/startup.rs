@@ -58,8 +58,21 @@ impl Application {
         let delivery =
             Arc::new(crate::notify::deliver::Delivery::from_settings(db.clone(), cipher.clone(), &settings)?);
         let channels = crate::notify::ChannelSet::from_settings(&settings);
-        let jobs =
-            Arc::new(Jobs::new(db.clone(), delivery.clone(), cipher.clone(), channels, settings.outbox_interval_secs));
+        let webhooks = Arc::new(crate::webhooks::deliver::Dispatcher::new(
+            db.clone(),
+            cipher.clone(),
+            settings.webhook_allow_private,
+            std::time::Duration::from_secs(u64::from(settings.webhook_timeout_secs)),
+        ));
+        let jobs = Arc::new(Jobs::new(
+            db.clone(),
+            delivery.clone(),
+            webhooks,
+            signer.clone(),
+            cipher.clone(),
+            channels,
+            settings.outbox_interval_secs,
+        ));
         let scheduler = if settings.scheduler { Some(scheduler::start(jobs.clone()).await?) } else { None };
         let draining = Arc::new(AtomicBool::new(false));
         let state = AppState {

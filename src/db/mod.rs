@@ -36,6 +36,7 @@ pub mod staff;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;
+pub mod webhooks;
 
 mod locks;
 mod pool;

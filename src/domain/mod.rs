@@ -14,6 +14,7 @@ pub mod settings;
 pub mod staff;
 pub mod tenant;
 pub mod ticket;
+pub mod webhook;
 
 use serde::{Deserialize, Serialize};
 

@@ -34,10 +34,15 @@ fn applies(req: &ServiceRequest) -> bool {
 
 /// Sign-in, token and password routes: their answers carry tokens and their
 /// bodies passwords, so neither is stored (nor replayed to whoever repeats
-/// the key), and nothing is created that a retry could duplicate.
-fn carries_credentials(path: &str) -> bool {
+/// the key), and nothing is created that a retry could duplicate. Nor are
+/// the answers that show a client or webhook secret once: stored, the
+/// secret would outlive its one showing.
+pub fn carries_credentials(path: &str) -> bool {
     path.starts_with("/api/v1/auth/")
         || path.starts_with("/api/v1/oauth/")
+        || path == "/api/v1/api-clients"
+        || path == "/api/v1/webhooks"
+        || path.ends_with("/rotate-secret")
         || path.ends_with("/subject/login")
         || path.ends_with("/password-resets")
         || path.contains("/password-recovery")

@@ -25,6 +25,7 @@ pub mod subject;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;
+pub mod webhooks;
 
 use std::sync::Arc;
 

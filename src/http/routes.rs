@@ -5,7 +5,7 @@ use utoipa_actix_web::{scope, service_config::ServiceConfig};
 
 use super::{
     agencies, api_clients, audit, auth, filings, jobs, notifications, oauth, ops, recovery, settings, staff, subject,
-    templates, tenants, tickets,
+    templates, tenants, tickets, webhooks,
 };
 
 /// Operations routes at the root.
@@ -90,6 +90,16 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(api_clients::delete::delete_api_client)
             .service(api_clients::rotate::rotate_api_client_secret)
             .service(oauth::token::issue_token)
+            // Webhooks
+            .service(webhooks::create::create_webhook)
+            .service(webhooks::list::list_webhooks)
+            .service(webhooks::get::get_webhook)
+            .service(webhooks::update::update_webhook)
+            .service(webhooks::delete::delete_webhook)
+            .service(webhooks::rotate::rotate_webhook_secret)
+            .service(webhooks::test::test_webhook)
+            .service(webhooks::deliveries::list_deliveries)
+            .service(webhooks::retry::retry_delivery)
             // Audit log (`export` and `verify` before the list's siblings)
             .service(audit::export::export_audit_events)
             .service(audit::verify::verify_audit_events)

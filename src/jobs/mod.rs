@@ -3,6 +3,7 @@
 //! scheduler runs one: under a PostgreSQL advisory lock (one instance at a
 //! time), with its outcome kept for `GET /api/v1/jobs`.
 
+pub mod audit_checkpoints;
 pub mod audit_retention;
 pub mod idempotency_purge;
 pub mod outbox;
@@ -10,6 +11,7 @@ pub mod password_reminders;
 pub mod scheduler;
 pub mod sla_breaches;
 pub mod ticket_expiry;
+pub mod webhooks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -30,16 +32,20 @@ pub enum JobName {
     PasswordReminders,
     SlaBreaches,
     TicketExpiry,
+    Webhooks,
+    AuditCheckpoints,
 }
 
 impl JobName {
-    pub const ALL: [JobName; 6] = [
+    pub const ALL: [JobName; 8] = [
         JobName::Outbox,
         JobName::AuditRetention,
         JobName::IdempotencyPurge,
         JobName::PasswordReminders,
         JobName::SlaBreaches,
         JobName::TicketExpiry,
+        JobName::Webhooks,
+        JobName::AuditCheckpoints,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -50,6 +56,8 @@ impl JobName {
             JobName::PasswordReminders => "password_reminders",
             JobName::SlaBreaches => "sla_breaches",
             JobName::TicketExpiry => "ticket_expiry",
+            JobName::Webhooks => "webhooks",
+            JobName::AuditCheckpoints => "audit_checkpoints",
         }
     }
 
@@ -61,6 +69,8 @@ impl JobName {
             JobName::PasswordReminders => "remind subjects whose query password nears the tenant's maximum age",
             JobName::SlaBreaches => "flag open tickets past their SLA deadline and tell the tenant's admins",
             JobName::TicketExpiry => "expire tickets left in needs_info and reset links past their time",
+            JobName::Webhooks => "deliver due webhook events, each endpoint on its own",
+            JobName::AuditCheckpoints => "send each subscribed tenant a signed checkpoint of its audit chain",
         }
     }
 
@@ -83,6 +93,10 @@ pub enum RunOutcome {
 pub struct Jobs {
     pub db: Db,
     pub delivery: Arc<Delivery>,
+    /// Webhook deliveries.
+    pub webhooks: Arc<crate::webhooks::deliver::Dispatcher>,
+    /// Signs the hourly audit checkpoints.
+    pub signer: Arc<crate::audit::checkpoint::AuditSigner>,
     /// Seconds between outbox runs.
     pub outbox_interval_secs: u32,
     /// One run per job at a time in this process too.
@@ -99,6 +113,8 @@ impl Jobs {
     pub fn new(
         db: Db,
         delivery: Arc<Delivery>,
+        webhooks: Arc<crate::webhooks::deliver::Dispatcher>,
+        signer: Arc<crate::audit::checkpoint::AuditSigner>,
         cipher: DataCipher,
         channels: ChannelSet,
         outbox_interval_secs: u32,
@@ -106,6 +122,8 @@ impl Jobs {
         Self {
             db,
             delivery,
+            webhooks,
+            signer,
             outbox_interval_secs,
             running: Default::default(),
             stopping: Default::default(),
@@ -123,6 +141,9 @@ impl Jobs {
             JobName::PasswordReminders => "0 30 1 * * *".to_owned(),
             JobName::SlaBreaches => "0 * * * * *".to_owned(),
             JobName::TicketExpiry => "30 */5 * * * *".to_owned(),
+            // Beside the outbox, never inside it.
+            JobName::Webhooks => format!("*/{} * * * * *", self.outbox_interval_secs.clamp(1, 59)),
+            JobName::AuditCheckpoints => "0 0 * * * *".to_owned(),
         }
     }
 
@@ -221,6 +242,14 @@ impl Jobs {
                 let r =
                     tokio::task::spawn_blocking(move || ticket_expiry::run_once(&db, &cipher, channels, now)).await??;
                 Ok(format!("expired {} tickets and {} reset links", r.tickets, r.reset_links))
+            }
+            JobName::Webhooks => {
+                webhooks::run_until(&self.webhooks, now, &self.stopping).await.map(|r| format!("{r:?}"))
+            }
+            JobName::AuditCheckpoints => {
+                let (db, signer) = (self.db.clone(), self.signer.clone());
+                let n = tokio::task::spawn_blocking(move || audit_checkpoints::run_once(&db, &signer)).await??;
+                Ok(format!("sent {n} checkpoints"))
             }
             JobName::PasswordReminders => {
                 let (db, cipher, channels) = (self.db.clone(), self.cipher.clone(), self.channels);

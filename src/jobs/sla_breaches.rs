@@ -59,6 +59,9 @@ pub fn run_once(database: &Db, cipher: &DataCipher, channels: ChannelSet, now: N
                             "notification_ids": sent,
                         }));
                     audit::record(conn, &RequestMeta::default(), e)?;
+                    let mut data = crate::webhooks::ticket_data(t);
+                    data["sla_breached"] = true.into();
+                    crate::webhooks::emit(conn, tenant, crate::domain::webhook::EventType::TicketSlaBreached, data)?;
                 }
                 Ok::<_, anyhow::Error>((due.len(), n))
             })

@@ -239,6 +239,18 @@ impl Delivery {
                             "error": error,
                         }));
                     audit::record(conn, &RequestMeta::default(), e)?;
+                    if let (true, Some(tenant)) = (action == "notification.dead", TenantId::parse(&row.tenant_id)) {
+                        let data = json!({
+                            "notification_id": row.id,
+                            "channel": row.channel,
+                            "kind": row.kind,
+                            "recipient_masked": row.recipient_masked,
+                            "ticket_id": row.ticket_id,
+                            "filing_id": row.filing_id,
+                            "attempts": attempts,
+                        });
+                        crate::webhooks::emit(conn, tenant, crate::domain::webhook::EventType::NotificationDead, data)?;
+                    }
                 }
                 Ok(report)
             })

@@ -11,6 +11,7 @@ use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, tickets::ApprovalRow, tickets::CommentRow, tickets::Move, tickets::TicketRow, DbConnection};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::domain::ticket::{decide, Action, Actor as TicketActor, Facts, Refusal, TicketStatus};
+use crate::domain::webhook::EventType;
 use crate::error::ApiError;
 use crate::notify::templates::Kind;
 
@@ -153,6 +154,14 @@ pub fn apply(
         .target("ticket", &t.id)
         .details(json!({"number": t.number, "from": facts.status.as_str(), "to": t.status, "version": t.version}));
     audit::record(conn, meta, e)?;
+    if step.to != facts.status {
+        let mut data = crate::webhooks::ticket_data(&t);
+        data["previous_status"] = facts.status.as_str().into();
+        crate::webhooks::emit(conn, tenant, EventType::TicketStatusChanged, data.clone())?;
+        if step.to == TicketStatus::Resolved {
+            crate::webhooks::emit(conn, tenant, EventType::TicketResolved, data)?;
+        }
+    }
 
     let tenant_row = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
     let settings = db::settings::get(conn, tenant)?;

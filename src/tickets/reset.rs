@@ -128,6 +128,16 @@ pub fn issue(
             params.insert("number".into(), t.number.clone().into());
             params.insert("status".into(), t.status.clone().into());
             let sent = to.send_to(conn, Some(&filing.id), recipients, Kind::ContactChanged, &params)?;
+            let data = json!({
+                "filing_id": filing.id,
+                "filing_number": filing.filing_number,
+                "changed": changed,
+                "phone_masked": filing.phone_masked,
+                "email_masked": filing.email_masked,
+                "ticket_id": t.id,
+                "ticket_number": t.number,
+            });
+            crate::webhooks::emit(conn, tenant_id, crate::domain::webhook::EventType::FilingContactsChanged, data)?;
             (
                 "filing.contact_changed",
                 sent,

@@ -15,6 +15,7 @@ use crate::domain::filing::{FilingNumber, IdNumber};
 use crate::domain::ids::{StaffId, TenantId};
 use crate::domain::settings::TenantSettings;
 use crate::domain::ticket::{same_name, ticket_number, Check, TicketKind, TicketStatus, Verification, Vouched};
+use crate::domain::webhook::EventType;
 use crate::domain::{parse_text, FieldError, Violations};
 use crate::notify::templates::Kind;
 use crate::security::tokens;
@@ -261,5 +262,6 @@ pub fn submit(
         "notification_ids": notified.iter().map(|n| &n.id).collect::<Vec<_>>(),
     }));
     audit::record(conn, meta, e)?;
+    crate::webhooks::emit(conn, tenant_id, EventType::TicketSubmitted, crate::webhooks::ticket_data(&row))?;
     Ok(Submitted { ticket: row, tracking_code })
 }

@@ -23,6 +23,8 @@ struct Alpha {
     notification: String,
     recovery: String,
     api_client: String,
+    webhook: String,
+    delivery: String,
 }
 
 fn filing(number: &str, domain: &str) -> Value {
@@ -136,6 +138,17 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
     let client_a =
         created(app.post("/api/v1/api-clients", Some(admin_a), json!({"name": "a", "scopes": ["tickets:read"]})).await)
             .await;
+    let hook_a = created(
+        app.post(
+            "/api/v1/webhooks",
+            Some(admin_a),
+            json!({"url": "https://hooks.alpha.example/fd", "events": ["ticket.submitted"]}),
+        )
+        .await,
+    )
+    .await;
+    let hook_a = hook_a["id"].as_str().unwrap().to_owned();
+    let test_a = created(app.post(&format!("/api/v1/webhooks/{hook_a}/test"), Some(admin_a), json!({})).await).await;
     let alpha = Alpha {
         tenant: a.id.clone(),
         staff: staff_a,
@@ -147,6 +160,8 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
         notification: sent["notification_ids"][0].as_str().unwrap().to_owned(),
         recovery: recovery["recovery_id"].as_str().unwrap().to_owned(),
         api_client: client_a["id"].as_str().unwrap().to_owned(),
+        webhook: hook_a,
+        delivery: test_a["delivery_id"].as_str().unwrap().to_owned(),
     };
 
     // Tenant B: every kind of credential.
@@ -243,6 +258,8 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
                 ("id", p) if p.starts_with("/api/v1/tickets/") => alpha.ticket.as_str(),
                 ("id", p) if p.starts_with("/api/v1/notifications/") => alpha.notification.as_str(),
                 ("id", p) if p.starts_with("/api/v1/api-clients/") => alpha.api_client.as_str(),
+                ("id", p) if p.starts_with("/api/v1/webhooks/") => alpha.webhook.as_str(),
+                ("delivery_id", _) => alpha.delivery.as_str(),
                 (other, _) => panic!("{path}: teach this test which of tenant A's objects `{{{other}}}` names"),
             };
             concrete = concrete.replace(&format!("{{{p}}}"), value);
@@ -300,6 +317,16 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
     assert_eq!(auths["items"][0]["revoked_at"], Value::Null);
     let clients: Value = app.get("/api/v1/api-clients", Some(admin_a)).await.json().await.unwrap();
     assert_eq!(clients["items"][0]["rotated_at"], Value::Null, "A's client was not rotated");
+    let hook: Value =
+        app.get(&format!("/api/v1/webhooks/{}", alpha.webhook), Some(admin_a)).await.json().await.unwrap();
+    assert_eq!(
+        (hook["enabled"].as_bool(), hook["previous_secret_until"].is_null()),
+        (Some(true), true),
+        "A's webhook untouched"
+    );
+    let log: Value =
+        app.get(&format!("/api/v1/webhooks/{}/deliveries", alpha.webhook), Some(admin_a)).await.json().await.unwrap();
+    assert_eq!(log["items"].as_array().unwrap().len(), 1, "no delivery added for A's webhook");
 }
 
 /// The second enforcement (PostgreSQL only; SQLite has the first alone):

@@ -20,7 +20,16 @@ async fn the_platform_admin_sees_every_job_with_its_schedule_and_last_run() {
     let names: Vec<&str> = listed.iter().map(|j| j["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        ["outbox", "audit_retention", "idempotency_purge", "password_reminders", "sla_breaches", "ticket_expiry"]
+        [
+            "outbox",
+            "audit_retention",
+            "idempotency_purge",
+            "password_reminders",
+            "sla_breaches",
+            "ticket_expiry",
+            "webhooks",
+            "audit_checkpoints"
+        ]
     );
     assert!(listed.iter().all(|j| j["runs"] == 0 && j["last_outcome"].is_null()));
     assert_eq!(listed[1]["schedule"], "0 15 3 * * *");

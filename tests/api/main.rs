@@ -29,3 +29,4 @@ mod templates;
 mod tenants;
 mod tickets;
 mod trust;
+mod webhooks;

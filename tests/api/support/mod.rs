@@ -2,3 +2,4 @@
 
 pub mod sms_gateway;
 pub mod smtp;
+pub mod webhook_receiver;

@@ -97,6 +97,7 @@ fn rotate_data_key(settings: &Settings) -> anyhow::Result<()> {
     println!("filings           {:>9}", report.filings);
     println!("notifications     {:>9}", report.notifications);
     println!("idempotency_keys  {:>9}", report.idempotency_keys);
+    println!("webhooks          {:>9}", report.webhooks);
     println!("every value is now under the current key; FILINGDESK_DATA_KEY_PREVIOUS may be removed");
     Ok(())
 }

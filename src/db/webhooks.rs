@@ -258,6 +258,16 @@ pub fn release(conn: &mut DbConnection, row: &DeliveryRow) -> QueryResult<()> {
     .map(drop)
 }
 
+/// Forgets delivered and dead deliveries created before `before`.
+pub fn purge_finished_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
+    diesel::delete(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::status.eq_any(["delivered", "dead"]))
+            .filter(webhook_deliveries::created_at.lt(before)),
+    )
+    .execute(conn)
+}
+
 /// Subscriptions by id, deleted ones included (a delivery whose
 /// subscription went is given up).
 pub fn by_ids(conn: &mut DbConnection, ids: &[String]) -> QueryResult<Vec<WebhookRow>> {

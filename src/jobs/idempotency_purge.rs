@@ -16,11 +16,15 @@ pub const KEEP_RATE_WINDOWS: Duration = Duration::hours(3);
 /// lock, if any, is over.
 pub const KEEP_SIGN_IN_FAILURES: Duration = Duration::hours(24);
 
-/// Returns how many keys were forgotten (rate-limit windows and old failed
-/// sign-ins are purged too).
+/// How long finished webhook deliveries stay in the delivery log.
+pub const KEEP_WEBHOOK_DELIVERIES: Duration = Duration::days(30);
+
+/// Returns how many keys were forgotten (rate-limit windows, old failed
+/// sign-ins and old finished webhook deliveries are purged too).
 pub fn run_once(database: &Db, now: NaiveDateTime) -> anyhow::Result<usize> {
     database.run_blocking(|conn| {
         db::rate::purge_before(conn, now - KEEP_RATE_WINDOWS)?;
+        db::webhooks::purge_finished_before(conn, now - KEEP_WEBHOOK_DELIVERIES)?;
         db::sign_in_failures::purge_before(conn, now - KEEP_SIGN_IN_FAILURES)?;
         Ok(db::idempotency::purge_before(conn, now - KEEP)?)
     })

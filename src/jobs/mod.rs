@@ -65,7 +65,7 @@ impl JobName {
         match self {
             JobName::Outbox => "deliver due notifications",
             JobName::AuditRetention => "remove audit events past each tenant's retention, behind a checkpoint",
-            JobName::IdempotencyPurge => "forget Idempotency-Key answers older than a day and old rate-limit windows",
+            JobName::IdempotencyPurge => "forget Idempotency-Key answers older than a day, old rate-limit windows and webhook deliveries finished 30 days ago",
             JobName::PasswordReminders => "remind subjects whose query password nears the tenant's maximum age",
             JobName::SlaBreaches => "flag open tickets past their SLA deadline and tell the tenant's admins",
             JobName::TicketExpiry => "expire tickets left in needs_info and reset links past their time",

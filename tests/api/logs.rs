@@ -1,7 +1,9 @@
 //! Secret hygiene: a full run of the real binary (debug logging, JSON
 //! lines) through sign-ins, filings, the initial password, a ticket and its
-//! reset, then a scan of everything it logged for any password, token,
-//! tracking code, raw ID number, raw phone number or e-mail address used.
+//! reset, an API client and a webhook subscription, then a scan of
+//! everything it logged, and of every webhook body it sent, for any
+//! password, token, client or webhook secret, tracking code, raw ID number,
+//! raw phone number or e-mail address used.
 
 use std::io::{BufRead, BufReader};
 use std::sync::{Arc, Mutex};
@@ -9,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, ADMIN, ADMIN_PASSWORD, PASSWORD};
-use crate::support::{sms_gateway::SmsGateway, smtp::SmtpServer};
+use crate::support::{sms_gateway::SmsGateway, smtp::SmtpServer, webhook_receiver::WebhookReceiver};
 
 const ID: &str = "11010519491231002X";
 const PHONE: &str = "13812345678";
@@ -33,6 +35,7 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
     // binary as a second instance: its logs are the ones scanned.
     let holder = spawn_app().await;
     let (smtp, gateway) = (SmtpServer::start().await, SmsGateway::start().await);
+    let receiver = WebhookReceiver::start().await;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_filingdesk"))
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -46,6 +49,7 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
         .env("FILINGDESK_SMTP_URL", smtp.url())
         .env("FILINGDESK_SMS_WEBHOOK_URL", gateway.url())
         .env("FILINGDESK_SMS_WEBHOOK_SECRET", "webhook-secret-for-logs")
+        .env("FILINGDESK_WEBHOOK_ALLOW_PRIVATE", "1")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
@@ -136,6 +140,46 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
     secrets.extend([boss.clone(), rita_token.clone(), rita["refresh_token"].as_str().unwrap().to_owned()]);
     secrets.push(refreshed["refresh_token"].as_str().unwrap().to_owned());
 
+    // Webhooks to every event, and an API client with a token.
+    let events = json!([
+        "ticket.submitted",
+        "ticket.status_changed",
+        "ticket.resolved",
+        "ticket.sla_breached",
+        "filing.password_changed",
+        "filing.contacts_changed",
+        "notification.dead",
+        "audit.checkpoint"
+    ]);
+    let (s, hook) =
+        call(M::POST, "/api/v1/webhooks", Some(&boss), Some(json!({"url": receiver.url(), "events": events}))).await;
+    assert_eq!(s, 201, "{hook}");
+    let (s, client) = call(
+        M::POST,
+        "/api/v1/api-clients",
+        Some(&boss),
+        Some(json!({"name": "console", "scopes": ["tickets:read", "filings:read"]})),
+    )
+    .await;
+    assert_eq!(s, 201);
+    let client_token: Value = http
+        .post(format!("{base}/api/v1/oauth/token"))
+        .basic_auth(client["client_id"].as_str().unwrap(), client["client_secret"].as_str())
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let client_token = client_token["access_token"].as_str().unwrap().to_owned();
+    assert_eq!(call(M::GET, "/api/v1/filings", Some(&client_token), None).await.0, 200);
+    secrets.extend([
+        hook["secret"].as_str().unwrap().to_owned(),
+        client["client_secret"].as_str().unwrap().to_owned(),
+        client_token,
+    ]);
+
     // Several SMS reach the filing's phone within a minute here.
     let budget = json!({"sms_budget": {"per_minute": 10, "per_hour": 60, "per_day": 200}});
     assert_eq!(call(M::PUT, "/api/v1/settings", Some(&boss), Some(budget)).await.0, 200);
@@ -220,6 +264,15 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
     let traced = http.get(format!("{base}/api/v1/tickets")).bearer_auth(&rita_token).header("x-request-id", TRACED);
     assert_eq!(traced.send().await.unwrap().status(), 200);
 
+    // The scheduler sends the webhooks: a password change each for the
+    // initial, chosen, temporary and link-set passwords.
+    let changed = || receiver.received().iter().filter(|r| r.body.contains("filing.password_changed")).count();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while changed() < 4 {
+        assert!(std::time::Instant::now() < deadline, "webhooks sent: {:?}", receiver.received());
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
     let _ = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
     let _ = tokio::task::spawn_blocking(move || child.wait()).await;
     for r in readers {
@@ -234,6 +287,17 @@ async fn a_full_run_logs_no_secret_and_no_raw_personal_data() {
             "the log holds a secret or raw personal datum ({} chars)",
             secret.len()
         );
+    }
+    let sent = receiver.received();
+    assert!(sent.len() >= 8, "{sent:?}");
+    for r in &sent {
+        for secret in &secrets {
+            assert!(
+                !r.body.contains(secret.as_str()),
+                "a webhook body holds a secret or raw personal datum: {}",
+                r.body
+            );
+        }
     }
     // Masked forms are what may appear.
     let of_traced: Vec<Value> = log

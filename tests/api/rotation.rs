@@ -46,6 +46,11 @@ async fn rotation_reseals_everything_under_the_new_key_and_can_run_again() {
     let id = filing["id"].as_str().unwrap();
     let resp = app.post(&format!("/api/v1/filings/{id}/initial-password"), Some(&t.admin.access), json!({})).await;
     assert_eq!(resp.status(), 202);
+    let hook = json!({"url": "https://hooks.example.com/fd", "events": ["ticket.submitted"]});
+    let resp = app.post("/api/v1/webhooks", Some(&t.admin.access), hook).await;
+    assert_eq!(resp.status(), 201);
+    let hook: serde_json::Value = resp.json().await.unwrap();
+    let (hook_id, hook_secret) = (hook["id"].as_str().unwrap(), hook["secret"].as_str().unwrap());
 
     // Without the old key the command refuses and changes nothing.
     let refused = rotate(&app.database_url(), None);
@@ -63,6 +68,12 @@ async fn rotation_reseals_everything_under_the_new_key_and_can_run_again() {
     };
     assert_eq!((count("filings").as_str(), count("notifications").as_str()), ("1", "2"));
     assert_eq!(count("idempotency_keys"), "1");
+    assert_eq!(count("webhooks"), "1");
+    let sealed = &app.sql_strings(&format!("SELECT secret_enc AS v FROM webhooks WHERE id = '{hook_id}'"))[0];
+    assert_eq!(
+        filingdesk::webhooks::open(&DataCipher::new(&DataKey(NEW)), hook_id, sealed).as_deref(),
+        Some(hook_secret)
+    );
 
     let new = DataCipher::new(&DataKey(NEW));
     for col in ["id_number_enc", "phone_enc", "email_enc"] {

@@ -25,6 +25,7 @@ pub const CLIENT_ID_PREFIX: &str = "fdci_";
 
 /// An API client, never its secret.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019a5f3e-7c1d-7f00-8000-000000000001", "client_id": "fdci_3q2Vx0cPZ4mRk1bYtW8aLs", "name": "Console back end", "scopes": ["tickets:read", "tickets:write"], "created_at": "2026-11-26T08:00:00Z", "rotated_at": null, "last_used_at": "2026-11-26T09:12:00Z"}))]
 pub struct ApiClientView {
     pub id: uuid::Uuid,
     /// What the client sends as its OAuth `client_id`.

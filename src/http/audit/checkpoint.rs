@@ -25,6 +25,7 @@ pub struct PublicKeyView {
 
 /// The chain walk, and whether a saved checkpoint still holds.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"ok": true, "checked": 1204, "first_broken_id": null, "checkpoint_ok": false}))]
 pub struct CheckpointVerification {
     /// Whether every event links to its predecessor and matches its hash.
     pub ok: bool,

@@ -23,6 +23,7 @@ use crate::http::extract::parse_path_id;
 
 /// A subscription, never its secret.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019a5f3e-7c1d-7f00-8000-000000000002", "url": "https://hooks.registrar.example.com/filingdesk", "events": ["ticket.submitted", "ticket.resolved"], "description": "ticket desk", "enabled": true, "previous_secret_until": null, "created_at": "2026-11-26T08:00:00Z", "updated_at": "2026-11-26T08:00:00Z"}))]
 pub struct WebhookView {
     pub id: uuid::Uuid,
     #[schema(example = "https://hooks.registrar.example.com/filingdesk")]
@@ -65,6 +66,7 @@ pub struct WebhookWithSecret {
 
 /// One event's delivery to one subscription.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "019a5f40-0000-7000-8000-000000000003", "event_type": "ticket.submitted", "status": "failed", "attempts": 2, "response_status": 503, "response_excerpt": "upstream unavailable", "last_error": "answered 503", "next_attempt_at": "2026-11-26T08:35:05Z", "created_at": "2026-11-26T08:30:00Z", "delivered_at": null}))]
 pub struct DeliveryView {
     /// Also the `webhook-id` header of every attempt.
     pub id: uuid::Uuid,

@@ -33,3 +33,22 @@ TOKEN=$(curl -sf "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
   -d "{\"tenant\":\"demo\",\"username\":\"demo-admin\",\"password\":\"$PW\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 node "$NODE_DIR/swagger-ui.mjs" "$BASE" "$TOKEN" "$PWD/target/swagger-ui.png"
+
+# The reviewer workbench (/console/): a second reviewer `rob` (an admin-set
+# password, changed at the first sign-in), two approvals for password resets,
+# two public tickets for the demo filing.
+cp tests/browser/console.mjs "$NODE_DIR/"
+RITA_PW=$(grep "  reviewer " "$WORK/serve.log" | awk '{print $NF}')
+ROB_PW=Second-Reviewer-Initial-9
+curl -sf "$BASE/api/v1/staff" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d "{\"username\":\"rob\",\"display_name\":\"Rob\",\"email\":\"rob@example.com\",\"role\":\"reviewer\",\"password\":\"$ROB_PW\"}" >/dev/null
+curl -sf -X PUT "$BASE/api/v1/settings" -H "authorization: Bearer $TOKEN" -H 'content-type: application/json' \
+  -d '{"approvals_required":{"password_reset":2,"initial_password_resend":1,"contact_change":2}}' >/dev/null
+ticket() {
+  curl -sf "$BASE/api/v1/public/demo/tickets" -H 'content-type: application/json' \
+    -d "{\"kind\":\"password_reset\",\"filing_number\":\"京ICP备00000001号\",\"contact_name\":\"张三\",\"phone\":\"$1\",\"id_number\":\"11010519491231002X\"}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["number"])'
+}
+FIRST=$(ticket 13800138000)
+SECOND=$(ticket 13900001111)
+TICKETS="[\"$FIRST\",\"$SECOND\"]" node "$NODE_DIR/console.mjs" "$BASE" "$RITA_PW" "$ROB_PW" "$PWD/target"

@@ -98,6 +98,8 @@ pub struct Settings {
     /// `FILINGDESK_WEBHOOK_TIMEOUT_SECONDS` (default 10): how long one webhook delivery may take,
     /// the receiver's answer included.
     pub webhook_timeout_secs: u32,
+    /// `FILINGDESK_CONSOLE` (default on): `0` turns the reviewer workbench at `/console/` off.
+    pub console: bool,
     /// `FILINGDESK_RESET_URL`: the console page that consumes reset links; a link is
     /// `URL?tenant=SLUG&token=TOKEN` (default `http://127.0.0.1:8080/reset-password`).
     pub reset_url: String,
@@ -210,6 +212,7 @@ const KEYS: &[&str] = &[
     "AUDIT_SIGNING_KEY",
     "WEBHOOK_ALLOW_PRIVATE",
     "WEBHOOK_TIMEOUT_SECONDS",
+    "CONSOLE",
 ];
 
 /// Raw values by full variable name, before parsing.
@@ -396,6 +399,7 @@ impl Settings {
             audit_signing_key,
             webhook_allow_private: raw.flag("WEBHOOK_ALLOW_PRIVATE")?,
             webhook_timeout_secs: raw.number("WEBHOOK_TIMEOUT_SECONDS", 10, 1, 60)?,
+            console: raw.get("CONSOLE").is_none() || raw.flag("CONSOLE")?,
             data_key_previous,
             reset_url,
             bootstrap_admin,

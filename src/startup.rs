@@ -173,6 +173,7 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
     let origins = state.settings.cors_origins.clone();
+    let console = state.settings.console;
     let mut server = HttpServer::new(move || {
         let (app, _) = App::new()
             .into_utoipa_app()
@@ -186,6 +187,11 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
             .app_data(path_config())
             .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", doc.clone()))
             .route("/swagger-ui", web::get().to(swagger_ui_slash))
+            .configure(|cfg| {
+                if console {
+                    crate::http::console::routes(cfg);
+                }
+            })
             .default_service(web::to(not_matched))
             .wrap(middleware::from_fn(crate::http::idempotency::idempotency))
             .wrap(middleware::from_fn(crate::http::nul_bytes::refuse_nul))

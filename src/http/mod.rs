@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod caller;
 pub mod client_address;
+pub mod console;
 pub mod extract;
 pub mod fallback;
 pub mod filings;

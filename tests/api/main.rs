@@ -7,6 +7,7 @@ mod api_clients;
 mod audit;
 mod auth;
 mod config;
+mod console;
 mod errors;
 mod filings;
 mod fixtures;

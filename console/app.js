@@ -3,6 +3,7 @@
 // built with textContent (no HTML from data), no inline script (the page's
 // Content-Security-Policy forbids it). URLs carry ticket ids only.
 import { t, lang, switchLanguage } from "./i18n.js";
+import { adminPages } from "./admin.js";
 
 const API = "/api/v1";
 const main = document.getElementById("main");
@@ -277,8 +278,18 @@ async function route() {
       return signInView();
     }
   }
+  document.getElementById("admin-nav").hidden = me.role !== "tenant_admin";
   const [, page, id] = location.hash.split("/");
   if (page === "ticket" && id) return ticketView(id);
+  if (me.role === "tenant_admin") {
+    const admin = adminPages({ api, h, say, explain, main, token: () => session && session.access });
+    if (page === "filings") return admin.filings();
+    if (page === "filing" && id) return admin.filing(id);
+    if (page === "staff") return admin.staff();
+    if (page === "settings") return admin.settings();
+    if (page === "notifications") return admin.notifications();
+    if (page === "audit") return admin.audit();
+  }
   return queueView();
 }
 

@@ -51,4 +51,4 @@ ticket() {
 }
 FIRST=$(ticket 13800138000)
 SECOND=$(ticket 13900001111)
-TICKETS="[\"$FIRST\",\"$SECOND\"]" node "$NODE_DIR/console.mjs" "$BASE" "$RITA_PW" "$ROB_PW" "$PWD/target"
+ADMIN_PASSWORD="$PW" TICKETS="[\"$FIRST\",\"$SECOND\"]" node "$NODE_DIR/console.mjs" "$BASE" "$RITA_PW" "$ROB_PW" "$PWD/target"

@@ -15,6 +15,7 @@ const FILES: &[(&str, &str, &str)] = &[
     ("index.html", "text/html; charset=utf-8", include_str!("../../console/index.html")),
     ("app.js", "text/javascript; charset=utf-8", include_str!("../../console/app.js")),
     ("i18n.js", "text/javascript; charset=utf-8", include_str!("../../console/i18n.js")),
+    ("admin.js", "text/javascript; charset=utf-8", include_str!("../../console/admin.js")),
     ("style.css", "text/css; charset=utf-8", include_str!("../../console/style.css")),
 ];
 

@@ -25,7 +25,12 @@ async fn the_console_is_served_under_a_strict_policy_and_can_be_turned_off() {
     assert_eq!(html.matches("<script").count(), 1, "{html}");
     assert!(!html.contains(" style=") && !html.contains("<style") && !html.contains(" on"), "inline style or handler");
     assert!(!html.contains("http://") && !html.contains("https://"), "no third-party origin");
-    for (file, kind) in [("app.js", "text/javascript"), ("i18n.js", "text/javascript"), ("style.css", "text/css")] {
+    for (file, kind) in [
+        ("app.js", "text/javascript"),
+        ("i18n.js", "text/javascript"),
+        ("admin.js", "text/javascript"),
+        ("style.css", "text/css"),
+    ] {
         let resp = app.get(&format!("/console/{file}"), None).await;
         assert_eq!(resp.status(), 200, "{file}");
         assert!(resp.headers()["content-type"].to_str().unwrap().starts_with(kind), "{file}");

@@ -29,13 +29,30 @@ pub struct TestApp {
 }
 
 /// The server URL of the test database cluster, when tests run on PostgreSQL.
+///
+/// Without TLS unless the URL asks for it: the cluster is local, and libpq's
+/// OpenSSL, torn down by `exit` while a pool thread of a finished test was
+/// still opening or closing a connection, crashed the test binary after
+/// every test had passed (SIGSEGV, now and then).
 pub fn pg_server_url() -> Option<String> {
-    std::env::var("FILINGDESK_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))
+    let url = std::env::var("FILINGDESK_TEST_DATABASE_URL").ok().filter(|u| u.starts_with("postgres"))?;
+    Some(if url.contains("sslmode=") {
+        url
+    } else if url.contains('?') {
+        format!("{url}&sslmode=disable")
+    } else {
+        format!("{url}?sslmode=disable")
+    })
 }
 
+/// The URL of database `db` on the server of `server_url`, its parameters kept.
 pub fn with_database(server_url: &str, db: &str) -> String {
-    let base = server_url.rsplit_once('/').map_or(server_url, |(b, _)| b);
-    format!("{base}/{db}")
+    let (path, query) = server_url.split_once('?').map_or((server_url, None), |(p, q)| (p, Some(q)));
+    let base = path.rsplit_once('/').map_or(path, |(b, _)| b);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
 }
 
 /// A migrated template database, made once per migration set; each test

@@ -310,6 +310,12 @@ impl<T: ToSchema> Page<T> {
     }
 }
 
+/// A row id in a path, as stored (hyphenated UUID); anything else names
+/// nothing: 404.
+pub fn uuid_path_id(raw: &str) -> Result<String, ApiError> {
+    parse_path_id(raw, |s| uuid::Uuid::parse_str(s).ok()).map(|u| u.to_string())
+}
+
 /// A path id that is not a UUID names nothing: 404, like a missing one.
 pub fn parse_path_id<T>(raw: &str, parse: impl Fn(&str) -> Option<T>) -> Result<T, ApiError> {
     parse(raw).ok_or(ApiError::NotFound)

@@ -2,12 +2,11 @@
 
 use actix_web::{delete, web, HttpResponse};
 
-use super::client_path_id;
 use crate::audit::{self, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{uuid_path_id, CurrentStaff};
 use crate::http::AppState;
 
 /// Revoke an API client (tenant admin).
@@ -27,7 +26,7 @@ pub async fn delete_api_client(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = client_path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     state
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {

@@ -13,8 +13,6 @@ use utoipa::ToSchema;
 
 use crate::db::api_clients::ApiClientRow;
 use crate::domain::scope::{Scope, Scopes};
-use crate::error::ApiError;
-use crate::http::extract::parse_path_id;
 use crate::security::tokens;
 
 /// The prefix of every client secret, so that secret scanners can find a
@@ -100,8 +98,4 @@ fn new_secret() -> (String, String) {
     let secret = tokens::prefixed(SECRET_PREFIX);
     let hash = tokens::digest(&secret);
     (secret, hash)
-}
-
-fn client_path_id(raw: &str) -> Result<String, ApiError> {
-    parse_path_id(raw, |s| uuid::Uuid::parse_str(s).ok()).map(|u| u.to_string())
 }

@@ -2,12 +2,12 @@
 
 use actix_web::{post, web, HttpResponse};
 
-use super::{client_path_id, new_secret, ApiClientWithSecret};
+use super::{new_secret, ApiClientWithSecret};
 use crate::audit::{self, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{uuid_path_id, CurrentStaff};
 use crate::http::AppState;
 
 /// Replace an API client's secret (tenant admin).
@@ -27,7 +27,7 @@ pub async fn rotate_api_client_secret(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = client_path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     let (secret, hash) = new_secret();
     let row = state
         .db

@@ -24,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::caller::Caller;
-use super::extract::{parse_path_id, CurrentStaff};
+use super::extract::CurrentStaff;
 use super::AppState;
 use crate::audit::RequestMeta;
 use crate::db::tickets::QueueRow;
@@ -344,7 +344,7 @@ pub fn visible_ticket(
 
 /// The `{id}` of a ticket path.
 pub fn ticket_id(raw: &str) -> Result<String, ApiError> {
-    parse_path_id(raw, |s| uuid::Uuid::parse_str(s).ok()).map(|u| u.to_string())
+    super::extract::uuid_path_id(raw)
 }
 
 /// `{"message"}` / `{"reason"}` / `{"note"}` bodies: trimmed, 1–2000 characters.

@@ -2,12 +2,11 @@
 
 use actix_web::{delete, web, HttpResponse};
 
-use super::path_id;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{uuid_path_id, CurrentStaff};
 use crate::http::AppState;
 
 /// Delete a webhook subscription (tenant admin).
@@ -27,7 +26,7 @@ pub async fn delete_webhook(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     state
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {

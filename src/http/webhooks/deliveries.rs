@@ -2,11 +2,11 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::{path_id, DeliveryView};
+use super::DeliveryView;
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::{CurrentStaff, Page, PageParams, Query};
+use crate::http::extract::{uuid_path_id, CurrentStaff, Page, PageParams, Query};
 use crate::http::AppState;
 
 /// A subscription's delivery log, newest first (tenant admin).
@@ -26,7 +26,7 @@ pub async fn list_deliveries(
     p: Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     let page = p.parse()?;
     let rows = state
         .db

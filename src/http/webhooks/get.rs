@@ -2,11 +2,11 @@
 
 use actix_web::{get, web, HttpResponse};
 
-use super::{path_id, WebhookView};
+use super::WebhookView;
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{uuid_path_id, CurrentStaff};
 use crate::http::AppState;
 
 /// Read a webhook subscription (tenant admin).
@@ -25,7 +25,7 @@ pub async fn get_webhook(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     let row =
         state.db.run_for(tenant, move |conn| db::webhooks::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)).await?;
     Ok(HttpResponse::Ok().json(WebhookView::from(row)))

@@ -19,7 +19,6 @@ use utoipa::ToSchema;
 use crate::db::webhooks::{DeliveryRow, WebhookRow};
 use crate::domain::webhook::{EventType, UrlNotAllowed, WebhookUrl};
 use crate::error::ApiError;
-use crate::http::extract::parse_path_id;
 
 /// A subscription, never its secret.
 #[derive(Debug, Serialize, ToSchema)]
@@ -106,10 +105,6 @@ impl From<DeliveryRow> for DeliveryView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DeliveryQueued {
     pub delivery_id: uuid::Uuid,
-}
-
-fn path_id(raw: &str) -> Result<String, ApiError> {
-    parse_path_id(raw, |s| uuid::Uuid::parse_str(s).ok()).map(|u| u.to_string())
 }
 
 fn url_refused(e: UrlNotAllowed) -> ApiError {

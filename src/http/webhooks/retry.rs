@@ -2,12 +2,12 @@
 
 use actix_web::{post, web, HttpResponse};
 
-use super::{path_id, DeliveryQueued};
+use super::DeliveryQueued;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{uuid_path_id, CurrentStaff};
 use crate::http::AppState;
 
 /// Send a delivery again (tenant admin).
@@ -33,7 +33,7 @@ pub async fn retry_delivery(
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let (hook, delivery) = (path_id(&path.0)?, path_id(&path.1)?);
+    let (hook, delivery) = (uuid_path_id(&path.0)?, uuid_path_id(&path.1)?);
     let id = state
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {

@@ -2,12 +2,12 @@
 
 use actix_web::{post, web, HttpResponse};
 
-use super::{path_id, WebhookView, WebhookWithSecret};
+use super::{WebhookView, WebhookWithSecret};
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{uuid_path_id, CurrentStaff};
 use crate::http::AppState;
 use crate::webhooks::PREVIOUS_SECRET_HOURS;
 
@@ -28,7 +28,7 @@ pub async fn rotate_webhook_secret(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     let secret = crate::webhooks::new_secret();
     let (plain, cipher) = (secret.clone(), state.cipher.clone());
     let row = state

@@ -2,13 +2,13 @@
 
 use actix_web::{post, web, HttpResponse};
 
-use super::{path_id, DeliveryQueued};
+use super::DeliveryQueued;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::domain::webhook::EventType;
 use crate::error::ApiError;
-use crate::http::extract::CurrentStaff;
+use crate::http::extract::{uuid_path_id, CurrentStaff};
 use crate::http::AppState;
 
 /// Send a test event (tenant admin).
@@ -28,7 +28,7 @@ pub async fn test_webhook(
     id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     let delivery = state
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {

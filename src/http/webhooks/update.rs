@@ -4,14 +4,14 @@ use actix_web::{patch, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::{parse_url, path_id, WebhookView};
+use super::{parse_url, WebhookView};
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::role::Role;
 use crate::domain::webhook::EventType;
 use crate::domain::{parse_text, Violations};
 use crate::error::ApiError;
-use crate::http::extract::{CurrentStaff, Json};
+use crate::http::extract::{uuid_path_id, CurrentStaff, Json};
 use crate::http::AppState;
 
 #[derive(Deserialize, ToSchema)]
@@ -45,7 +45,7 @@ pub async fn update_webhook(
     body: Json<UpdateWebhook>,
 ) -> Result<HttpResponse, ApiError> {
     let tenant = me.acting_for(&[Role::TenantAdmin], None)?;
-    let id = path_id(&id)?;
+    let id = uuid_path_id(&id)?;
     let body = body.into_inner();
     let mut v = Violations::default();
     let events = match &body.events {

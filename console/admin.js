@@ -85,38 +85,75 @@ export function adminPages({ api, h, say, explain, main, token }) {
       h("h2", {}, t("new_staff")), form);
   }
 
+  // Every setting the API has, grouped as an admin thinks of them; the
+  // bounds are the API's, and its per-field refusals are shown in place.
+  const KINDS = ["password_reset", "initial_password_resend", "contact_change"];
+  const SETTINGS = [
+    ["s_passwords", [["password_policy", ["cn_registrar", "nist"]], ["initial_password_length", 6, 12],
+      ["generated_password_ttl_hours", 1, 720], ["password_max_age_days", 0, 3650],
+      ["lockout_threshold", 3, 20], ["lockout_minutes", 1, 1440]]],
+    ["s_resets", [["reset_mode", ["temp_password", "link"]], ["reset_link_ttl_hours", 1, 168], ["self_service_recovery"]]],
+    ["s_tickets", [["approvals_required", 1, 3, KINDS.map((k) => [k, 1, 3])], ["sla_hours", 1, 720, KINDS.map((k) => [k, 1, 720])], ["needs_info_expiry_hours", 1, 2160]]],
+    ["s_messages", [["default_locale", ["zh-CN", "en"]], ["sms_budget", 1, 200, [["per_minute", 1, 10], ["per_hour", 1, 60], ["per_day", 1, 200]]]]],
+    ["s_limits", [["rate_limits", 1, 10000000, [["per_address_per_minute", 1, 1000000], ["per_tenant_per_minute", 1, 10000000], ["per_filing_per_hour", 1, 1000]]]]],
+    ["s_audit", [["audit_retention_days", 365, 3650]]],
+  ];
   async function settings() {
     let s;
     try { s = await api("GET", "/settings"); } catch (e) { say(explain(e)); return; }
-    const kinds = ["password_reset", "initial_password_resend", "contact_change"];
-    const num = (name, value) => h("input", { name, type: "number", min: "1", value: String(value), required: true });
-    const form = h("form", { class: "card", id: "settings" },
-      h("label", {}, t("reset_mode"), " ", h("select", { name: "reset_mode" }, ["temp_password", "link"].map((m) => h("option", { value: m, selected: m === s.reset_mode }, t(m))))),
-      h("label", {}, " ", t("default_locale"), " ", h("select", { name: "default_locale" }, ["zh-CN", "en"].map((l) => h("option", { value: l, selected: l === s.default_locale }, l)))),
-      h("label", {}, " ", h("input", { type: "checkbox", name: "self_service_recovery", checked: s.self_service_recovery }), " ", t("self_service_recovery")),
-      h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, t("kind")), h("th", {}, t("approvals")), h("th", {}, t("sla_hours")))),
-        h("tbody", {}, kinds.map((k) => h("tr", {}, h("td", {}, t(k)), h("td", {}, num(`a_${k}`, s.approvals_required[k])), h("td", {}, num(`s_${k}`, s.sla_hours[k])))))),
+    const errors = {};
+    const num = (name, value, min, max) => h("input", { name, id: `set-${name}`, type: "number", min: String(min), max: String(max), value: String(value), required: true });
+    const field = ([name, a, b, parts]) => {
+      const err = errors[name] = h("span", { class: "field-error", role: "alert" });
+      if (Array.isArray(a)) {
+        return h("label", {}, t(name), h("select", { name, id: `set-${name}` }, a.map((v) => h("option", { value: v, selected: v === s[name] }, t(v)))), err);
+      }
+      if (a === undefined) return h("label", { class: "check" }, h("input", { type: "checkbox", name, id: `set-${name}`, checked: s[name] }), t(name), err);
+      if (!parts) return h("label", {}, t(name), num(name, s[name], a, b), err);
+      return h("fieldset", { class: "inner" }, h("legend", {}, t(name)),
+        parts.map(([p, min, max]) => h("label", {}, t(p), num(`${name}.${p}`, s[name][p], min, max))), err);
+    };
+    const form = h("form", { class: "settings", id: "settings" },
+      SETTINGS.map(([group, fields]) => h("fieldset", { class: "card" }, h("legend", {}, t(group)), fields.map(field))),
       h("button", { type: "submit", class: "primary" }, t("save")));
     form.addEventListener("submit", async (ev) => {
       ev.preventDefault();
       const f = new FormData(form);
-      const per = (p) => Object.fromEntries(kinds.map((k) => [k, Number(f.get(`${p}_${k}`))]));
-      const body = { reset_mode: f.get("reset_mode"), default_locale: f.get("default_locale"),
-        self_service_recovery: f.get("self_service_recovery") === "on", approvals_required: per("a"), sla_hours: per("s") };
-      try { await api("PUT", "/settings", body); say(t("done"), true); } catch (e) { say(explain(e)); }
+      const body = {};
+      for (const [, fields] of SETTINGS) {
+        for (const [name, a, , parts] of fields) {
+          if (Array.isArray(a)) body[name] = f.get(name);
+          else if (a === undefined) body[name] = f.get(name) === "on";
+          else if (!parts) body[name] = Number(f.get(name));
+          else body[name] = Object.fromEntries(parts.map(([p]) => [p, Number(f.get(`${name}.${p}`))]));
+        }
+      }
+      for (const el of Object.values(errors)) el.textContent = "";
+      try { s = await api("PUT", "/settings", body); say(t("saved"), true); } catch (e) {
+        for (const x of e.body.errors || []) { const el = errors[x.field.split(".")[0]]; if (el) el.textContent = x.message; }
+        say(explain(e));
+      }
     });
     main.replaceChildren(h("h1", {}, t("settings")), form);
   }
 
+  const noteState = { status: "" };
   async function notifications() {
+    const q = new URLSearchParams({ limit: "100" });
+    if (noteState.status) q.set("status", noteState.status);
     let page;
-    try { page = await api("GET", "/notifications?limit=100"); } catch (e) { say(explain(e)); return; }
-    const retry = async (n) => { try { await api("POST", `/notifications/${n.id}/retry`, {}); say(t("done"), true); notifications(); } catch (e) { say(explain(e)); } };
-    main.replaceChildren(h("h1", {}, t("notifications")),
+    try { page = await api("GET", `/notifications?${q}`); } catch (e) { say(explain(e)); return; }
+    const retry = async (n) => { try { await api("POST", `/notifications/${n.id}/retry`, {}); say(t("retried"), true); notifications(); } catch (e) { say(explain(e)); } };
+    const filter = h("form", { class: "filters", id: "notification-filter" },
+      h("label", {}, t("status"), h("select", { name: "status" }, h("option", { value: "" }, t("all")),
+        ["pending", "sent", "failed", "dead", "superseded", "dropped"].map((v) => h("option", { value: v, selected: v === noteState.status }, t(v))))),
+      h("button", { type: "submit" }, t("apply")));
+    filter.addEventListener("submit", (ev) => { ev.preventDefault(); noteState.status = new FormData(filter).get("status"); notifications(); });
+    main.replaceChildren(h("h1", {}, t("notifications")), filter,
       table("notifications", [t("created"), t("channel"), t("kind"), t("recipient"), t("status"), t("attempts"), t("last_error"), ""],
-        page.items.map((n) => h("tr", {}, h("td", {}, when(n.created_at)), h("td", {}, n.channel), h("td", {}, n.kind),
-          h("td", {}, n.recipient_masked), h("td", {}, n.status), h("td", {}, String(n.attempts)), h("td", {}, n.last_error || ""),
-          h("td", {}, ["failed", "dead"].includes(n.status) ? h("button", { type: "button", onclick: () => retry(n) }, t("retry")) : "")))));
+        page.items.map((n) => h("tr", { "data-status": n.status, "data-kind": n.kind }, h("td", {}, when(n.created_at)), h("td", {}, n.channel), h("td", {}, n.kind),
+          h("td", {}, n.recipient_masked), h("td", {}, t(n.status)), h("td", {}, String(n.attempts)), h("td", {}, n.last_error || ""),
+          h("td", {}, ["failed", "dead"].includes(n.status) ? h("button", { type: "button", class: "retry", onclick: () => retry(n) }, t("retry")) : "")))));
   }
 
   async function audit() {
@@ -127,8 +164,9 @@ export function adminPages({ api, h, say, explain, main, token }) {
     };
     // The export needs the token, so it is fetched and handed over as a file.
     const exportAs = async (format) => {
-      const resp = await fetch(`/api/v1/audit-events/export?format=${format}`, { headers: { authorization: `Bearer ${token()}` } });
+      const resp = await fetch(`/api/v1/audit-events/export?format=${format}`, { headers: { authorization: `Bearer ${await token()}` } });
       if (!resp.ok) { say(t("e_other", { d: resp.status })); return; }
+      say(t("exporting"), true);
       const url = URL.createObjectURL(await resp.blob());
       const a = h("a", { href: url, download: `audit.${format}` });
       document.body.append(a); a.click(); a.remove();
@@ -138,8 +176,8 @@ export function adminPages({ api, h, say, explain, main, token }) {
     try { page = await api("GET", "/audit-events?limit=100"); } catch (e) { say(explain(e)); return; }
     main.replaceChildren(h("h1", {}, t("audit")),
       h("div", { class: "actions" }, h("button", { type: "button", id: "verify-chain", onclick: verify }, t("verify_chain")),
-        h("button", { type: "button", onclick: () => exportAs("ndjson") }, t("export"), " NDJSON"),
-        h("button", { type: "button", onclick: () => exportAs("csv") }, t("export"), " CSV")), out,
+        h("button", { type: "button", id: "export-ndjson", onclick: () => exportAs("ndjson") }, t("export"), " NDJSON"),
+        h("button", { type: "button", id: "export-csv", onclick: () => exportAs("csv") }, t("export"), " CSV")), out,
       table("audit-events", [t("created"), t("action"), t("actor"), t("target")], page.items.map((e) => h("tr", {},
         h("td", {}, when(e.at)), h("td", {}, e.action), h("td", {}, e.actor_type), h("td", {}, e.target_type || "")))));
   }

@@ -11,6 +11,7 @@ const notice = document.getElementById("notice");
 let session = JSON.parse(sessionStorage.getItem("fd.session") || "null");
 let me = null;
 let refreshTimer = null;
+const REFRESH_MARGIN_MS = 60000;
 
 // ---- DOM -------------------------------------------------------------
 function h(tag, attrs = {}, ...children) {
@@ -38,6 +39,9 @@ class Problem extends Error {
   get code() { return this.body.code || (this.status === 0 ? "network" : "other"); }
 }
 async function api(method, path, body) {
+  // A token about to expire is renewed first, so a tab whose timers the
+  // browser slowed down still never sends an expired one.
+  if (!path.startsWith("/auth/")) await fresh();
   const headers = { accept: "application/json" };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (session) headers.authorization = `Bearer ${session.access}`;
@@ -50,7 +54,7 @@ async function api(method, path, body) {
   if (!resp.ok) {
     const p = new Problem(resp.status, data);
     p.retryAfter = resp.headers.get("retry-after");
-    if (resp.status === 401 && session && !path.startsWith("/auth/")) { endSession(); }
+    if (resp.status === 401 && session && !path.startsWith("/auth/")) endSession(t("e_unauthorized"));
     throw p;
   }
   return data;
@@ -68,28 +72,43 @@ function keep(pair, tenant, username) {
   sessionStorage.setItem("fd.session", JSON.stringify(session));
   scheduleRefresh();
 }
+// Refresh tokens rotate and a reused one ends the whole session, so the
+// timer and a request that finds the token old share one refresh.
+let refreshing = null;
+function refresh() {
+  if (!refreshing) {
+    const current = session;
+    refreshing = api("POST", "/auth/refresh", { refresh_token: current.refresh })
+      .then((pair) => keep(pair, current.tenant, current.username))
+      .catch(() => endSession(t("e_unauthorized")))
+      .finally(() => { refreshing = null; });
+  }
+  return refreshing;
+}
+// The current token, renewed first when it is about to expire (for the
+// calls that do not go through api(), such as the export download).
+async function fresh() {
+  if (session && session.expires - Date.now() < REFRESH_MARGIN_MS) await refresh();
+  return session && session.access;
+}
 function scheduleRefresh() {
   clearTimeout(refreshTimer);
   if (!session) return;
-  const wait = Math.max(5000, session.expires - Date.now() - 60000);
-  refreshTimer = setTimeout(async () => {
-    try {
-      const pair = await api("POST", "/auth/refresh", { refresh_token: session.refresh });
-      keep(pair, session.tenant, session.username);
-    } catch { endSession(); }
-  }, wait);
+  const wait = Math.max(5000, session.expires - Date.now() - REFRESH_MARGIN_MS);
+  refreshTimer = setTimeout(() => { if (session) refresh(); }, wait);
 }
-function endSession() {
+function endSession(message = "") {
   clearTimeout(refreshTimer);
   session = null; me = null;
   sessionStorage.removeItem("fd.session");
-  location.hash = "#/signin";
+  // Replaced, not pushed: going back must not reopen a signed-in page.
+  history.replaceState(null, "", "#/signin");
+  say(message);
+  route();
 }
 async function signOut() {
   if (session) { try { await api("POST", "/auth/logout", { refresh_token: session.refresh }); } catch { /* ended anyway */ } }
   endSession();
-  say("");
-  route();
 }
 
 // ---- sign-in -------------------------------------------------------------
@@ -158,10 +177,10 @@ async function queueView() {
   const filters = h("form", { class: "filters", id: "filters" },
     h("label", {}, t("status"), select("status", STATUSES, queueState.status)),
     h("label", {}, t("kind"), select("kind", KINDS, queueState.kind)),
-    h("label", {}, t("assignee"), h("select", { name: "assignee" },
+    h("label", {}, t("assignee"), h("select", { name: "assignee", id: "f-assignee" },
       h("option", { value: "" }, t("all")), h("option", { value: "me", selected: queueState.assignee === "me" }, t("mine")),
       h("option", { value: "none", selected: queueState.assignee === "none" }, t("unassigned")))),
-    h("label", {}, h("span", {}, t("sla_breached")), h("input", { type: "checkbox", name: "sla", checked: queueState.sla })),
+    h("label", {}, h("span", {}, t("sla_breached")), h("input", { type: "checkbox", name: "sla", id: "f-sla", checked: queueState.sla })),
     h("button", { type: "submit" }, t("apply")));
   filters.addEventListener("submit", (ev) => {
     ev.preventDefault();
@@ -190,7 +209,7 @@ async function queueView() {
     h("thead", {}, h("tr", {}, [t("number"), t("kind"), t("status"), t("filing_number"), t("assignee"), t("created"), t("sla")].map((c) => h("th", {}, c)))),
     h("tbody", {}, rows.length ? rows : h("tr", {}, h("td", { colspan: "7", class: "muted" }, t("empty")))));
   const pager = h("div", { class: "pager" },
-    h("button", { type: "button", disabled: !queueState.cursors.length, onclick: () => { queueState.cursors = []; queueView(); } }, t("first")),
+    h("button", { type: "button", id: "queue-first", disabled: !queueState.cursors.length, onclick: () => { queueState.cursors = []; queueView(); } }, t("first")),
     h("button", { type: "button", id: "next-page", disabled: !page.next_cursor, onclick: () => { queueState.cursors.push(page.next_cursor); queueView(); } }, t("next")));
   main.replaceChildren(h("h1", {}, t("queue")), filters, table, pager);
 }
@@ -230,8 +249,8 @@ async function ticketView(id) {
     h("ul", { class: "plain" }, tk.approvals.map((x) => h("li", {}, `${when(x.at)} — ${x.reviewer_id === (me && me.id) ? t("mine") : x.reviewer_id}${x.note ? ` — ${x.note}` : ""}`))));
   const comments = h("div", { class: "card", id: "comments" }, h("h2", {}, t("comments")),
     h("ul", { class: "plain" }, tk.comments.map((c) => h("li", { class: c.visibility }, h("span", { class: "badge" }, t(c.visibility)), " ", when(c.created_at), " — ", c.body))));
-  const notifications = h("div", { class: "card" }, h("h2", {}, t("notifications")),
-    h("ul", { class: "plain" }, tk.notifications.map((n) => h("li", {}, `${n.channel} · ${n.kind} · ${n.recipient_masked} · ${n.status}`))));
+  const notifications = h("div", { class: "card", id: "ticket-notifications" }, h("h2", {}, t("notifications")),
+    h("ul", { class: "plain" }, tk.notifications.map((n) => h("li", {}, `${n.channel} · ${n.kind} · ${n.recipient_masked} · ${t(n.status)}`))));
   const audit = h("div", { class: "card", id: "audit" }, h("h2", {}, t("audit")));
   if (me && me.role === "tenant_admin") {
     api("GET", `/audit-events?target_id=${encodeURIComponent(tk.id)}&limit=50`).then((page) => {
@@ -282,7 +301,7 @@ async function route() {
   const [, page, id] = location.hash.split("/");
   if (page === "ticket" && id) return ticketView(id);
   if (me.role === "tenant_admin") {
-    const admin = adminPages({ api, h, say, explain, main, token: () => session && session.access });
+    const admin = adminPages({ api, h, say, explain, main, token: fresh });
     if (page === "filings") return admin.filings();
     if (page === "filing" && id) return admin.filing(id);
     if (page === "staff") return admin.staff();

@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # The review queue and ticket submission on PostgreSQL with N tickets
 # (default 1 000 000) across 100 tenants: requests per second and latency
-# over HTTP (wrk, 32 connections) next to pgbench running the same SQL on the
-# same database in the same run. Needs a release build, PostgreSQL, wrk and
-# pgbench (`apt-get install wrk postgresql-client`). See BENCHMARKS.md.
+# over HTTP (wrk, 32 connections) next to, in the same run on the same
+# database, (1) the physical limit: pgbench running only the work itself on
+# plain tables (the page's SELECT alone; one durable transaction inserting a
+# ticket, an audit event and an outbox row), and (2) pgbench running the
+# route's own SQL. Ends with the server's peak resident memory. Needs a
+# release build, PostgreSQL, wrk and pgbench (`apt-get install wrk
+# postgresql-client`). See BENCHMARKS.md.
 #
 #   ./scripts/bench-tickets.sh [TICKETS] [SECONDS]
 set -euo pipefail
@@ -29,6 +33,7 @@ export FILINGDESK_DATABASE_URL=$DBURL FILINGDESK_DATA_KEY="$(head -c32 /dev/uran
 start=$(date +%s.%N)
 psql "$DBURL" -q -v tenants=100 -v tickets="$N" -f scripts/bench/generate-tickets.sql
 printf 'generated %d tickets across 100 tenants in %.1f s\n' "$N" "$(echo "$(date +%s.%N) - $start" | bc -l)"
+PGOPTIONS='-c client_min_messages=warning' psql "$DBURL" -q -v ON_ERROR_STOP=1 -f scripts/bench/limit-setup.sql
 "$BIN" create-admin --tenant tenant-001 --username queue-lead --password Tickets-Bench-Pass-1 >/dev/null
 
 "$BIN" serve >"$WORK/serve.log" 2>&1 &
@@ -42,6 +47,11 @@ curl -sf "$BASE/api/v1/filings" -H "Authorization: Bearer $TOKEN" -H 'content-ty
 curl -sf -X PUT "$BASE/api/v1/settings" -H "Authorization: Bearer $TOKEN" -H 'content-type: application/json' -d \
   '{"rate_limits":{"per_address_per_minute":1000000,"per_tenant_per_minute":10000000,"per_filing_per_hour":1000}}' >/dev/null
 TENANT=00000000-0000-7000-8000-000000000001
+# The same settings for every other tenant, for the run across 100 tenants.
+psql "$DBURL" -qc "INSERT INTO tenant_settings (tenant_id, document, updated_at)
+  SELECT t.id, s.document, now() FROM tenants t, tenant_settings s WHERE s.tenant_id = '$TENANT' AND t.id <> '$TENANT'
+  ON CONFLICT (tenant_id) DO UPDATE SET document = EXCLUDED.document"
+psql "$DBURL" -qc "ANALYZE"
 STAFF=$(psql "$DBURL" -Atc "SELECT id FROM staff WHERE username = 'queue-lead'")
 PENDING=$(psql "$DBURL" -Atc "SELECT count(*) FROM tickets WHERE tenant_id = '$TENANT' AND status = 'pending_review'")
 DEEP=$(psql "$DBURL" -Atc "SELECT id FROM tickets WHERE tenant_id = '$TENANT' AND status = 'pending_review' ORDER BY id DESC OFFSET $((PENDING - 60)) LIMIT 1")
@@ -55,26 +65,34 @@ http() { # label, extra wrk args…
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
   p99=$(awk '$1 == "99%" {print $2}' "$WORK/wrk.txt")
   bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.txt")
-  printf '%-28s HTTP      %9.0f req/s   p99 %8s   non-2xx %s\n' "$label" "$rps" "$p99" "${bad:-0}"
+  printf '%-30s HTTP        %9.0f req/s   p99 %8s   non-2xx %s\n' "$label" "$rps" "$p99" "${bad:-0}"
   echo "$rps" >"$WORK/last_http"
 }
-raw() { # label, pgbench args… (the server's session setting, so the same SQL plans the same way)
-  local label=$1; shift
-  PGOPTIONS='-c plan_cache_mode=force_custom_plan' pgbench -n -c$CONN -j2 -T"$SECS" "$@" "$DBURL" >"$WORK/pgbench.txt" 2>&1
+pg() { # kind, label, pgbench args… (the server's session setting, so the same SQL plans the same way)
+  local kind=$1 label=$2; shift 2
+  PGOPTIONS="-c plan_cache_mode=force_custom_plan" pgbench -n -c$CONN -j2 -T"$SECS" "$@" "$DBURL" >"$WORK/pgbench.txt" 2>&1 || { cat "$WORK/pgbench.txt" >&2; exit 1; }
   local tps lat
   tps=$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' "$WORK/pgbench.txt")
   lat=$(awk -F'= ' '/latency average/ {print $2}' "$WORK/pgbench.txt")
-  printf '%-28s pgbench   %9.0f tx/s    mean %s   (%s)\n' "$label" "$tps" "$lat" "${@: -1}"
-  printf '%-28s ratio     %8.0f %%\n' "$label" "$(echo "100 * $(cat "$WORK/last_http") / $tps" | bc -l)"
+  printf '%-30s %-10s  %9.0f tx/s    mean %-9s HTTP/%s %3.0f %%   (%s)\n' "$label" "$kind" "$tps" "$lat" "$kind" \
+    "$(echo "100 * $(cat "$WORK/last_http") / $tps" | bc -l)" "${@: -1}"
 }
+limit() { pg limit "$@"; }   # the physical limit: the work alone, plain tables
+own() { pg own-SQL "$@"; }   # the statements the route sends, as captured
 
 H=(-H "Authorization: Bearer $TOKEN")
 http "queue, first page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50"
-raw "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue.sql
-raw "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue-pipelined.sql
+limit "queue, first page" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-page.sql
+own "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue.sql
+own "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue-pipelined.sql
 http "queue, deep page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50&cursor=$CURSOR"
-raw "queue, deep page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql
-http "submission (public)" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
+limit "queue, deep page" -M prepared -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/limit-page-deep.sql
+own "queue, deep page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql
+http "submission, one tenant" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
+limit "submission, one tenant" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-submit.sql
 # Simple protocol here: pgbench cannot type some of the script's parameters;
 # with custom plans both protocols parse and plan every statement anyway.
-raw "submission (public)" -M simple -D tenant="'$TENANT'" -f scripts/bench/submit.sql
+own "submission, one tenant" -M simple -D tenant="'$TENANT'" -f scripts/bench/submit.sql
+TENANTS=100 http "submission, 100 tenants" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
+limit "submission, 100 tenants" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-submit.sql
+printf '%-30s %s\n' "server peak RSS" "$(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$(pgrep -f "$BIN serve" | head -1)/status")"

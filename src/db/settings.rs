@@ -3,7 +3,7 @@
 use anyhow::Context;
 use diesel::prelude::*;
 
-use super::schema::tenant_settings;
+use super::schema::{tenant_settings, tenants};
 use super::DbConnection;
 use crate::domain::ids::TenantId;
 use crate::domain::settings::TenantSettings;
@@ -16,6 +16,28 @@ pub fn get(conn: &mut DbConnection, tenant: TenantId) -> anyhow::Result<TenantSe
         None => Ok(TenantSettings::default()),
         Some(d) => TenantSettings::from_stored(&d).context("stored tenant settings are unreadable"),
     }
+}
+
+/// A tenant's id and settings by its slug, in one query.
+pub fn for_slug(conn: &mut DbConnection, slug: &str) -> anyhow::Result<Option<(TenantId, TenantSettings)>> {
+    let row: Option<(String, Option<String>)> = tenants::table
+        .filter(tenants::slug.eq(slug))
+        .select((
+            tenants::id,
+            tenant_settings::table
+                .filter(tenant_settings::tenant_id.eq(tenants::id))
+                .select(tenant_settings::document)
+                .single_value(),
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((id, doc)) = row else { return Ok(None) };
+    let Some(id) = TenantId::parse(&id) else { return Ok(None) };
+    let settings = match doc {
+        None => TenantSettings::default(),
+        Some(d) => TenantSettings::from_stored(&d).context("stored tenant settings are unreadable")?,
+    };
+    Ok(Some((id, settings)))
 }
 
 pub fn put(conn: &mut DbConnection, tenant: TenantId, settings: &TenantSettings) -> anyhow::Result<()> {

@@ -134,16 +134,24 @@ pub struct ResetLinkRow {
 }
 
 /// The next number of the day for a tenant (1, 2, …). The counter row is
-/// locked until the caller's transaction ends, so numbers never repeat.
+/// locked until the caller's transaction ends (outside one, until the
+/// statement ends), so numbers never repeat.
 pub fn next_number(conn: &mut DbConnection, tenant: TenantId, day: &str) -> QueryResult<i64> {
     let t = tenant.to_string();
-    per_backend!(conn, |c| diesel::insert_into(ticket_counters::table)
+    let upsert = diesel::insert_into(ticket_counters::table)
         .values((ticket_counters::tenant_id.eq(&t), ticket_counters::day.eq(day), ticket_counters::last.eq(1)))
         .on_conflict((ticket_counters::tenant_id, ticket_counters::day))
         .do_update()
-        .set(ticket_counters::last.eq(ticket_counters::last + 1))
-        .execute(c))?;
-    ticket_counters::table.find((&t, day)).select(ticket_counters::last).first::<i32>(conn).map(i64::from)
+        .set(ticket_counters::last.eq(ticket_counters::last + 1));
+    match conn {
+        // One round trip: the row lock is held for the rest of the
+        // transaction, so every statement less after it counts.
+        DbConnection::Postgresql(c) => upsert.returning(ticket_counters::last).get_result::<i32>(c).map(i64::from),
+        DbConnection::Sqlite(c) => {
+            upsert.execute(c)?;
+            ticket_counters::table.find((&t, day)).select(ticket_counters::last).first::<i32>(c).map(i64::from)
+        }
+    }
 }
 
 pub fn insert(conn: &mut DbConnection, row: &TicketRow) -> QueryResult<()> {

@@ -19,18 +19,31 @@ pub fn window_start(at: NaiveDateTime, window: Duration) -> NaiveDateTime {
 }
 
 /// `Ok` when the request counted as `current` (this one included) in the
-/// window starting at `start` is within the limit, else the seconds to wait.
+/// window starting at `start` is within the limit, else the seconds until a
+/// next request would be (no other counted meanwhile) — what Retry-After
+/// promises, so a client that honours it is not refused again.
 pub fn check(limit: Limit, previous: i64, current: i64, start: NaiveDateTime, now: NaiveDateTime) -> Result<(), u64> {
     let w = limit.window.num_milliseconds().max(1) as f64;
     let elapsed = (now - start).num_milliseconds().clamp(0, w as i64) as f64;
+    let max = f64::from(limit.max);
     let estimate = previous as f64 * (w - elapsed) / w + current as f64;
-    if estimate <= f64::from(limit.max) {
-        Ok(())
-    } else {
-        // Waiting out the current window always brings the estimate down
-        // to at most this window's count, which the caller then re-earns.
-        Err((((w - elapsed) / 1000.0).ceil() as u64).max(1))
+    if estimate <= max {
+        return Ok(());
     }
+    let (previous, current) = (previous as f64, current as f64);
+    // The next request counts one more. Within this window, the previous
+    // window's share fades: allowed once previous·(w−e−t)/w + current + 1 ≤ max.
+    let room = max - current - 1.0;
+    let wait_ms = if room >= 0.0 && previous > 0.0 && w - elapsed - w * room / previous < w - elapsed {
+        (w - elapsed - w * room / previous).max(0.0)
+    } else {
+        // In the next window this one's count fades instead:
+        // current·(w−e')/w + 1 ≤ max.
+        let into_next = if current <= max - 1.0 { 0.0 } else { w * (1.0 - (max - 1.0) / current) };
+        w - elapsed + into_next
+    };
+    // Whole milliseconds first, so float noise never adds a second.
+    Err(((wait_ms - 1e-6).ceil().max(0.0) as u64).div_ceil(1000).max(1))
 }
 
 #[cfg(test)]
@@ -48,12 +61,54 @@ mod tests {
         assert_eq!(window_start(at(59), minute), window_start(at(1), minute));
     }
 
+    /// Would one more request at `when` pass, nothing else counted?
+    fn next_passes(limit: Limit, previous: i64, current: i64, start: NaiveDateTime, when: NaiveDateTime) -> bool {
+        let next = start + limit.window;
+        if when < next {
+            check(limit, previous, current + 1, start, when).is_ok()
+        } else if when < next + limit.window {
+            check(limit, current, 1, next, when).is_ok()
+        } else {
+            true
+        }
+    }
+
+    #[test]
+    fn retry_after_is_when_the_next_request_passes() {
+        for window in [Duration::minutes(1), Duration::hours(1)] {
+            for max in [1, 3, 10] {
+                let limit = Limit { max, window };
+                let start = window_start(at(0), window);
+                for previous in [0, 1, 3, 10, 40] {
+                    for current in 1..=25 {
+                        for elapsed in [0, 1, 14, 30, 59] {
+                            let now = start + window * elapsed / 60;
+                            let Err(wait) = check(limit, previous, current, start, now) else { continue };
+                            let then = now + Duration::seconds(wait as i64);
+                            assert!(
+                                next_passes(limit, previous, current, start, then),
+                                "{max}/{window}: {previous}+{current} at {elapsed}/60 told {wait} s, still refused"
+                            );
+                            let sooner = then - Duration::seconds(1);
+                            assert!(
+                                wait == 1 || !next_passes(limit, previous, current, start, sooner),
+                                "{max}/{window}: {previous}+{current} at {elapsed}/60 told {wait} s, 1 s less passes"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     #[test]
     fn the_previous_window_counts_by_its_overlap() {
         let limit = Limit { max: 10, window: Duration::minutes(1) };
         let start = window_start(at(0), limit.window);
         assert_eq!(check(limit, 0, 10, start, start + Duration::seconds(5)), Ok(()));
-        assert_eq!(check(limit, 0, 11, start, start + Duration::seconds(5)), Err(55));
+        // 11 of 10 five seconds in: this window ends in 55 s, and its 11
+        // leave no room for one more until 10.9 s into the next.
+        assert_eq!(check(limit, 0, 11, start, start + Duration::seconds(5)), Err(66));
         // 10 in the previous minute, a quarter of the way in: 7.5 still count.
         assert_eq!(check(limit, 10, 2, start, start + Duration::seconds(15)), Ok(()));
         assert!(check(limit, 10, 3, start, start + Duration::seconds(15)).is_err());

@@ -38,17 +38,17 @@ pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
     let slug = keys.tenant_slug.map(str::to_owned);
     let target = keys.target.map(str::to_owned);
     let given_tenant = keys.tenant;
+    // No transaction: on PostgreSQL the counting is one statement.
     let wait = state
         .db
-        .transaction(move |conn| -> Result<Option<u64>, ApiError> {
-            let tenant = match (given_tenant, slug) {
-                (Some(t), _) => Some(t),
-                (None, Some(slug)) => db::tenants::find_by_slug(conn, &slug)?.and_then(|t| TenantId::parse(&t.id)),
-                (None, None) => None,
-            };
-            let limits = match tenant {
-                Some(t) => db::settings::get(conn, t)?.rate_limits,
-                None => RateLimits::default(),
+        .run(move |conn| -> Result<Option<u64>, ApiError> {
+            let (tenant, limits) = match (given_tenant, slug) {
+                (Some(t), _) => (Some(t), db::settings::get(conn, t)?.rate_limits),
+                (None, Some(slug)) => match db::settings::for_slug(conn, &slug)? {
+                    Some((t, settings)) => (Some(t), settings.rate_limits),
+                    None => (None, RateLimits::default()),
+                },
+                (None, None) => (None, RateLimits::default()),
             };
             let minute = Duration::minutes(1);
             let mut checks = Vec::new();
@@ -67,15 +67,23 @@ pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
                 }
             }
             let now = db::now();
-            let mut wait = None;
-            for (bucket, limit) in checks {
-                let start = window_start(now, limit.window);
-                let (previous, current) = db::rate::hit(conn, &bucket, start, start - limit.window)?;
-                if let Err(secs) = check(limit, previous, current, start, now) {
-                    wait = Some(wait.map_or(secs, |w: u64| w.max(secs)));
-                }
-            }
-            // Committed either way: refused attempts count too.
+            let hits: Vec<db::rate::Hit> = checks
+                .iter()
+                .map(|(bucket, limit)| {
+                    let start = window_start(now, limit.window);
+                    db::rate::Hit { bucket: bucket.clone(), start, previous_start: start - limit.window }
+                })
+                .collect();
+            let counts = db::rate::hit_all(conn, &hits)?;
+            // Refused attempts count too: every hit is kept either way.
+            let wait = checks
+                .iter()
+                .zip(&hits)
+                .zip(counts)
+                .filter_map(|(((_, limit), hit), (previous, current))| {
+                    check(*limit, previous, current, hit.start, now).err()
+                })
+                .max();
             Ok(wait)
         })
         .await?;

@@ -145,7 +145,25 @@ pub const MISMATCH_WINDOW: Duration = Duration::days(7);
 /// From this many mismatching submissions in the window, the ticket is flagged.
 pub const FLAG_AT: i32 = 3;
 
-/// Stores the ticket with its verification, in the caller's transaction.
+/// A ticket number of the day, taken before the submission's transaction.
+pub struct Reserved {
+    seq: i64,
+    at: NaiveDateTime,
+}
+
+/// Takes the tenant's next number for the day of `at`, in a statement of
+/// its own: call it before the submission's transaction begins. The day's
+/// counter row is then locked for that statement only, not for the whole
+/// submission, so one tenant's submissions no longer queue behind each
+/// other's transactions. Numbers never repeat; a submission that fails
+/// after taking one leaves a gap in the day's numbers.
+pub fn reserve_number(conn: &mut DbConnection, tenant: TenantId, at: NaiveDateTime) -> diesel::QueryResult<Reserved> {
+    let seq = db::tickets::next_number(conn, tenant, &at.format("%Y%m%d").to_string())?;
+    Ok(Reserved { seq, at })
+}
+
+/// Stores the ticket with its verification, in the caller's transaction,
+/// under the number reserved for it (its time is the submission's).
 #[allow(clippy::too_many_arguments)]
 pub fn submit(
     conn: &mut DbConnection,
@@ -155,8 +173,9 @@ pub fn submit(
     settings: &TenantSettings,
     s: Submission,
     by: Submitter,
-    now: NaiveDateTime,
+    number: Reserved,
 ) -> anyhow::Result<Submitted> {
+    let now = number.at;
     let tenant_id = TenantId::parse(&tenant.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
     let filing = db::filings::find_by_number(conn, tenant_id, s.number.as_str())?;
     let cipher = env.cipher;
@@ -186,7 +205,6 @@ pub fn submit(
     } else {
         0
     };
-    let seq = db::tickets::next_number(conn, tenant_id, &now.format("%Y%m%d").to_string())?;
     let tracking_code = tokens::tracking_code();
     let id = db::new_id();
     let identity = Identity {
@@ -212,7 +230,7 @@ pub fn submit(
         identity_enc: seal_identity(cipher, &id, &identity),
         id,
         tenant_id: tenant.id.clone(),
-        number: ticket_number(now.date(), seq),
+        number: ticket_number(now.date(), number.seq),
         kind: s.kind.as_str().to_owned(),
         status: TicketStatus::PendingReview.as_str().to_owned(),
         version: 1,

@@ -19,7 +19,9 @@ async fn sign_in(app: &TestApp, number: &str) -> reqwest::Response {
 async fn assert_limited(resp: reqwest::Response) -> u64 {
     let retry: u64 = resp.headers().get("retry-after").expect("Retry-After").to_str().unwrap().parse().unwrap();
     assert_problem(resp, 429, "rate_limited").await;
-    assert!((1..=3600).contains(&retry), "{retry}");
+    // Until the next request passes: at most the rest of this window and
+    // the part of the next one over which this window's count fades.
+    assert!((1..=7200).contains(&retry), "{retry}");
     retry
 }
 

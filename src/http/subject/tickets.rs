@@ -14,7 +14,7 @@ use crate::http::extract::{Json, Page, PageParams, Query};
 use crate::http::limits::{enforce, Keys};
 use crate::http::tickets::{env, tracking_view, SubmittedView, TrackingView};
 use crate::http::AppState;
-use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
+use crate::tickets::submit::{reserve_number, submit, Submission, Submitter, TicketRequest};
 
 /// A ticket a signed-in subject raises about its own filing: the identity
 /// is the sign-in's, so only what the kind needs is asked.
@@ -93,11 +93,15 @@ pub async fn submit_own_ticket(
     let st = state.clone();
     let done = state
         .db
-        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
-            let row = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
-            let settings = db::settings::get(conn, tenant)?;
-            let by = Submitter::Subject(filing.id.clone());
-            Ok(submit(conn, &env(&st), &meta, &row, &settings, s, by, db::now())?)
+        .run(move |conn| -> Result<_, ApiError> {
+            let number = reserve_number(conn, tenant, db::now())?;
+            db::write_transaction(conn, |conn| {
+                db::enter_tenant(conn, tenant)?;
+                let row = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
+                let settings = db::settings::get(conn, tenant)?;
+                let by = Submitter::Subject(filing.id.clone());
+                Ok(submit(conn, &env(&st), &meta, &row, &settings, s, by, number)?)
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(SubmittedView {

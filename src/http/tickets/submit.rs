@@ -13,7 +13,7 @@ use crate::http::caller::{Bearer, Caller};
 use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
-use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
+use crate::tickets::submit::{reserve_number, submit, Submission, Submitter, TicketRequest};
 
 /// Submit a work order for a filing (staff, agents and API clients).
 ///
@@ -67,25 +67,29 @@ pub async fn submit_ticket(
     };
     let done = state
         .db
-        .transaction_for(tenant_id, move |conn| -> Result<_, ApiError> {
-            let now = db::now();
-            if let Some(agency) = &agency {
-                // Unknown and unauthorized filings look the same to an agent.
-                let filing = db::filings::find_by_number(conn, tenant_id, s.number.as_str())?;
-                let authorized = match &filing {
-                    Some(f) => db::agencies::is_authorized(conn, tenant_id, agency, &f.id, now)?,
-                    None => false,
-                };
-                if !authorized {
-                    return Err(ApiError::Forbidden {
-                        code: "not_authorized",
-                        detail: "your agency holds no current authorization for this filing".into(),
-                    });
+        .run(move |conn| -> Result<_, ApiError> {
+            let number = reserve_number(conn, tenant_id, db::now())?;
+            db::write_transaction(conn, |conn| {
+                db::enter_tenant(conn, tenant_id)?;
+                let now = db::now();
+                if let Some(agency) = &agency {
+                    // Unknown and unauthorized filings look the same to an agent.
+                    let filing = db::filings::find_by_number(conn, tenant_id, s.number.as_str())?;
+                    let authorized = match &filing {
+                        Some(f) => db::agencies::is_authorized(conn, tenant_id, agency, &f.id, now)?,
+                        None => false,
+                    };
+                    if !authorized {
+                        return Err(ApiError::Forbidden {
+                            code: "not_authorized",
+                            detail: "your agency holds no current authorization for this filing".into(),
+                        });
+                    }
                 }
-            }
-            let tenant = db::tenants::find(conn, tenant_id)?.ok_or(ApiError::NotFound)?;
-            let settings = db::settings::get(conn, tenant_id)?;
-            Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, by, now)?)
+                let tenant = db::tenants::find(conn, tenant_id)?.ok_or(ApiError::NotFound)?;
+                let settings = db::settings::get(conn, tenant_id)?;
+                Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, by, number)?)
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(SubmittedView {

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
-use crate::tickets::submit::{submit, Submission, Submitter, TicketRequest};
+use crate::tickets::submit::{reserve_number, submit, Submission, Submitter, TicketRequest};
 
 /// Submit a work order (anyone).
 ///
@@ -44,11 +44,14 @@ pub async fn submit_public_ticket(
     let st = state.clone();
     let done = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
+        .run(move |conn| -> Result<_, ApiError> {
             let (tenant_id, tenant) = public_tenant(conn, &tenant)?;
-            db::enter_tenant(conn, tenant_id)?;
-            let settings = db::settings::get(conn, tenant_id)?;
-            Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, Submitter::Public, db::now())?)
+            let number = reserve_number(conn, tenant_id, db::now())?;
+            db::write_transaction(conn, |conn| {
+                db::enter_tenant(conn, tenant_id)?;
+                let settings = db::settings::get(conn, tenant_id)?;
+                Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, Submitter::Public, number)?)
+            })
         })
         .await?;
     Ok(HttpResponse::Created().json(SubmittedView {

@@ -9,6 +9,7 @@ use crate::domain::ids::TenantId;
 use crate::security::crypto::DataCipher;
 
 /// A filing's parsed fields.
+#[derive(Clone)]
 pub struct FilingInput {
     pub number: FilingNumber,
     pub subject_name: String,

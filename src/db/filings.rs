@@ -58,6 +58,56 @@ pub fn insert(conn: &mut DbConnection, row: &FilingRow) -> QueryResult<usize> {
     diesel::insert_into(filings::table).values(row).execute(conn)
 }
 
+/// Inserts new filings and their domains (`(filing id, domain)`): on
+/// PostgreSQL two statements whatever their number, on SQLite (no round
+/// trips to save) one per row. Fails whole on any conflict.
+pub fn insert_many(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    rows: &[FilingRow],
+    domains: &[(String, String)],
+) -> QueryResult<()> {
+    let domain_rows: Vec<_> = domains
+        .iter()
+        .map(|(filing, domain)| {
+            (
+                filing_domains::tenant_id.eq(tenant.to_string()),
+                filing_domains::domain.eq(domain),
+                filing_domains::filing_id.eq(filing),
+            )
+        })
+        .collect();
+    match conn {
+        DbConnection::Postgresql(c) => {
+            // PostgreSQL binds at most 65 535 parameters per statement.
+            for chunk in rows.chunks(1000) {
+                diesel::insert_into(filings::table).values(chunk).execute(c)?;
+            }
+            for chunk in domain_rows.chunks(5000) {
+                diesel::insert_into(filing_domains::table).values(chunk).execute(c)?;
+            }
+        }
+        DbConnection::Sqlite(c) => {
+            for row in rows {
+                diesel::insert_into(filings::table).values(row).execute(c)?;
+            }
+            for row in &domain_rows {
+                diesel::insert_into(filing_domains::table).values(row.clone()).execute(c)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tenant's filings among `numbers`, in one query.
+pub fn find_by_numbers(conn: &mut DbConnection, tenant: TenantId, numbers: &[&str]) -> QueryResult<Vec<FilingRow>> {
+    filings::table
+        .filter(filings::tenant_id.eq(tenant.to_string()))
+        .filter(filings::filing_number.eq_any(numbers))
+        .select(FilingRow::as_select())
+        .load(conn)
+}
+
 /// Counts a failed sign-in against filing `number` of the tenant, known or
 /// not, in one conditional statement (the same work either way): at
 /// `ceiling` failures the filing locks until `lock_until`, the count

@@ -332,6 +332,45 @@ async fn an_import_creates_and_updates_by_number_and_reports_bad_lines_without_s
     assert_problem(resp, 403, "forbidden").await;
 }
 
+/// Batches go in a few statements when they can; what they cannot (a number
+/// twice in one file, a domain another line or filing holds) still gets the
+/// line-by-line answer.
+#[tokio::test]
+async fn an_import_batch_keeps_line_by_line_answers() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let mut csv =
+        String::from("filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n");
+    for i in 0..40 {
+        csv += &format!("京ICP备{i:08}号,公司{i},enterprise,张三,{ID},138{i:08},s{i}@example.com,s{i}.example.cn\n");
+    }
+    let import = |body: String| {
+        app.client
+            .post(app.url("/api/v1/filings/import"))
+            .bearer_auth(&t.admin.access)
+            .header("content-type", "text/csv")
+            .body(body)
+            .send()
+    };
+    let report: Value = import(csv.clone()).await.unwrap().json().await.unwrap();
+    assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(40), Some(0)), "{report}");
+    let domains = app.sql_strings("SELECT domain AS v FROM filing_domains ORDER BY domain");
+    assert_eq!(domains.len(), 40);
+    // The same number twice: created, then updated; a domain of a filing on
+    // file: refused for that line only.
+    let csv = "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
+               沪ICP备00000001号,第一,enterprise,张三,{ID},13900000001,a@example.com,a.example.cn\n\
+               沪ICP备00000001号,第二,enterprise,张三,{ID},13900000001,a@example.com,a.example.cn\n\
+               沪ICP备00000002号,撞域名,enterprise,张三,{ID},13900000002,b@example.com,s7.example.cn\n"
+        .replace("{ID}", ID);
+    let report: Value = import(csv).await.unwrap().json().await.unwrap();
+    assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(1), Some(1)), "{report}");
+    assert_eq!(report["errors"][0]["line"], 4, "{report}");
+    assert_eq!(report["errors"][0]["code"], "domain_taken", "{report}");
+    let names = app.sql_strings("SELECT subject_name AS v FROM filings WHERE filing_number = '沪ICP备00000001号'");
+    assert_eq!(names, ["第二"]);
+}
+
 #[tokio::test]
 async fn the_import_command_reads_a_file_and_prints_a_summary() {
     use base64::Engine;

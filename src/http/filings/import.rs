@@ -174,11 +174,41 @@ pub fn write_batch(
     let (mut created, mut updated) = (Vec::new(), Vec::new());
     let agencies =
         if batch.iter().any(|p| p.input.agency_id.is_some()) { db::agencies::ids(conn, tenant)? } else { Vec::new() };
+    let mut lines = Vec::with_capacity(batch.len());
     for p in batch {
         if p.input.agency_id.as_ref().is_some_and(|a| !agencies.contains(a)) {
             report.errors.push(LineError::new(p.line, "agency_id", "unknown_agency", "no such agency in this tenant"));
-            continue;
+        } else {
+            lines.push(p);
         }
+    }
+    // The common case in one go: filings not on file yet, each number once
+    // in the batch, are inserted with their domains in a few statements. Any
+    // conflict (a domain taken, a number inserted meanwhile) undoes that and
+    // the lines go one by one below, each with its own answer.
+    let numbers: Vec<&str> = lines.iter().map(|p| p.input.number.as_str()).collect();
+    let known: std::collections::HashSet<String> =
+        db::filings::find_by_numbers(conn, tenant, &numbers)?.into_iter().map(|f| f.filing_number).collect();
+    let once = numbers.iter().collect::<std::collections::HashSet<_>>().len() == numbers.len();
+    let (fresh, mut one_by_one): (Vec<Parsed>, Vec<Parsed>) =
+        lines.into_iter().partition(|p| once && !known.contains(p.input.number.as_str()));
+    if !fresh.is_empty() {
+        let rows: Vec<FilingRow> = fresh.iter().map(|p| build_row(tenant, cipher, p.input.clone())).collect();
+        let domains: Vec<(String, String)> =
+            rows.iter().zip(&fresh).flat_map(|(r, p)| p.domains.iter().map(|d| (r.id.clone(), d.clone()))).collect();
+        match conn.transaction(|conn| db::filings::insert_many(conn, tenant, &rows, &domains)) {
+            Ok(()) => created.extend(rows.into_iter().map(|r| r.filing_number)),
+            Err(e)
+                if db::is_unique_violation(&e, db::filings::DOMAIN_UNIQUE)
+                    || db::is_unique_violation(&e, db::filings::NUMBER_UNIQUE) =>
+            {
+                one_by_one.extend(fresh);
+                one_by_one.sort_by_key(|p| p.line);
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    for p in one_by_one {
         let number = p.input.number.as_str().to_owned();
         let outcome = conn.transaction(|conn| -> Result<Option<bool>, diesel::result::Error> {
             let (row, is_new): (FilingRow, bool) = match db::filings::find_by_number(conn, tenant, &number)? {

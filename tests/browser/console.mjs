@@ -162,6 +162,16 @@ try {
   // The queue: keyset pages, flagged tickets marked, filters.
   await rita.goto(`${base}/console/#/queue`);
   await rita.waitForSelector("#queue tr.row");
+  // By keyboard: Tab reaches the rows, Enter opens one.
+  await rita.focus("#next-page");
+  for (let i = 0; i < 5 && !(await rita.evaluate(() => document.activeElement?.matches("tr.row"))); i++) await rita.keyboard.press("Shift+Tab");
+  const focused = await rita.evaluate(() => document.activeElement?.matches("tr.row") && document.activeElement.dataset.id);
+  must(!!focused, "the queue's rows are reached with the keyboard");
+  await rita.keyboard.press("Enter");
+  await rita.waitForSelector("#verification");
+  must(rita.url().endsWith(`#/ticket/${focused}`), "Enter opens the focused ticket");
+  await rita.goto(`${base}/console/#/queue`);
+  await rita.waitForSelector("#queue tr.row");
   must(await rita.locator("#queue tr.row").count() === 25 && await rita.isEnabled("#next-page"), "the first page holds 25 tickets and offers the next");
   must(await rita.locator("#queue tr.row .badge.flag").count() > 0, "tickets after repeated mismatches are flagged");
   const firstRow = await rita.textContent("#queue tr.row");

@@ -67,22 +67,20 @@ pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
                 }
             }
             let now = db::now();
-            let hits: Vec<db::rate::Hit> = checks
-                .iter()
+            let (bounds, hits): (Vec<Limit>, Vec<db::rate::Hit>) = checks
+                .into_iter()
                 .map(|(bucket, limit)| {
                     let start = window_start(now, limit.window);
-                    db::rate::Hit { bucket: bucket.clone(), start, previous_start: start - limit.window }
+                    (limit, db::rate::Hit { bucket, start, previous_start: start - limit.window })
                 })
-                .collect();
+                .unzip();
             let counts = db::rate::hit_all(conn, &hits)?;
             // Refused attempts count too: every hit is kept either way.
-            let wait = checks
-                .iter()
+            let wait = bounds
+                .into_iter()
                 .zip(&hits)
                 .zip(counts)
-                .filter_map(|(((_, limit), hit), (previous, current))| {
-                    check(*limit, previous, current, hit.start, now).err()
-                })
+                .filter_map(|((limit, hit), (previous, current))| check(limit, previous, current, hit.start, now).err())
                 .max();
             Ok(wait)
         })

@@ -152,14 +152,32 @@ pub struct Reserved {
 }
 
 /// Takes the tenant's next number for the day of `at`, in a statement of
-/// its own: call it before the submission's transaction begins. The day's
+/// its own, before the submission's transaction begins. The day's
 /// counter row is then locked for that statement only, not for the whole
 /// submission, so one tenant's submissions no longer queue behind each
 /// other's transactions. Numbers never repeat; a submission that fails
 /// after taking one leaves a gap in the day's numbers.
-pub fn reserve_number(conn: &mut DbConnection, tenant: TenantId, at: NaiveDateTime) -> diesel::QueryResult<Reserved> {
+fn reserve_number(conn: &mut DbConnection, tenant: TenantId, at: NaiveDateTime) -> diesel::QueryResult<Reserved> {
     let seq = db::tickets::next_number(conn, tenant, &at.format("%Y%m%d").to_string())?;
     Ok(Reserved { seq, at })
+}
+
+/// Runs a submission for `tenant`: the number reserved first (outside any
+/// transaction, as above), then `f` with it in the write transaction, under
+/// the tenant's row-level security.
+pub fn in_submission<T, E>(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    f: impl FnOnce(&mut DbConnection, Reserved) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let number = reserve_number(conn, tenant, db::now())?;
+    db::write_transaction(conn, |conn| {
+        db::enter_tenant(conn, tenant)?;
+        f(conn, number)
+    })
 }
 
 /// Stores the ticket with its verification, in the caller's transaction,

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with, TestApp, PASSWORD};
+use crate::helpers::{assert_problem, import_csv, spawn_app, spawn_app_with, TestApp, PASSWORD};
 use crate::support::{sms_gateway::SmsGateway, smtp::SmtpServer};
 
 /// 11010519491231002X is GB 11643's own example.
@@ -262,15 +262,7 @@ async fn an_import_creates_and_updates_by_number_and_reports_bad_lines_without_s
          粤ICP备00000005号,撞域名,enterprise,钱七,{ID},13800000005,e@example.com,sh.example.cn\n\
          粤ICP备00000006号,广州二,enterprise,孙八,{ID},13800000006,f@example.com,gz.example.cn\n"
     );
-    let resp = app
-        .client
-        .post(app.url("/api/v1/filings/import"))
-        .bearer_auth(&t.admin.access)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let resp = import_csv(&app, &t.admin.access, csv).await;
     assert_eq!(resp.status(), 200);
     let report: Value = resp.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(2), Some(1)), "{report}");
@@ -305,30 +297,14 @@ async fn an_import_creates_and_updates_by_number_and_reports_bad_lines_without_s
         (Some("改名公司"), Some("139****1111"))
     );
 
-    let resp = app
-        .client
-        .post(app.url("/api/v1/filings/import"))
-        .bearer_auth(&t.admin.access)
-        .header("content-type", "text/csv")
-        .body("filing_number,subject_name\n京ICP备12345678号,x\n")
-        .send()
-        .await
-        .unwrap();
+    let resp = import_csv(&app, &t.admin.access, "filing_number,subject_name\n京ICP备12345678号,x\n").await;
     assert_problem(resp, 422, "validation_failed").await;
     let resp = app.post("/api/v1/filings/import", Some(&t.admin.access), json!({"not": "csv"})).await;
     assert_problem(resp, 415, "unsupported_media_type").await;
     let other = app.tenant("other").await;
     app.create_staff(&other.admin.access, None, "rita", "reviewer").await;
     let rita = app.login(Some("other"), "rita", PASSWORD).await;
-    let resp = app
-        .client
-        .post(app.url("/api/v1/filings/import"))
-        .bearer_auth(&rita.access)
-        .header("content-type", "text/csv")
-        .body("x")
-        .send()
-        .await
-        .unwrap();
+    let resp = import_csv(&app, &rita.access, "x").await;
     assert_problem(resp, 403, "forbidden").await;
 }
 
@@ -344,15 +320,7 @@ async fn an_import_batch_keeps_line_by_line_answers() {
     for i in 0..40 {
         csv += &format!("京ICP备{i:08}号,公司{i},enterprise,张三,{ID},138{i:08},s{i}@example.com,s{i}.example.cn\n");
     }
-    let import = |body: String| {
-        app.client
-            .post(app.url("/api/v1/filings/import"))
-            .bearer_auth(&t.admin.access)
-            .header("content-type", "text/csv")
-            .body(body)
-            .send()
-    };
-    let report: Value = import(csv.clone()).await.unwrap().json().await.unwrap();
+    let report: Value = import_csv(&app, &t.admin.access, csv).await.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(40), Some(0)), "{report}");
     let domains = app.sql_strings("SELECT domain AS v FROM filing_domains ORDER BY domain");
     assert_eq!(domains.len(), 40);
@@ -363,7 +331,7 @@ async fn an_import_batch_keeps_line_by_line_answers() {
                沪ICP备00000001号,第二,enterprise,张三,{ID},13900000001,a@example.com,a.example.cn\n\
                沪ICP备00000002号,撞域名,enterprise,张三,{ID},13900000002,b@example.com,s7.example.cn\n"
         .replace("{ID}", ID);
-    let report: Value = import(csv).await.unwrap().json().await.unwrap();
+    let report: Value = import_csv(&app, &t.admin.access, csv).await.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(1), Some(1)), "{report}");
     assert_eq!(report["errors"][0]["line"], 4, "{report}");
     assert_eq!(report["errors"][0]["code"], "domain_taken", "{report}");
@@ -429,15 +397,7 @@ async fn current_four_digit_year_filing_numbers_are_accepted_everywhere() {
         "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
          粤ICP备２０２３０１２３４５号-2,示例,enterprise,张三,{ID},13700001111,g@example.com,gd.example.cn\n"
     );
-    let resp = app
-        .client
-        .post(app.url("/api/v1/filings/import"))
-        .bearer_auth(&t.admin.access)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let resp = import_csv(&app, &t.admin.access, csv).await;
     let report: Value = resp.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["errors"].as_array().map(Vec::len)), (Some(1), Some(0)), "{report}");
 
@@ -475,15 +435,7 @@ async fn an_import_reads_gbk_and_counts_physical_lines() {
     let (gbk, _, unmappable) = encoding_rs::GBK.encode(&text);
     assert!(!unmappable);
     assert!(std::str::from_utf8(&gbk).is_err(), "really not UTF-8");
-    let send = |body: Vec<u8>| {
-        app.client
-            .post(app.url("/api/v1/filings/import"))
-            .bearer_auth(&t.admin.access)
-            .header("content-type", "text/csv")
-            .body(body)
-            .send()
-    };
-    let report: Value = send(gbk.into_owned()).await.unwrap().json().await.unwrap();
+    let report: Value = import_csv(&app, &t.admin.access, gbk.into_owned()).await.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["encoding"].as_str()), (Some(1), Some("gb18030")), "{report}");
     let errors: Vec<(u64, &str)> = report["errors"]
         .as_array()
@@ -496,7 +448,7 @@ async fn an_import_reads_gbk_and_counts_physical_lines() {
     assert_eq!(f["items"][0]["subject_name"], "北京示例，二号", "read as GBK: {f}");
 
     // Neither UTF-8 nor GB18030: refused whole, naming the problem.
-    let resp = send(vec![b'a', b',', 0xff, 0xff, 0xff, b'\n']).await.unwrap();
+    let resp = import_csv(&app, &t.admin.access, vec![b'a', b',', 0xff, 0xff, 0xff, b'\n']).await;
     let body = assert_problem(resp, 422, "validation_failed").await;
     assert_eq!(body["errors"][0]["code"], "unsupported_encoding");
 }

@@ -374,3 +374,15 @@ pub fn token_subject(token: &str) -> String {
         serde_json::from_slice(&base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap()).unwrap();
     claims["sub"].as_str().unwrap().to_owned()
 }
+
+/// `POST /api/v1/filings/import` with a CSV body (UTF-8 or not).
+pub async fn import_csv(app: &TestApp, token: &str, body: impl Into<reqwest::Body>) -> Response {
+    app.client
+        .post(app.url("/api/v1/filings/import"))
+        .bearer_auth(token)
+        .header("content-type", "text/csv")
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+}

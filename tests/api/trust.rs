@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::fixtures::{login as subject_login, with_initial_password, NUMBER};
-use crate::helpers::{assert_problem, spawn_app, spawn_app_with, token_subject, TestApp, PASSWORD};
+use crate::helpers::{assert_problem, import_csv, spawn_app, spawn_app_with, token_subject, TestApp, PASSWORD};
 
 const CHOSEN: &str = "Chosen#Pass2026";
 
@@ -431,15 +431,7 @@ async fn contacts_of_a_filing_with_a_password_change_only_by_four_eyes() {
     let csv = "filing_number,subject_name,subject_type,responsible_person,id_number,phone,email,domains\n\
                京ICP备12345678号,示例,enterprise,张三,11010519491231002X,13900009999,z@example.com,\n\
                京ICP备22222222号,其他,enterprise,李四,11010519491231002X,13700001111,l@example.com,l.example.cn\n";
-    let resp = app
-        .client
-        .post(app.url("/api/v1/filings/import"))
-        .bearer_auth(&admin)
-        .header("content-type", "text/csv")
-        .body(csv)
-        .send()
-        .await
-        .unwrap();
+    let resp = import_csv(&app, &admin, csv).await;
     let report: Value = resp.json().await.unwrap();
     assert_eq!((report["created"].as_u64(), report["updated"].as_u64()), (Some(1), Some(0)), "{report}");
     assert_eq!(report["errors"][0]["line"], 2);

@@ -14,7 +14,7 @@ use crate::http::extract::{Json, Page, PageParams, Query};
 use crate::http::limits::{enforce, Keys};
 use crate::http::tickets::{env, tracking_view, SubmittedView, TrackingView};
 use crate::http::AppState;
-use crate::tickets::submit::{reserve_number, submit, Submission, Submitter, TicketRequest};
+use crate::tickets::submit::{in_submission, submit, Submission, Submitter, TicketRequest};
 
 /// A ticket a signed-in subject raises about its own filing: the identity
 /// is the sign-in's, so only what the kind needs is asked.
@@ -94,9 +94,7 @@ pub async fn submit_own_ticket(
     let done = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let number = reserve_number(conn, tenant, db::now())?;
-            db::write_transaction(conn, |conn| {
-                db::enter_tenant(conn, tenant)?;
+            in_submission(conn, tenant, |conn, number| {
                 let row = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
                 let settings = db::settings::get(conn, tenant)?;
                 let by = Submitter::Subject(filing.id.clone());

@@ -13,7 +13,7 @@ use crate::http::caller::{Bearer, Caller};
 use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
-use crate::tickets::submit::{reserve_number, submit, Submission, Submitter, TicketRequest};
+use crate::tickets::submit::{in_submission, submit, Submission, Submitter, TicketRequest};
 
 /// Submit a work order for a filing (staff, agents and API clients).
 ///
@@ -68,9 +68,7 @@ pub async fn submit_ticket(
     let done = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let number = reserve_number(conn, tenant_id, db::now())?;
-            db::write_transaction(conn, |conn| {
-                db::enter_tenant(conn, tenant_id)?;
+            in_submission(conn, tenant_id, |conn, number| {
                 let now = db::now();
                 if let Some(agency) = &agency {
                     // Unknown and unauthorized filings look the same to an agent.

@@ -10,7 +10,7 @@ use crate::error::ApiError;
 use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::AppState;
-use crate::tickets::submit::{reserve_number, submit, Submission, Submitter, TicketRequest};
+use crate::tickets::submit::{in_submission, submit, Submission, Submitter, TicketRequest};
 
 /// Submit a work order (anyone).
 ///
@@ -46,9 +46,7 @@ pub async fn submit_public_ticket(
         .db
         .run(move |conn| -> Result<_, ApiError> {
             let (tenant_id, tenant) = public_tenant(conn, &tenant)?;
-            let number = reserve_number(conn, tenant_id, db::now())?;
-            db::write_transaction(conn, |conn| {
-                db::enter_tenant(conn, tenant_id)?;
+            in_submission(conn, tenant_id, |conn, number| {
                 let settings = db::settings::get(conn, tenant_id)?;
                 Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, Submitter::Public, number)?)
             })

@@ -68,31 +68,37 @@ http() { # label, extra wrk args…
   printf '%-30s HTTP        %9.0f req/s   p99 %8s   non-2xx %s\n' "$label" "$rps" "$p99" "${bad:-0}"
   echo "$rps" >"$WORK/last_http"
 }
-pg() { # kind, label, pgbench args… (the server's session setting, so the same SQL plans the same way)
-  local kind=$1 label=$2; shift 2
-  PGOPTIONS="-c plan_cache_mode=force_custom_plan" pgbench -n -c$CONN -j2 -T"$SECS" "$@" "$DBURL" >"$WORK/pgbench.txt" 2>&1 || { cat "$WORK/pgbench.txt" >&2; exit 1; }
+pg() { # kind, plan_cache_mode, label, pgbench args…
+  local kind=$1 plans=$2 label=$3; shift 3
+  PGOPTIONS="-c plan_cache_mode=$plans" pgbench -n -c$CONN -j2 -T"$SECS" "$@" "$DBURL" >"$WORK/pgbench.txt" 2>&1 || { cat "$WORK/pgbench.txt" >&2; exit 1; }
   local tps lat
   tps=$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' "$WORK/pgbench.txt")
   lat=$(awk -F'= ' '/latency average/ {print $2}' "$WORK/pgbench.txt")
   printf '%-30s %-10s  %9.0f tx/s    mean %-9s HTTP/%s %3.0f %%   (%s)\n' "$label" "$kind" "$tps" "$lat" "$kind" \
     "$(echo "100 * $(cat "$WORK/last_http") / $tps" | bc -l)" "${@: -1}"
 }
-limit() { pg limit "$@"; }   # the physical limit: the work alone, plain tables
-own() { pg own-SQL "$@"; }   # the statements the route sends, as captured
+# The physical limit: the work alone, on plain tables, planned as PostgreSQL
+# does by default (a prepared statement soon runs a generic plan made once).
+limit() { pg limit auto "$@"; }
+# The statements the route sends, as captured, planned as the server has
+# them planned: its reads may use generic plans, its writes plan every
+# statement with its parameters (db::pool, db::tenancy).
+own_read() { pg own-SQL auto "$@"; }
+own_write() { pg own-SQL force_custom_plan "$@"; }
 
 H=(-H "Authorization: Bearer $TOKEN")
 http "queue, first page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50"
 limit "queue, first page" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-page.sql
-own "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue.sql
-own "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue-pipelined.sql
+own_read "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue.sql
+own_read "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue-pipelined.sql
 http "queue, deep page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50&cursor=$CURSOR"
 limit "queue, deep page" -M prepared -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/limit-page-deep.sql
-own "queue, deep page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql
+own_read "queue, deep page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql
 http "submission, one tenant" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
 limit "submission, one tenant" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-submit.sql
 # Simple protocol here: pgbench cannot type some of the script's parameters;
 # with custom plans both protocols parse and plan every statement anyway.
-own "submission, one tenant" -M simple -D tenant="'$TENANT'" -f scripts/bench/submit.sql
+own_write "submission, one tenant" -M simple -D tenant="'$TENANT'" -f scripts/bench/submit.sql
 TENANTS=100 http "submission, 100 tenants" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
 limit "submission, 100 tenants" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-submit.sql
 printf '%-30s %s\n' "server peak RSS" "$(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$(pgrep -f "$BIN serve" | head -1)/status")"

@@ -9,6 +9,7 @@ import base64
 import http.server
 import json
 import os
+import random
 import shutil
 import socket
 import socketserver
@@ -28,9 +29,25 @@ INITIAL_PASSWORD = "Initial-Password-7"
 
 
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port below the kernel's ephemeral range. A port from that range
+    (what binding port 0 gives) can be taken again, while a peer is down, as
+    the local port of any outgoing connection — a database connection, a
+    client's request, or a sender's own connect to the closed port, which
+    then connects to itself — and the peer cannot come back up on it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            low = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(1000):
+        port = random.randrange(10000, low)
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def psql(url, sql):

@@ -28,7 +28,16 @@ import time
 from harness import (BIN, SEEDED_FILINGS, PrivatePostgres, call, create_filing, free_port, psql, seed_tenant, server_env,
                      smtp_peer, sms_peer, start_server, submit_ticket)
 
-DOWN_SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
+DOWN_SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 8.0
+# A request waits up to the server's checkout timeout (db::pool,
+# CHECKOUT_TIMEOUT, 5 s) for a connection before it is answered 503. Every
+# route must be seen answering 503 while PostgreSQL is away, so it must stay
+# away longer than that: with 4 s, a request begun just as it went away was
+# answered after it was back, and whether some other answer of the route
+# fell inside the window was luck (CI failed so once).
+CHECKOUT_TIMEOUT = 5.0
+if DOWN_SECONDS < CHECKOUT_TIMEOUT + 2:
+    sys.exit(f"PostgreSQL must stay down at least {CHECKOUT_TIMEOUT + 2:.0f} s (the server's checkout timeout + 2)")
 LOG = os.path.join(tempfile.gettempdir(), "filingdesk-outage-test.log")
 
 

@@ -163,14 +163,27 @@ pub fn contacts_on_file(cipher: &DataCipher, filing: &FilingRow) -> anyhow::Resu
 /// Queues one notification of `kind` to the phone and one to the e-mail on
 /// file — never to any other contact. Inside the caller's transaction.
 pub struct ToContacts<'a> {
-    pub cipher: &'a DataCipher,
-    pub channels: crate::notify::ChannelSet,
-    pub tenant: TenantId,
-    pub locale: crate::domain::settings::Locale,
-    pub ticket_id: Option<String>,
+    cipher: &'a DataCipher,
+    channels: crate::notify::ChannelSet,
+    tenant: TenantId,
+    locale: crate::domain::settings::Locale,
+    /// The tenant's SMS budget, from the settings the caller already holds.
+    sms_budget: crate::domain::settings::SendBudget,
+    ticket_id: Option<String>,
 }
 
-impl ToContacts<'_> {
+impl<'a> ToContacts<'a> {
+    /// To the tenant's contacts in its default locale, under its SMS budget.
+    pub fn new(
+        cipher: &'a DataCipher,
+        channels: crate::notify::ChannelSet,
+        tenant: TenantId,
+        settings: &crate::domain::settings::TenantSettings,
+        ticket_id: Option<String>,
+    ) -> Self {
+        Self { cipher, channels, tenant, locale: settings.default_locale, sms_budget: settings.sms_budget, ticket_id }
+    }
+
     pub fn send(
         &self,
         conn: &mut crate::db::DbConnection,
@@ -209,6 +222,7 @@ impl ToContacts<'_> {
                 params: params.clone(),
                 ticket_id: self.ticket_id.clone(),
                 filing_id: filing.map(str::to_owned),
+                sms_budget: self.sms_budget,
             };
             rows.push(crate::notify::enqueue(conn, self.cipher, self.channels, n)?);
         }

@@ -64,24 +64,24 @@ fn serve(settings: Settings) -> anyhow::Result<()> {
         let mut int = signal(SignalKind::interrupt())?;
         let drain = std::time::Duration::from_secs(u64::from(settings.drain_secs));
         let app = Application::build(settings).await?;
-        let (handle, draining) = (app.handle(), app.draining());
+        let leaving = app.leaving()?;
         actix_web::rt::spawn(async move {
             let which = tokio::select! {
                 _ = term.recv() => "SIGTERM",
                 _ = int.recv() => "SIGINT",
             };
             // Out of the load balancer first (`/readyz` 503), still serving;
-            // then stop accepting and finish what is in flight. A second
-            // signal cuts the drain short.
-            draining.store(true, std::sync::atomic::Ordering::SeqCst);
+            // then no new connection, and what is queued or in flight is
+            // finished. A second signal cuts the drain short.
+            leaving.drain();
             tracing::info!(signal = which, seconds = drain.as_secs(), "draining: /readyz answers 503");
             tokio::select! {
                 _ = tokio::time::sleep(drain) => {}
                 _ = term.recv() => {}
                 _ = int.recv() => {}
             }
-            tracing::info!("finishing in-flight requests");
-            handle.stop(true).await;
+            tracing::info!("finishing queued and in-flight requests");
+            leaving.stop().await;
         });
         app.run_until_stopped().await?;
         tracing::info!("filingdesk stopped");

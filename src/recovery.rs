@@ -147,7 +147,7 @@ pub fn send_code(
     params.insert("tenant".into(), name.into());
     params.insert("filing_number".into(), filing.filing_number.clone().into());
     params.insert("code".into(), code.into());
-    let to = ToContacts { cipher, channels, tenant, locale: settings.default_locale, ticket_id: None };
+    let to = ToContacts::new(cipher, channels, tenant, &settings, None);
     let sent = to.send_to(conn, Some(filing_id), [Recipient::Phone(phone)], Kind::RecoveryCode, &params)?;
     let notification = sent.first().map(|n| n.id.clone()).unwrap_or_default();
     let e = Event::new("filing.recovery_code_sent", Actor::System("password_recovery"))

@@ -19,6 +19,7 @@ use crate::http::extract::path_config;
 use crate::http::fallback::{not_matched, KnownPaths};
 use crate::http::{routes, AppState};
 use crate::jobs::{scheduler, Jobs};
+use crate::leaving::Leaving;
 use crate::openapi::ApiDoc;
 use crate::telemetry::{self, Metrics};
 use tokio_cron_scheduler::JobScheduler;
@@ -31,6 +32,8 @@ pub struct Application {
     jobs: Arc<Jobs>,
     scheduler: Option<JobScheduler>,
     draining: Arc<AtomicBool>,
+    /// A second descriptor of the listening socket, for [`Leaving`].
+    listener: TcpListener,
 }
 
 impl Application {
@@ -85,8 +88,9 @@ impl Application {
             settings: Arc::new(settings.clone()),
             draining: draining.clone(),
         };
+        let own = listener.try_clone()?;
         let server = serve(listener, state, settings.workers)?;
-        Ok(Self { port, server, db, delivery, jobs, scheduler, draining })
+        Ok(Self { port, server, db, delivery, jobs, scheduler, draining, listener: own })
     }
 
     pub fn port(&self) -> u16 {
@@ -107,10 +111,9 @@ impl Application {
         self.jobs.clone()
     }
 
-    /// Marks the instance as draining: `/readyz` answers 503 from now on,
-    /// while requests are still served.
-    pub fn draining(&self) -> Arc<AtomicBool> {
-        self.draining.clone()
+    /// Takes the instance out of service in steps (see [`Leaving`]).
+    pub fn leaving(&self) -> anyhow::Result<Leaving> {
+        Ok(Leaving::new(self.server.handle(), self.draining.clone(), self.listener.try_clone()?))
     }
 
     /// Stops the server from elsewhere (tests stop theirs when done).

@@ -68,6 +68,30 @@ pub fn append(conn: &mut DbConnection, mut row: AuditEventRow) -> diesel::QueryR
     Ok(row)
 }
 
+/// [`append`] for many events at once: the chains' locks taken in name
+/// order (so two writers of several chains cannot deadlock), each chain's
+/// head read once after its lock is held, the links computed here, and every
+/// row inserted in one statement.
+pub fn append_many(conn: &mut DbConnection, mut rows: Vec<AuditEventRow>) -> diesel::QueryResult<Vec<AuditEventRow>> {
+    rows.sort_by(|a, b| a.chain.cmp(&b.chain));
+    let mut chains: Vec<String> = rows.iter().map(|r| r.chain.clone()).collect();
+    chains.dedup();
+    store::lock_chains(conn, &chains.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let mut head: Option<(String, i64, String)> = None;
+    for row in &mut rows {
+        let (seq, prev) = match head.take() {
+            Some((chain, seq, prev)) if chain == row.chain => (seq, prev),
+            _ => store::head(conn, &row.chain)?.unwrap_or((0, GENESIS.to_owned())),
+        };
+        row.seq = seq + 1;
+        row.hash = link_hash(&prev, row.seq, &content_digest(row));
+        row.prev_hash = prev;
+        head = Some((row.chain.clone(), row.seq, row.hash.clone()));
+    }
+    store::insert_many(conn, &rows)?;
+    Ok(rows)
+}
+
 /// The outcome of a verify walk.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ChainVerification {

@@ -100,7 +100,20 @@ impl Event {
 /// Appends `event` to its tenant's chain. Call it inside the transaction of
 /// the change it describes, so both commit or neither does.
 pub fn record(conn: &mut DbConnection, meta: &RequestMeta, event: Event) -> diesel::QueryResult<AuditEventRow> {
-    let row = AuditEventRow {
+    chain::append(conn, row_of(meta, event))
+}
+
+/// [`record`] for many events at once (one statement on PostgreSQL).
+pub fn record_many(conn: &mut DbConnection, meta: &RequestMeta, events: Vec<Event>) -> diesel::QueryResult<()> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    chain::append_many(conn, events.into_iter().map(|e| row_of(meta, e)).collect()).map(|_| ())
+}
+
+/// The row an event becomes, before its place in the chain is known.
+fn row_of(meta: &RequestMeta, event: Event) -> AuditEventRow {
+    AuditEventRow {
         id: db::new_id(),
         chain: chain_of(event.tenant),
         seq: 0,
@@ -117,8 +130,7 @@ pub fn record(conn: &mut DbConnection, meta: &RequestMeta, event: Event) -> dies
         details: event.details.to_string(),
         prev_hash: String::new(),
         hash: String::new(),
-    };
-    chain::append(conn, row)
+    }
 }
 
 /// Records a refusal in a transaction of its own: the refused action's

@@ -172,9 +172,15 @@ pub fn claim_due(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
-        .set(notifications::locked_until.eq(Some(lease_until)))
-        .execute(conn)?;
+    let leased = diesel::update(notifications::table.filter(notifications::id.eq_any(&ids)))
+        .set(notifications::locked_until.eq(Some(lease_until)));
+    if let DbConnection::Postgresql(c) = conn {
+        // Leased and read back in one statement.
+        let mut rows: Vec<NotificationRow> = leased.returning(NotificationRow::as_returning()).get_results(c)?;
+        rows.sort_by_key(|r| r.next_attempt_at);
+        return Ok(rows);
+    }
+    leased.execute(conn)?;
     notifications::table
         .filter(notifications::id.eq_any(&ids))
         .order(notifications::next_attempt_at.asc())
@@ -256,6 +262,63 @@ pub fn record_attempt(
             .execute(conn)?,
     };
     Ok(n == 1)
+}
+
+/// Gives a leased row back unattempted (its lease would have run out
+/// before a send could end). False when the lease had already been lost.
+pub fn release(conn: &mut DbConnection, row: &NotificationRow) -> QueryResult<bool> {
+    let target = notifications::table.find(&row.id).filter(notifications::locked_until.eq(row.locked_until));
+    let n = diesel::update(target).set(notifications::locked_until.eq(None::<NaiveDateTime>)).execute(conn)?;
+    Ok(n == 1)
+}
+
+/// [`record_attempt`] with [`Outcome::Sent`] for many rows: on PostgreSQL
+/// one statement per lease and scrubbing (usually one in all). Returns the
+/// ids recorded; a row missing from it had lost its lease to another sender.
+pub fn record_sent_many(
+    conn: &mut DbConnection,
+    rows: &[&NotificationRow],
+    now: NaiveDateTime,
+) -> QueryResult<Vec<String>> {
+    let DbConnection::Postgresql(c) = conn else {
+        let mut recorded = Vec::with_capacity(rows.len());
+        for row in rows {
+            if record_attempt(conn, row, Outcome::Sent, now)? {
+                recorded.push(row.id.clone());
+            }
+        }
+        return Ok(recorded);
+    };
+    // Rows alike in scrubbing and lease go in one statement.
+    type Alike = (bool, Option<NaiveDateTime>);
+    let mut groups: Vec<(Alike, Vec<&str>)> = Vec::new();
+    for row in rows {
+        let key = (row.carries_secret, row.locked_until);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, ids)) => ids.push(&row.id),
+            None => groups.push((key, vec![&row.id])),
+        }
+    }
+    let mut recorded = Vec::with_capacity(rows.len());
+    for ((scrub, lease), ids) in groups {
+        let target =
+            notifications::table.filter(notifications::id.eq_any(ids)).filter(notifications::locked_until.eq(lease));
+        let params: Option<Option<String>> = scrub.then_some(None);
+        let ids: Vec<String> = diesel::update(target)
+            .set((
+                notifications::status.eq("sent"),
+                notifications::attempts.eq(notifications::attempts + 1),
+                notifications::sent_at.eq(Some(now)),
+                notifications::locked_until.eq(None::<NaiveDateTime>),
+                notifications::last_error.eq(None::<String>),
+                notifications::updated_at.eq(now),
+                params.map(|p| notifications::params.eq(p)),
+            ))
+            .returning(notifications::id)
+            .get_results(c)?;
+        recorded.extend(ids);
+    }
+    Ok(recorded)
 }
 
 pub fn find(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<Option<NotificationRow>> {

@@ -1,6 +1,7 @@
 //! The pool: connections of the backend the URL names, handed out first come
 //! first served (one admission permit per connection, for every checkout)
-//! and only ever used on blocking threads.
+//! and only ever used off the async executor (on the database workers, or
+//! blocking threads).
 
 use std::time::Duration;
 
@@ -131,6 +132,8 @@ pub struct Db {
     /// BENCHMARKS.md); waiting here also keeps waiting requests off the
     /// blocking threads.
     pub(super) admission: std::sync::Arc<tokio::sync::Semaphore>,
+    /// One thread per connection doing the async callers' work ([`Db::run`]).
+    workers: crate::workers::Workers,
     /// For connections outside the pool ([`Db::startup_lock`]).
     pub(super) url: DatabaseUrl,
 }
@@ -212,11 +215,14 @@ impl Db {
             .build(Manager { url: url.clone() })
             .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
+        let workers = crate::workers::Workers::start("db", pool_size as usize, Some(admission.clone()))
+            .context("cannot start the database workers")?;
         let db = Self {
             pool,
             backend: url.backend,
             sqlite_path: url.sqlite_path().map(Into::into),
             admission,
+            workers,
             url: url.clone(),
         };
         // Instances started together migrate one after the other: the
@@ -241,11 +247,13 @@ impl Db {
         Ok(())
     }
 
-    /// Runs `f` with a pooled connection on a blocking thread, so database
-    /// work never stalls the async executor. A failure on a connection that
-    /// turns out to be gone (the server restarted, failed over or went away;
-    /// PostgreSQL reports it in several ways, `57P01` among them) is
-    /// [`DbError::Lost`], whatever `f` made of it: the work was not done.
+    /// Runs `f` with a pooled connection on a database worker, so database
+    /// work never stalls the async executor; 503 ([`DbError::Busy`]) when
+    /// no worker took it up within the checkout timeout. A failure on a
+    /// connection that turns out to be gone (the server restarted, failed
+    /// over or went away; PostgreSQL reports it in several ways, `57P01`
+    /// among them) is [`DbError::Lost`], whatever `f` made of it: the work
+    /// was not done.
     pub async fn run<T, E, F>(&self, f: F) -> Result<T, E>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
@@ -253,12 +261,10 @@ impl Db {
         E: From<DbError> + std::error::Error + Send + Sync + 'static,
     {
         let pool = self.pool.clone();
-        let permit = self.admit(CHECKOUT_TIMEOUT).await?;
-        // The request's span (its id) follows the work onto the blocking
-        // thread, so whatever is logged there is the request's.
+        // The request's span (its id) follows the work onto the worker, so
+        // whatever is logged there is the request's.
         let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
+        let work = move || {
             let _span = span.enter();
             let mut conn = pool.get().map_err(DbError::from)?;
             let held = std::time::Instant::now();
@@ -268,9 +274,12 @@ impl Db {
             };
             tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
             result
-        })
-        .await
-        .map_err(|e| E::from(DbError::Blocking(e.to_string())))?
+        };
+        match self.workers.run(Some(CHECKOUT_TIMEOUT), work).await {
+            Ok(result) => result,
+            Err(crate::workers::Refused::Busy) => Err(E::from(DbError::Busy)),
+            Err(other) => Err(E::from(DbError::Blocking(format!("{other:?}")))),
+        }
     }
 
     /// Waits up to `wait` for an admission permit. Every checkout from the

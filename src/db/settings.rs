@@ -4,6 +4,7 @@ use anyhow::Context;
 use diesel::prelude::*;
 
 use super::schema::{tenant_settings, tenants};
+use super::tenants::TenantRow;
 use super::DbConnection;
 use crate::domain::ids::TenantId;
 use crate::domain::settings::TenantSettings;
@@ -18,12 +19,12 @@ pub fn get(conn: &mut DbConnection, tenant: TenantId) -> anyhow::Result<TenantSe
     }
 }
 
-/// A tenant's id and settings by its slug, in one query.
-pub fn for_slug(conn: &mut DbConnection, slug: &str) -> anyhow::Result<Option<(TenantId, TenantSettings)>> {
-    let row: Option<(String, Option<String>)> = tenants::table
+/// A tenant (whatever its status) and its settings by its slug, in one query.
+pub fn for_slug(conn: &mut DbConnection, slug: &str) -> anyhow::Result<Option<(TenantId, TenantRow, TenantSettings)>> {
+    let row: Option<(TenantRow, Option<String>)> = tenants::table
         .filter(tenants::slug.eq(slug))
         .select((
-            tenants::id,
+            TenantRow::as_select(),
             tenant_settings::table
                 .filter(tenant_settings::tenant_id.eq(tenants::id))
                 .select(tenant_settings::document)
@@ -31,13 +32,13 @@ pub fn for_slug(conn: &mut DbConnection, slug: &str) -> anyhow::Result<Option<(T
         ))
         .first(conn)
         .optional()?;
-    let Some((id, doc)) = row else { return Ok(None) };
-    let Some(id) = TenantId::parse(&id) else { return Ok(None) };
+    let Some((tenant, doc)) = row else { return Ok(None) };
+    let Some(id) = TenantId::parse(&tenant.id) else { return Ok(None) };
     let settings = match doc {
         None => TenantSettings::default(),
         Some(d) => TenantSettings::from_stored(&d).context("stored tenant settings are unreadable")?,
     };
-    Ok(Some((id, settings)))
+    Ok(Some((id, tenant, settings)))
 }
 
 pub fn put(conn: &mut DbConnection, tenant: TenantId, settings: &TenantSettings) -> anyhow::Result<()> {

@@ -6,7 +6,7 @@
 use diesel::connection::SimpleConnection;
 use diesel::QueryResult;
 
-use super::{write_transaction, Db, DbConnection, DbError};
+use super::{Db, DbConnection, DbError};
 use crate::domain::ids::{StaffId, TenantId};
 
 /// The statements that narrow a PostgreSQL transaction to `tenant` (see
@@ -22,6 +22,19 @@ pub fn enter_tenant(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<()
         DbConnection::Postgresql(c) => c.batch_execute(&tenant_settings_sql(tenant)),
         DbConnection::Sqlite(_) => Ok(()),
     }
+}
+
+/// [`super::write_transaction`] narrowed to `tenant` from its start: on
+/// PostgreSQL `BEGIN` and the tenant's settings go in one round trip.
+pub fn write_transaction_for<T, E>(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    super::transactions::write_transaction_beginning(conn, &format!("BEGIN; {}", tenant_settings_sql(tenant)), f)
 }
 
 /// What `filingdesk_confirm_staff` checks: the staff member, the session
@@ -82,7 +95,13 @@ impl Db {
     {
         self.run(move |conn| match conn {
             DbConnection::Postgresql(c) => {
-                let mut open = format!("BEGIN READ ONLY; {}", tenant_settings_sql(tenant));
+                // Reads may use the generic plans PostgreSQL keeps for
+                // prepared statements (the page's query and the standing
+                // function's): planning each one anew, as the session's
+                // `force_custom_plan` does for the writers' sake (db::pool),
+                // cost about as much as running it (BENCHMARKS.md).
+                let mut open =
+                    format!("BEGIN READ ONLY; SET LOCAL plan_cache_mode = auto; {}", tenant_settings_sql(tenant));
                 if let Some(check) = &staff {
                     open.push_str("; ");
                     open.push_str(&check.sql());
@@ -112,12 +131,6 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
     {
-        self.run(move |conn| {
-            write_transaction(conn, |conn| {
-                enter_tenant(conn, tenant)?;
-                f(conn)
-            })
-        })
-        .await
+        self.run(move |conn| write_transaction_for(conn, tenant, f)).await
     }
 }

@@ -16,11 +16,31 @@ pub fn write_transaction<T, E>(
 where
     E: From<diesel::result::Error>,
 {
+    write_transaction_beginning(conn, "BEGIN", f)
+}
+
+/// [`write_transaction`], begun on PostgreSQL by `pg_begin` (`BEGIN` and
+/// statements sent with it in the same round trip).
+pub(super) fn write_transaction_beginning<T, E>(
+    conn: &mut DbConnection,
+    pg_begin: &str,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     type Tm = <DbConnection as Connection>::TransactionManager;
     match conn {
         DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConnection::Postgresql(_) => Tm::begin_transaction(conn)?,
+        DbConnection::Postgresql(c) => {
+            if let Err(e) = AnsiTransactionManager::begin_transaction_sql(c, pg_begin) {
+                // `BEGIN` may have run before a statement sent with it failed:
+                // leave no transaction open on a connection going back to the pool.
+                let _ = diesel::connection::SimpleConnection::batch_execute(c, "ROLLBACK");
+                return Err(e.into());
+            }
+        }
     }
     match f(conn) {
         Ok(value) => {

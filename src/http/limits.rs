@@ -8,9 +8,10 @@ use chrono::Duration;
 
 use super::AppState;
 use crate::db;
+use crate::db::tenants::TenantRow;
 use crate::domain::ids::TenantId;
 use crate::domain::rate::{check, window_start, Limit};
-use crate::domain::settings::RateLimits;
+use crate::domain::settings::{RateLimits, TenantSettings};
 use crate::error::ApiError;
 
 /// What a request is counted against.
@@ -30,40 +31,64 @@ pub struct Keys<'a> {
     pub target: Option<&'a str>,
 }
 
+/// A tenant named by slug, as the limits found it: its row (whatever its
+/// status) and its settings, so that the route need not read them again.
+pub type Found = Option<(TenantId, TenantRow, TenantSettings)>;
+
 /// Counts the request; 429 with the longest wait when any limit is exceeded.
-pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
-    let group = keys.group;
+/// Returns the tenant when `keys` named it by slug and it exists.
+pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<Found, ApiError> {
+    enforce_groups(state, keys, &[]).await
+}
+
+/// [`enforce`], counting the request in further groups too, each against
+/// its own target (the same address and tenant): one lookup of the tenant
+/// and one counting statement for all of them.
+pub async fn enforce_groups(
+    state: &AppState,
+    keys: Keys<'_>,
+    more: &[(&'static str, &str)],
+) -> Result<Found, ApiError> {
+    let groups: Vec<(&'static str, Option<String>)> = std::iter::once((keys.group, keys.target.map(str::to_owned)))
+        .chain(more.iter().map(|(g, t)| (*g, Some((*t).to_owned()))))
+        .collect();
     let address = keys.address.map(str::to_owned);
     let actor = keys.actor.map(str::to_owned);
     let slug = keys.tenant_slug.map(str::to_owned);
-    let target = keys.target.map(str::to_owned);
     let given_tenant = keys.tenant;
     // No transaction: on PostgreSQL the counting is one statement.
-    let wait = state
+    let (wait, found) = state
         .db
-        .run(move |conn| -> Result<Option<u64>, ApiError> {
-            let (tenant, limits) = match (given_tenant, slug) {
-                (Some(t), _) => (Some(t), db::settings::get(conn, t)?.rate_limits),
+        .run(move |conn| -> Result<(Option<u64>, Found), ApiError> {
+            let (tenant, limits, found) = match (given_tenant, slug) {
+                (Some(t), _) => (Some(t), db::settings::get(conn, t)?.rate_limits, None),
                 (None, Some(slug)) => match db::settings::for_slug(conn, &slug)? {
-                    Some((t, settings)) => (Some(t), settings.rate_limits),
-                    None => (None, RateLimits::default()),
+                    Some(found) => (Some(found.0), found.2.rate_limits, Some(found)),
+                    None => (None, RateLimits::default(), None),
                 },
-                (None, None) => (None, RateLimits::default()),
+                (None, None) => (None, RateLimits::default(), None),
             };
             let minute = Duration::minutes(1);
             let mut checks = Vec::new();
-            if let Some(a) = &address {
-                checks.push((format!("a:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
-            }
-            if let Some(a) = &actor {
-                checks.push((format!("s:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
-            }
-            if let Some(t) = tenant {
-                checks.push((format!("t:{group}:{t}"), Limit { max: limits.per_tenant_per_minute, window: minute }));
-                if let Some(f) = &target {
-                    let hour = Duration::hours(1);
+            for (group, target) in &groups {
+                if let Some(a) = &address {
                     checks
-                        .push((format!("f:{group}:{t}:{f}"), Limit { max: limits.per_filing_per_hour, window: hour }));
+                        .push((format!("a:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
+                }
+                if let Some(a) = &actor {
+                    checks
+                        .push((format!("s:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
+                }
+                if let Some(t) = tenant {
+                    checks
+                        .push((format!("t:{group}:{t}"), Limit { max: limits.per_tenant_per_minute, window: minute }));
+                    if let Some(f) = target {
+                        let hour = Duration::hours(1);
+                        checks.push((
+                            format!("f:{group}:{t}:{f}"),
+                            Limit { max: limits.per_filing_per_hour, window: hour },
+                        ));
+                    }
                 }
             }
             let now = db::now();
@@ -82,11 +107,11 @@ pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<(), ApiError> {
                 .zip(counts)
                 .filter_map(|((limit, hit), (previous, current))| check(limit, previous, current, hit.start, now).err())
                 .max();
-            Ok(wait)
+            Ok((wait, found))
         })
         .await?;
     match wait {
-        None => Ok(()),
+        None => Ok(found),
         Some(secs) => Err(ApiError::RateLimited(secs)),
     }
 }

@@ -37,8 +37,7 @@ pub fn run_once(database: &Db, cipher: &DataCipher, channels: ChannelSet, now: N
                         params.insert("tenant".into(), t.name.clone().into());
                         params.insert("filing_number".into(), filing.filing_number.clone().into());
                         params.insert("days".into(), age.to_string().into());
-                        let to =
-                            ToContacts { cipher, channels, tenant, locale: settings.default_locale, ticket_id: None };
+                        let to = ToContacts::new(cipher, channels, tenant, &settings, None);
                         let row = to
                             .send_to(
                                 conn,

@@ -40,13 +40,7 @@ pub fn run_once(database: &Db, cipher: &DataCipher, channels: ChannelSet, now: N
                     params.insert("tenant".into(), name.into());
                     params.insert("number".into(), t.number.clone().into());
                     params.insert("status".into(), t.status.clone().into());
-                    let to = ToContacts {
-                        cipher,
-                        channels,
-                        tenant,
-                        locale: settings.default_locale,
-                        ticket_id: Some(t.id.clone()),
-                    };
+                    let to = ToContacts::new(cipher, channels, tenant, &settings, Some(t.id.clone()));
                     let sent: Vec<String> =
                         to.send_to(conn, None, admins, Kind::SlaBreach, &params)?.into_iter().map(|r| r.id).collect();
                     let e = Event::new("ticket.sla_breached", Actor::System("sla_breaches"))

@@ -49,6 +49,9 @@ pub struct NewNotification {
     pub params: Map<String, Value>,
     pub ticket_id: Option<String>,
     pub filing_id: Option<String>,
+    /// The tenant's SMS budget (a setting): passed in, as every caller has
+    /// the settings at hand, instead of read again for each message.
+    pub sms_budget: crate::domain::settings::SendBudget,
 }
 
 /// Credentials first: places a new SMS in the phone's and the filing's
@@ -135,13 +138,11 @@ pub fn enqueue(
             // Every accepted key's index: during a key rotation, earlier
             // notifications may still carry the previous key's.
             let indexes = cipher.blind_indexes("phone", p.as_str());
-            let budget = db::settings::get(conn, n.tenant)
-                .map_err(|e| diesel::result::Error::DeserializationError(e.into_boxed_dyn_error()))?;
             let since = now - chrono::Duration::days(1);
             let (by_recipient, by_filing) =
                 db::notifications::budget_times(conn, n.tenant, &indexes, n.filing_id.as_deref(), since)?;
             let new = budget::Incoming { priority: n.kind.priority(), ticket: n.ticket_id.as_deref() };
-            schedule_sms(conn, n.tenant, now, new, by_recipient, by_filing, budget.sms_budget)?
+            schedule_sms(conn, n.tenant, now, new, by_recipient, by_filing, n.sms_budget)?
         }
     };
     if let (Some(_), Some(filing)) = (n.kind.secret(), n.filing_id.as_deref()) {

@@ -177,7 +177,7 @@ pub fn apply(
         _ => None,
     };
     if let Some((kind, serde_json::Value::Object(params))) = news {
-        notify_applicant(conn, env, &t, settings.default_locale, kind, params, &tenant_row.name)?;
+        notify_applicant(conn, env, &t, &settings, kind, params, &tenant_row.name)?;
     }
     Ok(t)
 }

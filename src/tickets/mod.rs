@@ -12,7 +12,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::tickets::TicketRow;
-use crate::domain::settings::Locale;
 use crate::notify::ChannelSet;
 use crate::security::crypto::DataCipher;
 
@@ -78,7 +77,7 @@ pub fn notify_applicant(
     conn: &mut crate::db::DbConnection,
     env: &Env<'_>,
     t: &TicketRow,
-    locale: Locale,
+    settings: &crate::domain::settings::TenantSettings,
     kind: crate::notify::templates::Kind,
     mut params: serde_json::Map<String, serde_json::Value>,
     tenant_name: &str,
@@ -95,13 +94,7 @@ pub fn notify_applicant(
     let phone = PhoneNumber::parse("phone", &identity.phone).ok().filter(|_| known).map(Recipient::Phone);
     let email = identity.email.as_deref().and_then(|e| Email::parse("email", e).ok()).map(Recipient::Email);
     let tenant = crate::domain::ids::TenantId::parse(&t.tenant_id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
-    let to = crate::filings::ToContacts {
-        cipher: env.cipher,
-        channels: env.channels,
-        tenant,
-        locale,
-        ticket_id: Some(t.id.clone()),
-    };
+    let to = crate::filings::ToContacts::new(env.cipher, env.channels, tenant, settings, Some(t.id.clone()));
     // News about a filing counts against the filing's SMS budget too.
     to.send_to(conn, t.filing_id.as_deref(), phone.into_iter().chain(email), kind, &params)
 }

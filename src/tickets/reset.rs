@@ -42,13 +42,7 @@ pub fn issue(
     let mut filing =
         db::filings::find(conn, tenant_id, filing_id)?.ok_or_else(|| anyhow::anyhow!("the ticket's filing is gone"))?;
     let kind = TicketKind::parse(&t.kind).ok_or_else(|| anyhow::anyhow!("unknown ticket kind"))?;
-    let to = ToContacts {
-        cipher: env.cipher,
-        channels: env.channels,
-        tenant: tenant_id,
-        locale: settings.default_locale,
-        ticket_id: Some(t.id.clone()),
-    };
+    let to = ToContacts::new(env.cipher, env.channels, tenant_id, settings, Some(t.id.clone()));
     let mut params = serde_json::Map::new();
     params.insert("tenant".into(), tenant.name.clone().into());
     params.insert("filing_number".into(), filing.filing_number.clone().into());

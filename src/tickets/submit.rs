@@ -174,10 +174,7 @@ where
     E: From<diesel::result::Error>,
 {
     let number = reserve_number(conn, tenant, db::now())?;
-    db::write_transaction(conn, |conn| {
-        db::enter_tenant(conn, tenant)?;
-        f(conn, number)
-    })
+    db::write_transaction_for(conn, tenant, |conn| f(conn, number))
 }
 
 /// Stores the ticket with its verification, in the caller's transaction,
@@ -273,15 +270,7 @@ pub fn submit(
         updated_at: now,
     };
     db::tickets::insert(conn, &row)?;
-    let notified = notify_applicant(
-        conn,
-        env,
-        &row,
-        settings.default_locale,
-        Kind::TicketReceived,
-        Default::default(),
-        &tenant.name,
-    )?;
+    let notified = notify_applicant(conn, env, &row, settings, Kind::TicketReceived, Default::default(), &tenant.name)?;
     let actor = match by {
         Submitter::Public => Actor::Anonymous,
         Submitter::Staff { id, .. } => Actor::Staff(id),
@@ -297,7 +286,9 @@ pub fn submit(
         "agency_id": row.agency_id,
         "notification_ids": notified.iter().map(|n| &n.id).collect::<Vec<_>>(),
     }));
-    audit::record(conn, meta, e)?;
     crate::webhooks::emit(conn, tenant_id, EventType::TicketSubmitted, crate::webhooks::ticket_data(&row))?;
+    // Last: appending takes the tenant's chain lock, held until COMMIT, and
+    // every submission of the tenant waits for it.
+    audit::record(conn, meta, e)?;
     Ok(Submitted { ticket: row, tracking_code })
 }

@@ -34,8 +34,10 @@ fn filing(number: &str, domain: &str) -> Value {
 }
 
 async fn created(resp: reqwest::Response) -> Value {
-    assert!(resp.status().is_success(), "{}", resp.status());
-    resp.json().await.unwrap()
+    let (url, status) = (resp.url().path().to_owned(), resp.status());
+    let text = resp.text().await.unwrap();
+    assert!(status.is_success(), "{url}: {status} {text}");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{url}: {e}: {text}"))
 }
 
 async fn agent(app: &TestApp, admin: &str, slug: &str, name: &str) -> (String, String) {
@@ -125,7 +127,7 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
         .await,
     )
     .await;
-    let queue: Value = app.get("/api/v1/tickets", Some(admin_a)).await.json().await.unwrap();
+    let queue = created(app.get("/api/v1/tickets", Some(admin_a)).await).await;
     let recovery = app
         .post(
             "/api/v1/public/alpha/password-recovery",
@@ -170,27 +172,33 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
     let reviewer_b = app.login(Some("bravo"), "rita-b", PASSWORD).await.access;
     let (_, agent_b) = agent(&app, &admin_b, "bravo", "agent-b").await;
     let fb = created(app.post("/api/v1/filings", Some(&admin_b), filing("沪ICP备12345678号", "bravo.cn")).await).await;
-    app.post(&format!("/api/v1/filings/{}/initial-password", fb["id"].as_str().unwrap()), Some(&admin_b), json!({}))
-        .await;
-    app.deliver(chrono::Duration::hours(1)).await;
+    created(
+        app.post(
+            &format!("/api/v1/filings/{}/initial-password", fb["id"].as_str().unwrap()),
+            Some(&admin_b),
+            json!({}),
+        )
+        .await,
+    )
+    .await;
+    let report = app.deliver(chrono::Duration::hours(1)).await;
     let password = gateway
         .delivered()
         .into_iter()
         .find(|m| m["to"] == "13812345678" && m["template_param"]["filing_number"] == "沪ICP备12345678号")
-        .unwrap()["template_param"]["password"]
+        .unwrap_or_else(|| panic!("B's initial password was not delivered: {report:?}"))["template_param"]["password"]
         .as_str()
         .unwrap()
         .to_owned();
-    let subject: Value = app
-        .post(
+    let subject = created(
+        app.post(
             "/api/v1/public/bravo/subject/login",
             None,
             json!({"filing_number": "沪ICP备12345678号", "password": password}),
         )
-        .await
-        .json()
-        .await
-        .unwrap();
+        .await,
+    )
+    .await;
     let subject_b = subject["access_token"].as_str().unwrap().to_owned();
     let client_b = created(
         app.post(
@@ -305,28 +313,22 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
     assert!(checked >= 20 * credentials.len(), "only {checked} calls: the document lost routes?");
 
     // And A's objects are all still as they were.
-    let still: Value = app.get(&format!("/api/v1/tickets/{}", alpha.ticket), Some(admin_a)).await.json().await.unwrap();
-    assert_eq!((still["status"].as_str(), still["version"].as_i64()), (Some("pending_review"), Some(1)));
-    let auths: Value = app
-        .get(&format!("/api/v1/agencies/{}/authorizations", alpha.agency), Some(admin_a))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(auths["items"].as_array().unwrap().len(), 1, "no authorization was added or withdrawn");
+    let still = created(app.get(&format!("/api/v1/tickets/{}", alpha.ticket), Some(admin_a)).await).await;
+    assert_eq!((still["status"].as_str(), still["version"].as_i64()), (Some("pending_review"), Some(1)), "{still}");
+    let auths =
+        created(app.get(&format!("/api/v1/agencies/{}/authorizations", alpha.agency), Some(admin_a)).await).await;
+    assert_eq!(auths["items"].as_array().map(Vec::len), Some(1), "no authorization was added or withdrawn: {auths}");
     assert_eq!(auths["items"][0]["revoked_at"], Value::Null);
-    let clients: Value = app.get("/api/v1/api-clients", Some(admin_a)).await.json().await.unwrap();
+    let clients = created(app.get("/api/v1/api-clients", Some(admin_a)).await).await;
     assert_eq!(clients["items"][0]["rotated_at"], Value::Null, "A's client was not rotated");
-    let hook: Value =
-        app.get(&format!("/api/v1/webhooks/{}", alpha.webhook), Some(admin_a)).await.json().await.unwrap();
+    let hook = created(app.get(&format!("/api/v1/webhooks/{}", alpha.webhook), Some(admin_a)).await).await;
     assert_eq!(
         (hook["enabled"].as_bool(), hook["previous_secret_until"].is_null()),
         (Some(true), true),
-        "A's webhook untouched"
+        "A's webhook untouched: {hook}"
     );
-    let log: Value =
-        app.get(&format!("/api/v1/webhooks/{}/deliveries", alpha.webhook), Some(admin_a)).await.json().await.unwrap();
-    assert_eq!(log["items"].as_array().unwrap().len(), 1, "no delivery added for A's webhook");
+    let log = created(app.get(&format!("/api/v1/webhooks/{}/deliveries", alpha.webhook), Some(admin_a)).await).await;
+    assert_eq!(log["items"].as_array().map(Vec::len), Some(1), "no delivery added for A's webhook: {log}");
 }
 
 /// The second enforcement (PostgreSQL only; SQLite has the first alone):

@@ -116,12 +116,9 @@ async fn a_gateway_that_is_down_gets_each_notification_exactly_once_after_it_rec
     gateway.fail_with(None);
     assert_eq!(app.deliver(Duration::hours(2)).await.sent, 2);
     assert_eq!(app.deliver(Duration::hours(4)).await, Default::default());
-    let mut delivered: Vec<String> =
-        gateway.delivered().iter().map(|b| b["notification_id"].as_str().unwrap().to_owned()).collect();
-    delivered.sort();
     let mut expected = ids.to_vec();
     expected.sort();
-    assert_eq!(delivered, expected, "each delivered once");
+    assert_eq!(gateway.delivered_ids(), expected, "each delivered once");
     assert_eq!(notification(&app, &t.admin.access, &ids[0]).await["attempts"], 2);
 
     let events: Value =
@@ -195,6 +192,7 @@ fn enqueue_secrets(app: &TestApp, tenant: &str, n: usize) -> Vec<String> {
                             params,
                             ticket_id: None,
                             filing_id: None,
+                            sms_budget: filingdesk::db::settings::get(conn, tenant)?.sms_budget,
                         };
                         Ok(enqueue(conn, &cipher, ChannelSet { email: false, sms: true }, n)?.id)
                     })
@@ -240,21 +238,52 @@ async fn a_secret_is_encrypted_at_rest_scrubbed_once_sent_or_dead_and_never_show
     assert!(!export.contains("Secret0000") && !export.contains("13812340000"));
 }
 
+/// A second instance's worker: its own pool on the same database.
+fn second_sender(app: &TestApp, gateway: &SmsGateway) -> filingdesk::notify::deliver::Delivery {
+    let mut settings = filingdesk::config::Settings::load(None, Vec::<(String, String)>::new()).unwrap();
+    settings.database_url = filingdesk::db::DatabaseUrl::parse(&app.database_url()).unwrap();
+    settings.sms_webhook_url = Some(gateway.url());
+    settings.sms_webhook_secret = Some(Secret::new(SMS_SECRET));
+    settings.data_key = Some(filingdesk::config::DataKey([7u8; 32]));
+    let db = filingdesk::db::Db::connect(&settings.database_url, 4).unwrap();
+    let cipher = filingdesk::security::crypto::DataCipher::new(settings.data_key.as_ref().unwrap());
+    filingdesk::notify::deliver::Delivery::from_settings(db, cipher, &settings).unwrap()
+}
+
+#[tokio::test]
+async fn a_send_that_could_outlast_its_lease_is_not_started_and_its_row_is_handed_back() {
+    let gateway = SmsGateway::start().await;
+    let app = with_sms(&gateway, 8).await;
+    let t = app.tenant("acme").await;
+    let ids = enqueue_secrets(&app, &t.id, 3);
+    // A send may take 2 s and the lease is 2 s: none could end within the
+    // lease's first half, so none may start (another sender could take the
+    // row once the lease ran out and send it again).
+    let mut hasty = second_sender(&app, &gateway);
+    hasty.lease = Duration::seconds(2);
+    hasty.send_timeout = std::time::Duration::from_secs(2);
+    let r = filingdesk::jobs::outbox::run_once(&hasty, chrono::Utc::now().naive_utc()).await.unwrap();
+    assert_eq!(r.attempted(), 0, "{r:?}");
+    assert!(r.deferred >= 3, "{r:?}");
+    assert!(gateway.received().is_empty());
+    for id in &ids {
+        let n = notification(&app, &t.admin.access, id).await;
+        assert_eq!((n["status"].as_str(), n["attempts"].as_i64()), (Some("pending"), Some(0)), "{n}");
+    }
+    // Handed back rather than left leased: the next run sends them at once.
+    assert_eq!(app.deliver(Duration::zero()).await.sent, 3);
+    let mut expected = ids.clone();
+    expected.sort();
+    assert_eq!(gateway.delivered_ids(), expected, "each delivered once");
+}
+
 #[tokio::test]
 async fn two_workers_on_one_database_never_send_a_row_twice() {
     let gateway = SmsGateway::start().await;
     let app = with_sms(&gateway, 8).await;
     let t = app.tenant("acme").await;
     let ids = enqueue_secrets(&app, &t.id, 150);
-    // A second instance: its own pool and worker on the same database.
-    let mut settings = filingdesk::config::Settings::load(None, Vec::<(String, String)>::new()).unwrap();
-    settings.database_url = filingdesk::db::DatabaseUrl::parse(&app.database_url()).unwrap();
-    settings.sms_webhook_url = Some(gateway.url());
-    settings.sms_webhook_secret = Some(Secret::new(SMS_SECRET));
-    settings.data_key = Some(filingdesk::config::DataKey([7u8; 32]));
-    let other_db = filingdesk::db::Db::connect(&settings.database_url, 4).unwrap();
-    let cipher = filingdesk::security::crypto::DataCipher::new(settings.data_key.as_ref().unwrap());
-    let mut other = filingdesk::notify::deliver::Delivery::from_settings(other_db, cipher, &settings).unwrap();
+    let mut other = second_sender(&app, &gateway);
     other.batch = 20;
     let now = chrono::Utc::now().naive_utc();
     let (mut a_sent, mut b_sent) = (0, 0);
@@ -268,9 +297,7 @@ async fn two_workers_on_one_database_never_send_a_row_twice() {
         b_sent += b.sent;
     }
     assert_eq!(a_sent + b_sent, ids.len());
-    let mut delivered: Vec<String> =
-        gateway.delivered().iter().map(|b| b["notification_id"].as_str().unwrap().to_owned()).collect();
-    delivered.sort();
+    let mut delivered = gateway.delivered_ids();
     let before = delivered.len();
     delivered.dedup();
     assert_eq!(before, delivered.len(), "no notification was sent twice");

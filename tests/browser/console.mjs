@@ -138,6 +138,9 @@ try {
   await rob.click("#do-claim");
   await noticeSays(rob, "Another reviewer holds this ticket");
   must(true, "the loser of a claim race is told: another reviewer holds this ticket");
+  // The console reloads the ticket after showing the refusal: wait for that
+  // reload (the button is replaced) rather than reading the old one.
+  await rob.waitForSelector("#do-claim[disabled]", { timeout: 10000 }).catch(() => {});
   must(await rob.isDisabled("#do-claim"), "and the reloaded ticket no longer offers the claim");
   await rob.screenshot({ path: `${shots}/console-race.png`, fullPage: true });
 

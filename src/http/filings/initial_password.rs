@@ -94,7 +94,7 @@ pub async fn issue_initial_password(
             params.insert("tenant".into(), tenant_name.into());
             params.insert("filing_number".into(), filing.filing_number.clone().into());
             params.insert("password".into(), plain.into());
-            let to = ToContacts { cipher: &cipher, channels, tenant, locale: settings.default_locale, ticket_id: None };
+            let to = ToContacts::new(&cipher, channels, tenant, &settings, None);
             let rows = to.send(conn, &filing, Kind::InitialPassword, &params)?;
             let e = Event::new("filing.initial_password_issued", Actor::Staff(me.id))
                 .tenant(Some(tenant))

@@ -75,10 +75,8 @@ pub async fn test_notification(
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
-            let locale = match body.locale {
-                Some(l) => l,
-                None => db::settings::get(conn, tenant)?.default_locale,
-            };
+            let settings = db::settings::get(conn, tenant)?;
+            let locale = body.locale.unwrap_or(settings.default_locale);
             let mut params = serde_json::Map::new();
             params.insert("tenant".into(), t.name.into());
             let n = NewNotification {
@@ -89,6 +87,7 @@ pub async fn test_notification(
                 params,
                 ticket_id: None,
                 filing_id: None,
+                sms_budget: settings.sms_budget,
             };
             let row = notify::enqueue(conn, &cipher, channels, n)?;
             let e = Event::new("notification.test_queued", Actor::Staff(me.id))

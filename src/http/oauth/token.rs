@@ -183,7 +183,7 @@ async fn token(
         target: None,
     };
     match enforce(&state, keys).await {
-        Ok(()) => {}
+        Ok(_) => {}
         Err(ApiError::RateLimited(secs)) => {
             let mut r =
                 Refusal::new(StatusCode::TOO_MANY_REQUESTS, "temporarily_unavailable", "too many token requests");

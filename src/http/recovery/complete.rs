@@ -11,7 +11,7 @@ use crate::filings::{contacts_on_file, set_chosen_password, ToContacts};
 use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
 use crate::http::subject::password::{check_new_password, TriedWith};
-use crate::http::tickets::public_tenant;
+use crate::http::tickets::active_public_tenant;
 use crate::http::AppState;
 use crate::notify::templates::Kind;
 use crate::notify::Recipient;
@@ -74,18 +74,13 @@ pub async fn complete_recovery(
         tenant: None,
         target: Some(raw_id.as_str()),
     };
-    enforce(&state, keys).await?;
+    let found = enforce(&state, keys).await?;
     // An id that was never given out is a wrong code, like any other.
     let Ok(id) = uuid::Uuid::parse_str(&raw_id).map(|u| u.to_string()) else { return Err(WRONG_CODE) };
-    let (tenant, row) = {
+    let (tenant, _, _) = active_public_tenant(found)?;
+    let row = {
         let id = id.clone();
-        state
-            .db
-            .run(move |conn| -> Result<_, ApiError> {
-                let (tenant, _) = public_tenant(conn, &slug)?;
-                Ok((tenant, db::recoveries::find(conn, tenant, &id)?))
-            })
-            .await?
+        state.db.run(move |conn| -> Result<_, ApiError> { Ok(db::recoveries::find(conn, tenant, &id)?) }).await?
     };
     let Some(row) = row else { return Err(WRONG_CODE) };
     // The filing number and the phone asked about have limits of their own,
@@ -153,7 +148,7 @@ pub async fn complete_recovery(
             let mut params = serde_json::Map::new();
             params.insert("tenant".into(), name.into());
             params.insert("filing_number".into(), filing.filing_number.clone().into());
-            let to = ToContacts { cipher: &cipher, channels, tenant, locale: settings.default_locale, ticket_id: None };
+            let to = ToContacts::new(&cipher, channels, tenant, &settings, None);
             to.send_to(conn, Some(&filing.id), [Recipient::Email(email)], Kind::PasswordRecovered, &params)?;
             Ok(())
         })

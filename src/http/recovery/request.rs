@@ -10,8 +10,8 @@ use crate::domain::contact::PhoneNumber;
 use crate::domain::filing::FilingNumber;
 use crate::error::ApiError;
 use crate::http::extract::Json;
-use crate::http::limits::{enforce, Keys};
-use crate::http::tickets::public_tenant;
+use crate::http::limits::{enforce_groups, Keys};
+use crate::http::tickets::active_public_tenant;
 use crate::http::AppState;
 use crate::recovery::{self, Requested};
 
@@ -67,25 +67,24 @@ pub async fn request_recovery(
     // Every key's index: a filing sealed before a key rotation still matches.
     let phone_indexes = state.cipher.blind_indexes("phone", phone.as_str());
     let phone_index = phone_indexes[0].clone();
-    for (group, target) in [("password_recovery", number.as_str()), ("password_recovery_phone", phone_index.as_str())] {
-        let keys = Keys {
-            group,
-            actor: None,
-            address: meta.ip.as_deref(),
-            tenant_slug: Some(&slug),
-            tenant: None,
-            target: Some(target),
-        };
-        enforce(&state, keys).await?;
-    }
+    // The filing number and the phone each have limits of their own.
+    let keys = Keys {
+        group: "password_recovery",
+        actor: None,
+        address: meta.ip.as_deref(),
+        tenant_slug: Some(&slug),
+        tenant: None,
+        target: Some(number.as_str()),
+    };
+    let found = enforce_groups(&state, keys, &[("password_recovery_phone", phone_index.as_str())]).await?;
+    // The tenant and its settings as the limits just read them.
+    let (tenant, _, settings) = active_public_tenant(found)?;
     let id = uuid::Uuid::new_v4();
     let rid = id.to_string();
     let m = meta.clone();
-    let (tenant, send) = state
+    let send = state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
-            let (tenant, _) = public_tenant(conn, &slug)?;
-            let settings = db::settings::get(conn, tenant)?;
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let filing = db::filings::find_by_number(conn, tenant, number.as_str())?;
             let matched = filing.filter(|f| phone_indexes.contains(&f.phone_index)).map(|f| f.id);
             let outcome = match (&matched, settings.self_service_recovery) {
@@ -105,7 +104,7 @@ pub async fn request_recovery(
                 outcome,
                 now,
             )?;
-            Ok((tenant, matched.filter(|_| outcome == Requested::CodeSent)))
+            Ok(matched.filter(|_| outcome == Requested::CodeSent))
         })
         .await?;
     if let Some(filing) = send {

@@ -9,10 +9,10 @@ use super::ROLE;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::domain::filing::FilingNumber;
-use crate::domain::ids::TenantId;
 use crate::error::ApiError;
 use crate::http::extract::Json;
 use crate::http::limits::{enforce, Keys};
+use crate::http::tickets::active_public_tenant;
 use crate::http::AppState;
 use crate::security::jwt::ACCESS_TTL_SECS;
 use crate::security::password;
@@ -77,31 +77,31 @@ pub async fn subject_login(
         tenant: None,
         target: number.as_ref().map(FilingNumber::as_str),
     };
-    enforce(&state, keys).await?;
+    // The tenant and its settings as the limits just read them.
+    let Ok((tenant, _, settings)) = active_public_tenant(enforce(&state, keys).await?) else {
+        // An unknown tenant: a hash's work all the same.
+        password::verify_blocking(body.password, None).await;
+        return Err(ApiError::Unauthorized("invalid credentials"));
+    };
     let found = {
         let meta = meta.clone();
         state
             .db
             .run(move |conn| -> Result<_, ApiError> {
-                let Some(t) = db::tenants::find_by_slug(conn, &slug)?.filter(|t| t.status == "active") else {
-                    return Ok(None);
-                };
-                let tenant = TenantId::parse(&t.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
                 let Some(number) = number else { return Ok(None) };
                 let filing = db::filings::find_by_number(conn, tenant, number.as_str())?;
                 let principal = Principal::Filing { tenant, number: number.as_str().to_owned() };
                 let locked_until = filing.as_ref().and_then(|f| f.locked_until);
                 let retry = signin::retry_after(conn, &principal, &meta, locked_until, db::now())?;
-                let settings = db::settings::get(conn, tenant)?;
-                Ok(Some((tenant, principal, filing, settings, retry)))
+                Ok(Some((principal, filing, retry)))
             })
             .await?
     };
-    let hash = found.as_ref().and_then(|(_, _, f, _, _)| f.as_ref()).and_then(|f| f.password_hash.clone());
+    let hash = found.as_ref().and_then(|(_, f, _)| f.as_ref()).and_then(|f| f.password_hash.clone());
     let ok = password::verify_blocking(body.password, hash).await;
     let invalid = || ApiError::Unauthorized("invalid credentials");
-    // An unknown tenant or a malformed number: nothing to count against.
-    let Some((tenant, principal, filing, settings, retry)) = found else {
+    // A malformed number: nothing to count against.
+    let Some((principal, filing, retry)) = found else {
         return Err(invalid());
     };
     let now = db::now();

@@ -31,6 +31,7 @@ use crate::db::tickets::QueueRow;
 use crate::db::{self, tenants::TenantRow, tickets::TicketRow, DbConnection};
 use crate::domain::ids::TenantId;
 use crate::domain::role::Role;
+use crate::domain::settings::TenantSettings;
 use crate::domain::ticket::{Action, Actor, TicketKind, TicketStatus, Verification};
 use crate::error::ApiError;
 use crate::security::{password, tokens};
@@ -302,10 +303,12 @@ pub fn env(state: &AppState) -> Env<'_> {
     Env { cipher: &state.cipher, channels: state.channels, reset_url: &state.settings.reset_url }
 }
 
-/// A public route's tenant: an active tenant with this slug, else 404.
-pub fn public_tenant(conn: &mut DbConnection, slug: &str) -> Result<(TenantId, TenantRow), ApiError> {
-    let t = db::tenants::find_by_slug(conn, slug)?.filter(|t| t.status == "active").ok_or(ApiError::NotFound)?;
-    Ok((TenantId::parse(&t.id).ok_or(ApiError::NotFound)?, t))
+/// A public route's tenant, from what its rate limits found by the slug
+/// (one query for both): one that does not exist or is not active is a 404.
+pub fn active_public_tenant(
+    found: crate::http::limits::Found,
+) -> Result<(TenantId, TenantRow, TenantSettings), ApiError> {
+    found.filter(|(_, t, _)| t.status == "active").ok_or(ApiError::NotFound)
 }
 
 /// The applicant's ticket: the number and the tracking code must both
@@ -414,7 +417,7 @@ pub fn notify_about(
         conn,
         env,
         t,
-        settings.default_locale,
+        &settings,
         crate::notify::templates::Kind::TicketMessage,
         params,
         &tenant_row.name,
@@ -425,7 +428,13 @@ pub fn notify_about(
 /// The rate limit of the applicant's routes (tracking, supplements,
 /// cancellation): per address, per tenant, and per ticket number, so that
 /// tracking codes cannot be guessed from many addresses either.
-pub async fn limit_applicant(state: &AppState, meta: &RequestMeta, slug: &str, number: &str) -> Result<(), ApiError> {
+/// Returns the tenant, active, as the limits found it.
+pub async fn limit_applicant(
+    state: &AppState,
+    meta: &RequestMeta,
+    slug: &str,
+    number: &str,
+) -> Result<(TenantId, TenantRow, TenantSettings), ApiError> {
     let keys = crate::http::limits::Keys {
         group: "ticket_follow",
         actor: None,
@@ -434,7 +443,7 @@ pub async fn limit_applicant(state: &AppState, meta: &RequestMeta, slug: &str, n
         tenant: None,
         target: Some(number.trim()),
     };
-    crate::http::limits::enforce(state, keys).await
+    active_public_tenant(crate::http::limits::enforce(state, keys).await?)
 }
 
 /// An applicant's decision (supplement, cancel) on their ticket, proven by
@@ -447,13 +456,11 @@ pub async fn decide_as_applicant(
     action: Action,
     text: Option<String>,
 ) -> Result<TrackingView, ApiError> {
-    limit_applicant(&state, &meta, &slug, &number).await?;
+    let (tenant, _, _) = limit_applicant(&state, &meta, &slug, &number).await?;
     let st = state.clone();
     state
         .db
-        .transaction(move |conn| -> Result<_, ApiError> {
-            let (tenant, _) = public_tenant(conn, &slug)?;
-            db::enter_tenant(conn, tenant)?;
+        .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = applicants_ticket(conn, tenant, &number, &tracking_code)?;
             let d = Decision { actor: Actor::Applicant, action, text };
             let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, None, db::now())?;

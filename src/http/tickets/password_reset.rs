@@ -4,7 +4,7 @@ use actix_web::{post, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::ToSchema;
 
-use super::public_tenant;
+use super::active_public_tenant;
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db;
 use crate::error::ApiError;
@@ -54,19 +54,19 @@ pub async fn consume_reset_link(
         tenant: None,
         target: None,
     };
-    enforce(&state, keys).await?;
+    let found = enforce(&state, keys).await?;
     if body.token.len() > 200 {
         return Err(ApiError::NotFound);
     }
     let hash = tokens::digest(body.token.trim());
     let now = db::now();
-    let (tenant, link, filing) = state
+    let (tenant, _, _) = active_public_tenant(found)?;
+    let (link, filing) = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let (tenant, _) = public_tenant(conn, &tenant)?;
             let link = db::tickets::find_reset_link(conn, tenant, &hash)?.ok_or(ApiError::NotFound)?;
             let filing = db::filings::find(conn, tenant, &link.filing_id)?.ok_or(ApiError::NotFound)?;
-            Ok((tenant, link, filing))
+            Ok((link, filing))
         })
         .await?;
     let live = link.used_at.is_none() && link.expired_at.is_none() && link.expires_at > now;

@@ -2,9 +2,8 @@
 
 use actix_web::{post, web, HttpResponse};
 
-use super::{env, public_tenant, SubmittedView};
+use super::{active_public_tenant, env, SubmittedView};
 use crate::audit::RequestMeta;
-use crate::db;
 use crate::domain::ticket::TicketStatus;
 use crate::error::ApiError;
 use crate::http::extract::Json;
@@ -40,14 +39,14 @@ pub async fn submit_public_ticket(
         tenant: None,
         target: Some(s.number.as_str()),
     };
-    enforce(&state, keys).await?;
+    // The tenant and its settings as the limits read them a moment ago:
+    // reading them again would only cost round trips.
+    let (tenant_id, tenant, settings) = active_public_tenant(enforce(&state, keys).await?)?;
     let st = state.clone();
     let done = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let (tenant_id, tenant) = public_tenant(conn, &tenant)?;
             in_submission(conn, tenant_id, |conn, number| {
-                let settings = db::settings::get(conn, tenant_id)?;
                 Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, Submitter::Public, number)?)
             })
         })

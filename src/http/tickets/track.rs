@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::{applicants_ticket, limit_applicant, public_tenant, tracking_view, TrackingView};
+use super::{applicants_ticket, limit_applicant, tracking_view, TrackingView};
 use crate::db::tickets::QueueRow;
 use crate::error::ApiError;
 use crate::http::extract::Query;
@@ -37,12 +37,11 @@ pub async fn track_ticket(
     q: Query<TrackingQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (slug, number) = path.into_inner();
-    limit_applicant(&state, &meta, &slug, &number).await?;
+    let (tenant, _, _) = limit_applicant(&state, &meta, &slug, &number).await?;
     let code = q.into_inner().tracking_code;
     let view = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            let (tenant, _) = public_tenant(conn, &slug)?;
             let t = applicants_ticket(conn, tenant, &number, &code)?;
             tracking_view(conn, tenant, QueueRow::from(&t))
         })

@@ -85,6 +85,14 @@ impl SmsGateway {
     pub fn delivered(&self) -> Vec<serde_json::Value> {
         self.received().iter().filter(|r| r.answered < 300).map(|r| serde_json::from_str(&r.body).unwrap()).collect()
     }
+
+    /// The notification ids of the accepted requests, sorted, repeats kept.
+    pub fn delivered_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> =
+            self.delivered().iter().map(|b| b["notification_id"].as_str().unwrap().to_owned()).collect();
+        ids.sort();
+        ids
+    }
 }
 
 impl Drop for SmsGateway {

@@ -5,6 +5,7 @@
 //! cryptography; `startup` builds the application the binary and the tests
 //! both run.
 
+pub mod afterwards;
 pub mod audit;
 pub mod bootstrap;
 pub mod cli;

@@ -12,6 +12,7 @@ use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::afterwards::Afterwards;
 use crate::bootstrap;
 use crate::config::Settings;
 use crate::db::Db;
@@ -32,6 +33,7 @@ pub struct Application {
     jobs: Arc<Jobs>,
     scheduler: Option<JobScheduler>,
     draining: Arc<AtomicBool>,
+    afterwards: Afterwards,
     /// A second descriptor of the listening socket, for [`Leaving`].
     listener: TcpListener,
 }
@@ -78,6 +80,7 @@ impl Application {
         ));
         let scheduler = if settings.scheduler { Some(scheduler::start(jobs.clone()).await?) } else { None };
         let draining = Arc::new(AtomicBool::new(false));
+        let afterwards = Afterwards::here();
         let state = AppState {
             db: db.clone(),
             jwt,
@@ -87,10 +90,11 @@ impl Application {
             jobs: jobs.clone(),
             settings: Arc::new(settings.clone()),
             draining: draining.clone(),
+            afterwards: afterwards.clone(),
         };
         let own = listener.try_clone()?;
         let server = serve(listener, state, settings.workers)?;
-        Ok(Self { port, server, db, delivery, jobs, scheduler, draining, listener: own })
+        Ok(Self { port, server, db, delivery, jobs, scheduler, draining, afterwards, listener: own })
     }
 
     pub fn port(&self) -> u16 {
@@ -125,11 +129,21 @@ impl Application {
     /// in-flight requests first.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        // Answered requests' remaining work first: it may queue messages.
+        if !self.afterwards.finish(std::time::Duration::from_secs(30)).await {
+            tracing::warn!("stopping with work of answered requests still running");
+        }
         if let Some(mut s) = self.scheduler {
             let _ = s.shutdown().await;
         }
         // A job cut off mid-run could leave messages sent but unrecorded.
         self.jobs.finish(std::time::Duration::from_secs(30)).await;
+        // Whatever a request or job left with the database workers (a task
+        // cut off at the end while its work had been taken up) ends before
+        // the process does.
+        if !self.db.close(std::time::Duration::from_secs(30)).await {
+            tracing::warn!("stopping with database work still running");
+        }
         served
     }
 }

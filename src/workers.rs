@@ -19,9 +19,20 @@ use tokio::sync::Semaphore;
 
 type Job = Box<dyn FnOnce() + Send>;
 
+/// What a worker takes from the queue: work, or its cue to end.
+enum Next {
+    Work(Job),
+    End,
+}
+
 #[derive(Clone)]
 pub(crate) struct Workers {
-    queue: mpsc::Sender<Job>,
+    queue: mpsc::Sender<Next>,
+    threads: usize,
+    ended: Arc<AtomicBool>,
+    /// Disconnected once every worker thread has returned: each holds a
+    /// sender and sends nothing.
+    gone: Arc<Mutex<mpsc::Receiver<()>>>,
 }
 
 impl Workers {
@@ -30,28 +41,53 @@ impl Workers {
     /// for (the database's connections) first come first served with other
     /// users (`/readyz`, leader locks, start-up).
     pub(crate) fn start(name: &str, n: usize, admission: Option<Arc<Semaphore>>) -> std::io::Result<Self> {
-        let (queue, jobs) = mpsc::channel::<Job>();
+        let (queue, jobs) = mpsc::channel::<Next>();
         let jobs = Arc::new(Mutex::new(jobs));
+        let (alive, gone) = mpsc::channel::<()>();
         for i in 0..n {
-            let (jobs, admission) = (jobs.clone(), admission.clone());
-            std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || loop {
-                // The lock is held only while waiting for the next job; the
-                // queue closes when the last handle to it goes.
-                let next = jobs.lock().map_err(drop).and_then(|q| q.recv().map_err(drop));
-                let Ok(job) = next else { return };
-                let _permit = match &admission {
-                    Some(a) => match futures_executor::block_on(a.clone().acquire_owned()) {
-                        Ok(permit) => Some(permit),
-                        Err(_) => return,
-                    },
-                    None => None,
-                };
-                // A panicking job drops its answer (its caller sees an
-                // error) but keeps the thread.
-                let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+            let (jobs, admission, alive) = (jobs.clone(), admission.clone(), alive.clone());
+            std::thread::Builder::new().name(format!("{name}-{i}")).spawn(move || {
+                let _alive = alive;
+                loop {
+                    // The lock is held only while waiting for the next job; the
+                    // queue closes when the last handle to it goes.
+                    let next = jobs.lock().map_err(drop).and_then(|q| q.recv().map_err(drop));
+                    let Ok(Next::Work(job)) = next else { return };
+                    let _permit = match &admission {
+                        Some(a) => match futures_executor::block_on(a.clone().acquire_owned()) {
+                            Ok(permit) => Some(permit),
+                            Err(_) => return,
+                        },
+                        None => None,
+                    };
+                    // A panicking job drops its answer (its caller sees an
+                    // error) but keeps the thread.
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(job));
+                }
             })?;
         }
-        Ok(Self { queue })
+        Ok(Self { queue, threads: n, ended: Arc::default(), gone: Arc::new(Mutex::new(gone)) })
+    }
+
+    /// Takes no more work, lets the workers finish what was queued before,
+    /// and returns once every worker thread has returned, or after `within`
+    /// (`false` then). A process must not exit while a worker is still
+    /// inside a database client: libpq's TLS is torn down at exit under it
+    /// (a SIGSEGV seen in a rolling restart). Before this, tokio's runtime
+    /// waited for its blocking threads; nobody waits for these otherwise.
+    pub(crate) async fn end(&self, within: Duration) -> bool {
+        if !self.ended.swap(true, Ordering::AcqRel) {
+            for _ in 0..self.threads {
+                let _ = self.queue.send(Next::End);
+            }
+        }
+        let gone = self.gone.clone();
+        tokio::task::spawn_blocking(move || {
+            let Ok(gone) = gone.lock() else { return false };
+            matches!(gone.recv_timeout(within), Err(mpsc::RecvTimeoutError::Disconnected))
+        })
+        .await
+        .unwrap_or(false)
     }
 
     /// Runs `f` on a worker, unless no worker took it up within `wait`
@@ -71,7 +107,10 @@ impl Workers {
                 let _ = tx.send(f());
             }
         });
-        self.queue.send(job).map_err(|_| Refused::Stopped)?;
+        if self.ended.load(Ordering::Acquire) {
+            return Err(Refused::Stopped);
+        }
+        self.queue.send(Next::Work(job)).map_err(|_| Refused::Stopped)?;
         let abandon = Abandon(taken);
         let Some(wait) = wait else { return rx.await.map_err(|_| Refused::Failed) };
         let answer = match tokio::time::timeout(wait, &mut rx).await {
@@ -90,7 +129,7 @@ impl Workers {
 pub(crate) enum Refused {
     /// No worker took it up in time.
     Busy,
-    /// The workers are gone (their last handle is being dropped).
+    /// The workers were ended ([`Workers::end`]).
     Stopped,
     /// The work panicked.
     Failed,
@@ -171,6 +210,24 @@ mod tests {
         assert!(gone.is_err());
         held.finish().await;
         assert!(!ran.load(Ordering::SeqCst), "abandoned work ran");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn ending_waits_for_the_work_in_hand_and_refuses_more() {
+        let held = Held::new().await;
+        let w = held.workers.clone();
+        let ending = tokio::spawn(async move { w.end(Duration::from_secs(60)).await });
+        // Ending sets its flag before it waits; until the held work is let
+        // go, the worker cannot have returned.
+        while !held.workers.ended.load(Ordering::Acquire) {
+            tokio::task::yield_now().await;
+        }
+        assert!(!ending.is_finished(), "ended while a worker was still busy");
+        let refused = held.workers.run(Some(Duration::from_secs(60)), || ()).await;
+        assert!(matches!(refused, Err(Refused::Stopped)), "{refused:?}");
+        held.release.send(()).unwrap();
+        held.holding.await.unwrap().unwrap();
+        assert!(ending.await.unwrap(), "the worker thread did not return");
     }
 
     #[tokio::test]

@@ -277,9 +277,18 @@ impl Db {
         };
         match self.workers.run(Some(CHECKOUT_TIMEOUT), work).await {
             Ok(result) => result,
-            Err(crate::workers::Refused::Busy) => Err(E::from(DbError::Busy)),
-            Err(other) => Err(E::from(DbError::Blocking(format!("{other:?}")))),
+            // Stopped: the instance is on its way out; like busy, another
+            // instance (or this one, later) can do it.
+            Err(crate::workers::Refused::Busy | crate::workers::Refused::Stopped) => Err(E::from(DbError::Busy)),
+            Err(crate::workers::Refused::Failed) => Err(E::from(DbError::Blocking("the work panicked".into()))),
         }
+    }
+
+    /// The last step of a stop: no further [`Db::run`] (503), and returns once
+    /// the work already handed to the database workers is done (`false`
+    /// when some is still running after `within`).
+    pub async fn close(&self, within: Duration) -> bool {
+        self.workers.end(within).await
     }
 
     /// Waits up to `wait` for an admission permit. Every checkout from the

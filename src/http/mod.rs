@@ -51,4 +51,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Set on SIGTERM: `/readyz` answers 503 while requests are still served.
     pub draining: Arc<std::sync::atomic::AtomicBool>,
+    /// Work left for after an answer, waited for by a graceful stop.
+    pub afterwards: crate::afterwards::Afterwards,
 }

@@ -177,7 +177,6 @@ impl Jobs {
                 }
             }
         };
-        drop(running);
         match &outcome {
             RunOutcome::Error(e) => tracing::error!(job = job.as_str(), error = %e, "job failed"),
             // Every few seconds on every instance but the leader: not news.
@@ -200,6 +199,8 @@ impl Jobs {
         if let Err(e) = recorded {
             tracing::error!(job = job.as_str(), error = %e, "could not record the job's run");
         }
+        // Only now: [`Jobs::finish`] waits for the record too.
+        drop(running);
         outcome
     }
 

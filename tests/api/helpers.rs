@@ -24,6 +24,7 @@ pub struct TestApp {
     pub jobs: std::sync::Arc<filingdesk::jobs::Jobs>,
     database_url: String,
     handle: actix_web::dev::ServerHandle,
+    serving: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
     _sqlite_dir: Option<tempfile::TempDir>,
     pg_database: Option<(String, String)>,
 }
@@ -153,7 +154,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
     let db = app.db().clone();
     let delivery = app.delivery();
     let jobs = app.jobs();
-    tokio::spawn(app.run_until_stopped());
+    let serving = Some(tokio::spawn(app.run_until_stopped()));
     TestApp {
         address,
         client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
@@ -162,6 +163,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
         jobs,
         database_url: url.clone(),
         handle,
+        serving,
         _sqlite_dir: sqlite_dir,
         pg_database,
     }
@@ -244,6 +246,16 @@ impl TestApp {
             .execute(&mut admin)
             .unwrap();
         })
+    }
+
+    /// Stops the server as SIGTERM ends its drain does (in-flight requests
+    /// finished) and returns once the application has stopped entirely.
+    /// The app's `db` is closed then; read with [`TestApp::sql_strings`].
+    pub async fn stop_gracefully(&mut self) {
+        self.handle.stop(true).await;
+        if let Some(serving) = self.serving.take() {
+            serving.await.expect("the application stopped without panicking").expect("it served");
+        }
     }
 
     pub fn database_url(&self) -> String {

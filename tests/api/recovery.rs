@@ -147,6 +147,17 @@ async fn a_forgotten_password_is_reset_with_the_code_sent_to_the_phone_on_file()
 }
 
 #[tokio::test]
+async fn a_code_promised_just_before_a_graceful_stop_is_still_queued() {
+    let mut desk = desk().await;
+    // The code is queued after the answer; the stop begins right after it.
+    let resp = desk.request(NUMBER, PHONE).await;
+    assert_eq!(resp.status(), 202);
+    desk.app.stop_gracefully().await;
+    let queued = desk.app.sql_strings("SELECT kind AS v FROM notifications WHERE kind = 'recovery_code'");
+    assert_eq!(queued.len(), 1, "the answered request's code was lost in the stop");
+}
+
+#[tokio::test]
 async fn a_wrong_phone_an_unknown_filing_and_a_tenant_without_the_service_send_nothing() {
     let d = desk().await;
     let mut answers = Vec::new();

@@ -110,7 +110,7 @@ pub async fn request_recovery(
     if let Some(filing) = send {
         // After the answer: a match must not take longer to answer than a miss.
         let (db, cipher, channels, rid) = (state.db.clone(), state.cipher.clone(), state.channels, id.to_string());
-        actix_web::rt::spawn(async move {
+        state.afterwards.spawn(async move {
             // Once the answer has left: its bytes must not wait for this
             // work's CPU and database time either.
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;

@@ -70,7 +70,7 @@ http() { # label, extra wrk args…
 }
 pg() { # kind, plan_cache_mode, label, pgbench args…
   local kind=$1 plans=$2 label=$3; shift 3
-  PGOPTIONS="-c plan_cache_mode=$plans" pgbench -n -c$CONN -j2 -T"$SECS" "$@" "$DBURL" >"$WORK/pgbench.txt" 2>&1 || { cat "$WORK/pgbench.txt" >&2; exit 1; }
+  PGOPTIONS="-c plan_cache_mode=$plans ${SESSION:-}" pgbench -n -c$CONN -j2 -T"$SECS" "$@" "$DBURL" >"$WORK/pgbench.txt" 2>&1 || { cat "$WORK/pgbench.txt" >&2; exit 1; }
   local tps lat
   tps=$(awk -F'= ' '/^tps/ {split($2, a, " "); print a[1]}' "$WORK/pgbench.txt")
   lat=$(awk -F'= ' '/latency average/ {print $2}' "$WORK/pgbench.txt")
@@ -83,14 +83,14 @@ limit() { pg limit auto "$@"; }
 # The statements the route sends, as captured, planned as the server has
 # them planned: its reads may use generic plans, its writes plan every
 # statement with its parameters (db::pool, db::tenancy).
-own_read() { pg own-SQL auto "$@"; }
+# Tenant reads run on connections of their own (db::pool::Manager).
+own_read() { SESSION="-c default_transaction_read_only=on -c role=filingdesk_tenant" pg own-SQL auto "$@"; }
 own_write() { pg own-SQL force_custom_plan "$@"; }
 
 H=(-H "Authorization: Bearer $TOKEN")
 http "queue, first page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50"
 limit "queue, first page" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-page.sql
 own_read "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue.sql
-own_read "queue, first page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -f scripts/bench/queue-pipelined.sql
 http "queue, deep page" "${H[@]}" "$BASE/api/v1/tickets?status=pending_review&limit=50&cursor=$CURSOR"
 limit "queue, deep page" -M prepared -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/limit-page-deep.sql
 own_read "queue, deep page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql

@@ -22,6 +22,8 @@ use super::{write_transaction, Backend, DatabaseUrl, DbConnection, PG_MIGRATIONS
 #[derive(Debug)]
 pub struct Manager {
     pub(super) url: DatabaseUrl,
+    /// Connections for [`Db::read_for`]: read-only, as `filingdesk_tenant`.
+    pub(super) tenant_reads: bool,
 }
 
 impl ManageConnection for Manager {
@@ -39,7 +41,16 @@ impl ManageConnection for Manager {
                 // the connection's life (measured: the import and the send
                 // budget slowed quadratically, BENCHMARKS.md). Planning each
                 // execution with its parameters costs microseconds.
-                conn.batch_execute("SET plan_cache_mode = force_custom_plan").map_err(Error::QueryError)?;
+                let session = if self.tenant_reads {
+                    // A tenant's reads see only its rows (row-level security,
+                    // the tenant set by each read first) and write nothing.
+                    // Their few statements are planned once and kept: the
+                    // queue page replanned per request cost as much as it ran.
+                    "SET default_transaction_read_only = on; SET plan_cache_mode = auto; SET ROLE filingdesk_tenant"
+                } else {
+                    "SET plan_cache_mode = force_custom_plan"
+                };
+                conn.batch_execute(session).map_err(Error::QueryError)?;
                 Ok(DbConnection::Postgresql(conn))
             }
             Backend::Sqlite => {
@@ -123,6 +134,9 @@ fn check_after_failure(conn: &mut DbConnection) -> bool {
 #[derive(Clone)]
 pub struct Db {
     pub(super) pool: Pool<Manager>,
+    /// On PostgreSQL, the connections of tenant reads ([`Db::read_for`]),
+    /// never used for anything else: each keeps the tenant of its last read.
+    pub(super) reads: Option<Pool<Manager>>,
     pub(super) backend: Backend,
     /// The SQLite file, watched by [`Db::ping`].
     pub(super) sqlite_path: Option<std::path::PathBuf>,
@@ -212,13 +226,24 @@ impl Db {
             .connection_timeout(CHECKOUT_TIMEOUT)
             .test_on_check_out(false)
             .error_handler(Box::new(ConnectFailures::default()))
-            .build(Manager { url: url.clone() })
+            .build(Manager { url: url.clone(), tenant_reads: false })
             .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
+        // Opened on first use, after the migrations made their role.
+        let reads = matches!(url.backend, Backend::Postgres).then(|| {
+            Pool::builder()
+                .max_size(pool_size)
+                .min_idle(Some(0))
+                .connection_timeout(CHECKOUT_TIMEOUT)
+                .test_on_check_out(false)
+                .error_handler(Box::new(ConnectFailures::default()))
+                .build_unchecked(Manager { url: url.clone(), tenant_reads: true })
+        });
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
         let workers = crate::workers::Workers::start("db", pool_size as usize, Some(admission.clone()))
             .context("cannot start the database workers")?;
         let db = Self {
             pool,
+            reads,
             backend: url.backend,
             sqlite_path: url.sqlite_path().map(Into::into),
             admission,
@@ -260,7 +285,25 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + std::error::Error + Send + Sync + 'static,
     {
-        let pool = self.pool.clone();
+        self.run_on(self.pool.clone(), f).await
+    }
+
+    /// [`Db::run`] on a connection for tenant reads (on SQLite, the pool's).
+    pub(super) async fn run_reading<T, E, F>(&self, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + std::error::Error + Send + Sync + 'static,
+    {
+        self.run_on(self.reads.clone().unwrap_or_else(|| self.pool.clone()), f).await
+    }
+
+    async fn run_on<T, E, F>(&self, pool: Pool<Manager>, f: F) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+        T: Send + 'static,
+        E: From<DbError> + std::error::Error + Send + Sync + 'static,
+    {
         // The request's span (its id) follows the work onto the worker, so
         // whatever is logged there is the request's.
         let span = tracing::Span::current();

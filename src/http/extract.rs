@@ -164,9 +164,27 @@ impl StaffClaims {
         F: FnOnce(&mut db::DbConnection, &Confirmed) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
+        self.confirmed_for(db, roles, false, f).await
+    }
+
+    /// [`StaffClaims::run_for`] for a read of one statement, without a
+    /// transaction ([`Db::read_for_staff`]).
+    pub async fn read_for<T, F>(self, db: &db::Db, roles: &'static [Role], f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut db::DbConnection, &Confirmed) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.confirmed_for(db, roles, true, f).await
+    }
+
+    async fn confirmed_for<T, F>(self, db: &db::Db, roles: &'static [Role], reading: bool, f: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&mut db::DbConnection, &Confirmed) -> Result<T, ApiError> + Send + 'static,
+        T: Send + 'static,
+    {
         let tenant = self.tenant.ok_or_else(|| ApiError::forbidden("your role may not do this"))?;
         let by_database = (!self.agent).then_some(db::StandingCheck { staff: self.id, epoch: self.epoch, roles });
-        db.run_for_staff(tenant, by_database, move |conn, confirmed| {
+        let work = move |conn: &mut db::DbConnection, confirmed: bool| {
             let me = if confirmed {
                 // One of `roles`, and not an agent.
                 Confirmed { id: self.id, tenant, agency_scope: None }
@@ -176,8 +194,12 @@ impl StaffClaims {
                 Confirmed { id: me.id, tenant, agency_scope: me.agency_scope().map(str::to_owned) }
             };
             f(conn, &me)
-        })
-        .await
+        };
+        if reading {
+            db.read_for_staff(tenant, by_database, work).await
+        } else {
+            db.run_for_staff(tenant, by_database, work).await
+        }
     }
 }
 

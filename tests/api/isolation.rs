@@ -413,3 +413,65 @@ async fn row_level_security_hides_other_tenants_from_an_unfiltered_query() {
         .unwrap();
     assert_eq!(none, 0);
 }
+
+/// Tenant reads without a transaction (`Db::read_for`, used by the queue
+/// page; PostgreSQL only): their connections keep the tenant of their last
+/// read, so this drives one connection through alpha, bravo and alpha again
+/// with a query that has no tenant filter, a refused standing in between,
+/// and a write, which such a connection may not do.
+#[tokio::test]
+async fn tenant_reads_on_one_reused_connection_each_see_only_their_tenant() {
+    use diesel::prelude::*;
+    use filingdesk::db::schema::{filings, tenants};
+    use filingdesk::db::{DbError, StandingCheck};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::domain::role::Role;
+
+    let app = spawn_app_with(|_| {}).await;
+    if !app.is_postgres() {
+        return;
+    }
+    let a = app.tenant("alpha").await;
+    let b = app.tenant("bravo").await;
+    created(app.post("/api/v1/filings", Some(&a.admin.access), filing("京ICP备12345678号", "alpha.cn")).await).await;
+    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("沪ICP备12345678号", "bravo.cn")).await).await;
+    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("粤ICP备12345678号", "bravo2.cn")).await).await;
+    let (alpha, bravo) = (TenantId::parse(&a.id).unwrap(), TenantId::parse(&b.id).unwrap());
+
+    // (filings seen with no tenant filter, the server process of the connection)
+    let read = |tenant: TenantId| {
+        app.db.read_for(tenant, |conn| -> Result<(i64, i32), DbError> {
+            let seen = filings::table.count().get_result(conn)?;
+            let pid =
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()")).get_result(conn)?;
+            Ok((seen, pid))
+        })
+    };
+    let (seen_a, pid) = read(alpha).await.unwrap();
+    let (seen_b, pid_b) = read(bravo).await.unwrap();
+    assert_eq!((seen_a, seen_b), (1, 2));
+    assert_eq!(pid, pid_b, "one connection, reused (else this test proves less)");
+
+    // Bravo's admin is no staff of alpha: refused before the work runs.
+    let bravo_admin = StaffId::parse(&crate::helpers::token_subject(&b.admin.access)).unwrap();
+    let check = StandingCheck { staff: bravo_admin, epoch: 0, roles: &[Role::TenantAdmin] };
+    let refused = app
+        .db
+        .read_for_staff(alpha, Some(check), |_, _| -> Result<(), DbError> { panic!("ran after a refused standing") })
+        .await;
+    assert!(matches!(refused, Err(DbError::NotInStanding)), "{refused:?}");
+    let (seen_a, pid_a) = read(alpha).await.unwrap();
+    assert_eq!((seen_a, pid_a), (1, pid), "alpha's again, on the same connection");
+
+    // Read-only for its whole session.
+    let write = app
+        .db
+        .read_for(alpha, |conn| -> Result<usize, DbError> {
+            Ok(diesel::update(tenants::table).set(tenants::name.eq("taken")).execute(conn)?)
+        })
+        .await;
+    assert!(write.is_err(), "a tenant read wrote: {write:?}");
+    // The pool for everything else never takes on a tenant read's settings.
+    let all: i64 = app.db.run(|conn| filings::table.count().get_result(conn).map_err(DbError::from)).await.unwrap();
+    assert_eq!(all, 3);
+}

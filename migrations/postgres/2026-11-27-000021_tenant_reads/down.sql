@@ -1,0 +1,1 @@
+DROP FUNCTION filingdesk_enter_tenant(text, text, integer, text[]);

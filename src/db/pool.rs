@@ -220,24 +220,20 @@ impl DbError {
 impl Db {
     /// Connects and runs pending migrations.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
-        let pool = Pool::builder()
-            .max_size(pool_size)
-            .min_idle(Some(1))
-            .connection_timeout(CHECKOUT_TIMEOUT)
-            .test_on_check_out(false)
-            .error_handler(Box::new(ConnectFailures::default()))
-            .build(Manager { url: url.clone(), tenant_reads: false })
-            .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
-        // Opened on first use, after the migrations made their role.
-        let reads = matches!(url.backend, Backend::Postgres).then(|| {
+        let builder = |min_idle| {
             Pool::builder()
                 .max_size(pool_size)
-                .min_idle(Some(0))
+                .min_idle(Some(min_idle))
                 .connection_timeout(CHECKOUT_TIMEOUT)
                 .test_on_check_out(false)
                 .error_handler(Box::new(ConnectFailures::default()))
-                .build_unchecked(Manager { url: url.clone(), tenant_reads: true })
-        });
+        };
+        let pool = builder(1)
+            .build(Manager { url: url.clone(), tenant_reads: false })
+            .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
+        // Opened on first use, after the migrations made their role.
+        let reads = matches!(url.backend, Backend::Postgres)
+            .then(|| builder(0).build_unchecked(Manager { url: url.clone(), tenant_reads: true }));
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
         let workers = crate::workers::Workers::start("db", pool_size as usize, Some(admission.clone()))
             .context("cannot start the database workers")?;

@@ -331,6 +331,21 @@ async fn no_credential_of_another_tenant_reaches_any_named_object() {
     assert_eq!(log["items"].as_array().map(Vec::len), Some(1), "no delivery added for A's webhook: {log}");
 }
 
+/// On PostgreSQL (`None` on SQLite): tenants alpha, with one filing, and
+/// bravo, with two.
+async fn postgres_with_one_and_two_filings() -> Option<(TestApp, crate::helpers::Tenant, crate::helpers::Tenant)> {
+    let app = spawn_app_with(|_| {}).await;
+    if !app.is_postgres() {
+        return None;
+    }
+    let a = app.tenant("alpha").await;
+    let b = app.tenant("bravo").await;
+    created(app.post("/api/v1/filings", Some(&a.admin.access), filing("京ICP备12345678号", "alpha.cn")).await).await;
+    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("沪ICP备12345678号", "bravo.cn")).await).await;
+    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("粤ICP备12345678号", "bravo2.cn")).await).await;
+    Some((app, a, b))
+}
+
 /// The second enforcement (PostgreSQL only; SQLite has the first alone):
 /// inside a tenant's transaction, row-level security hides other tenants'
 /// rows from a query that deliberately has no tenant filter, and refuses to
@@ -341,15 +356,7 @@ async fn row_level_security_hides_other_tenants_from_an_unfiltered_query() {
     use filingdesk::db::schema::{filings, tenants, tickets};
     use filingdesk::domain::ids::TenantId;
 
-    let app = spawn_app_with(|_| {}).await;
-    if !app.is_postgres() {
-        return;
-    }
-    let a = app.tenant("alpha").await;
-    let b = app.tenant("bravo").await;
-    created(app.post("/api/v1/filings", Some(&a.admin.access), filing("京ICP备12345678号", "alpha.cn")).await).await;
-    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("沪ICP备12345678号", "bravo.cn")).await).await;
-    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("粤ICP备12345678号", "bravo2.cn")).await).await;
+    let Some((app, a, b)) = postgres_with_one_and_two_filings().await else { return };
     let alpha = TenantId::parse(&a.id).unwrap();
 
     // Outside a tenant's transaction (platform work): everything.
@@ -427,15 +434,7 @@ async fn tenant_reads_on_one_reused_connection_each_see_only_their_tenant() {
     use filingdesk::domain::ids::{StaffId, TenantId};
     use filingdesk::domain::role::Role;
 
-    let app = spawn_app_with(|_| {}).await;
-    if !app.is_postgres() {
-        return;
-    }
-    let a = app.tenant("alpha").await;
-    let b = app.tenant("bravo").await;
-    created(app.post("/api/v1/filings", Some(&a.admin.access), filing("京ICP备12345678号", "alpha.cn")).await).await;
-    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("沪ICP备12345678号", "bravo.cn")).await).await;
-    created(app.post("/api/v1/filings", Some(&b.admin.access), filing("粤ICP备12345678号", "bravo2.cn")).await).await;
+    let Some((app, a, b)) = postgres_with_one_and_two_filings().await else { return };
     let (alpha, bravo) = (TenantId::parse(&a.id).unwrap(), TenantId::parse(&b.id).unwrap());
 
     // (filings seen with no tenant filter, the server process of the connection)

@@ -185,6 +185,9 @@ pub enum DbError {
 /// connection from the pool, before it is answered 503.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The wait for a connection for tenant reads ([`Db::read_for`]).
+const READ_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
+
 impl DbError {
     /// A failed batch: `filingdesk_confirm_staff`'s refusal, or a failure.
     pub(super) fn from_batch(e: diesel::result::Error) -> Self {
@@ -220,20 +223,26 @@ impl DbError {
 impl Db {
     /// Connects and runs pending migrations.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
-        let builder = |min_idle| {
+        let builder = |min_idle, timeout| {
             Pool::builder()
                 .max_size(pool_size)
                 .min_idle(Some(min_idle))
-                .connection_timeout(CHECKOUT_TIMEOUT)
+                .connection_timeout(timeout)
                 .test_on_check_out(false)
                 .error_handler(Box::new(ConnectFailures::default()))
         };
-        let pool = builder(1)
+        let pool = builder(1, CHECKOUT_TIMEOUT)
             .build(Manager { url: url.clone(), tenant_reads: false })
             .with_context(|| format!("cannot open the database at {}", url.redacted()))?;
-        // Opened on first use, after the migrations made their role.
-        let reads = matches!(url.backend, Backend::Postgres)
-            .then(|| builder(0).build_unchecked(Manager { url: url.clone(), tenant_reads: true }));
+        // Opened on first use, after the migrations made their role. A
+        // worker never waits for one of these in normal running (as many as
+        // there are workers), only while the database is away; and r2d2
+        // retries a failed connect after up to half this timeout, so a short
+        // one gets a read through within a second of the database's return
+        // instead of answering 503 seconds after it (the outage test).
+        let reads = matches!(url.backend, Backend::Postgres).then(|| {
+            builder(0, READ_CHECKOUT_TIMEOUT).build_unchecked(Manager { url: url.clone(), tenant_reads: true })
+        });
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
         let workers = crate::workers::Workers::start("db", pool_size as usize, Some(admission.clone()))
             .context("cannot start the database workers")?;

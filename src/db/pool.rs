@@ -189,8 +189,8 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(5);
 const READ_CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
 
 impl DbError {
-    /// A failed batch: `filingdesk_confirm_staff`'s refusal, or a failure.
-    pub(super) fn from_batch(e: diesel::result::Error) -> Self {
+    /// A failed standing check: `filingdesk_confirm_staff`'s refusal, or a failure.
+    pub(super) fn from_standing(e: diesel::result::Error) -> Self {
         match &e {
             diesel::result::Error::DatabaseError(_, info) => match info.message() {
                 "filingdesk: staff not in standing" => DbError::NotInStanding,

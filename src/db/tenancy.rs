@@ -64,18 +64,6 @@ impl StandingCheck {
         use crate::domain::role::Role;
         self.roles.iter().filter(|r| **r != Role::Agent).map(|r| r.as_str()).collect()
     }
-
-    /// The statement. Every value is a parsed UUID, an integer or a role
-    /// name of our own: writing them into it cannot inject anything.
-    fn sql(&self) -> String {
-        let roles: Vec<String> = self.role_names().iter().map(|r| format!("'{r}'")).collect();
-        format!(
-            "SELECT filingdesk_confirm_staff('{}', {}, ARRAY[{}]::text[])",
-            self.staff.as_uuid().hyphenated(),
-            self.epoch,
-            roles.join(",")
-        )
-    }
 }
 
 impl Db {
@@ -91,40 +79,19 @@ impl Db {
         T: Send + 'static,
         E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
     {
-        self.run_for_staff(tenant, None, move |conn, _| f(conn)).await
-    }
-
-    /// [`Db::run_for`] on behalf of a staff member, whose standing PostgreSQL
-    /// confirms in the same round trip that opens the transaction
-    /// (`filingdesk_confirm_staff`, migration `…_sessions_and_lockout`): one
-    /// out of standing is [`DbError::NotInStanding`], one with a pending
-    /// password change [`DbError::PasswordChangeRequired`], one of another
-    /// role [`DbError::RoleNotAllowed`]. `f` is told whether that was done:
-    /// on SQLite, or without `staff`, it must confirm the standing itself.
-    pub async fn run_for_staff<T, E, F>(&self, tenant: TenantId, staff: Option<StandingCheck>, f: F) -> Result<T, E>
-    where
-        F: FnOnce(&mut DbConnection, bool) -> Result<T, E> + Send + 'static,
-        T: Send + 'static,
-        E: From<DbError> + From<diesel::result::Error> + std::error::Error + Send + Sync + 'static,
-    {
         self.run(move |conn| match conn {
             DbConnection::Postgresql(c) => {
                 // Reads may use the generic plans PostgreSQL keeps for
-                // prepared statements (the page's query and the standing
-                // function's): planning each one anew, as the session's
-                // `force_custom_plan` does for the writers' sake (db::pool),
-                // cost about as much as running it (BENCHMARKS.md).
-                let mut open =
+                // prepared statements: planning each one anew, as the
+                // session's `force_custom_plan` does for the writers' sake
+                // (db::pool), cost about as much as running it (BENCHMARKS.md).
+                let open =
                     format!("BEGIN READ ONLY; SET LOCAL plan_cache_mode = auto; {}", tenant_settings_sql(tenant));
-                if let Some(check) = &staff {
-                    open.push_str("; ");
-                    open.push_str(&check.sql());
-                }
                 if let Err(e) = c.batch_execute(&open) {
                     let _ = c.batch_execute("ROLLBACK");
-                    return Err(DbError::from_batch(e).into());
+                    return Err(DbError::from(e).into());
                 }
-                let result = f(conn, staff.is_some());
+                let result = f(conn);
                 let end = conn.batch_execute(if result.is_ok() { "COMMIT" } else { "ROLLBACK" });
                 match (result, end) {
                     (Ok(v), Ok(())) => Ok(v),
@@ -132,7 +99,7 @@ impl Db {
                     (Err(e), _) => Err(e),
                 }
             }
-            DbConnection::Sqlite(_) => f(conn, false),
+            DbConnection::Sqlite(_) => f(conn),
         })
         .await
     }
@@ -141,8 +108,11 @@ impl Db {
     /// (the queue page): on PostgreSQL a connection kept for tenant reads
     /// (the role `filingdesk_tenant` and read-only for its whole session)
     /// first enters the tenant (`filingdesk_enter_tenant`, which also
-    /// confirms `staff`'s standing, as [`Db::run_for_staff`] does) and then
-    /// runs `f`: two round trips instead of the transaction's three, and no
+    /// confirms `staff`'s standing with `filingdesk_confirm_staff`: one out
+    /// of standing is [`DbError::NotInStanding`], one with a pending password
+    /// change [`DbError::PasswordChangeRequired`], one of another role
+    /// [`DbError::RoleNotAllowed`]) and then runs `f`, told whether that was
+    /// done (on SQLite, or without `staff`, `f` confirms the standing itself): two round trips instead of the transaction's three, and no
     /// statement planned anew (BENCHMARKS.md). Each statement of `f` sees its
     /// own snapshot, so `f` should read what it needs in one. The tenant set
     /// stays on the connection after the read; every read sets its own before
@@ -162,7 +132,7 @@ impl Db {
                 };
                 diesel::select(filingdesk_enter_tenant(tenant.to_string(), staff_id, epoch, roles))
                     .get_result::<bool>(c)
-                    .map_err(DbError::from_batch)?;
+                    .map_err(DbError::from_standing)?;
                 f(conn, staff.is_some())
             }
             DbConnection::Sqlite(_) => f(conn, false),

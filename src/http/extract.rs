@@ -95,7 +95,7 @@ pub fn password_change_required() -> ApiError {
 /// A staff token that verified: it names who asks and the session it
 /// belongs to, nothing more. What they may do is read from the database
 /// ([`StaffClaims::confirm`]), or, on the busiest route, checked in the
-/// round trip that opens its transaction ([`StaffClaims::run_for`]).
+/// round trip that enters its tenant ([`StaffClaims::read_for`]).
 #[derive(Debug, Clone)]
 pub struct StaffClaims {
     pub id: StaffId,
@@ -154,37 +154,19 @@ impl StaffClaims {
         Ok(CurrentStaff { id: self.id, tenant, role, agency: s.agency_id })
     }
 
-    /// Runs `f` for a staff member of one of `roles` in a read transaction
-    /// for their tenant ([`Db::run_for_staff`]): on PostgreSQL the standing
-    /// (active, current session, role, no pending password change) is
-    /// confirmed in the round trip that opens the transaction, except for
-    /// agents, whose agency comes from their row.
-    pub async fn run_for<T, F>(self, db: &db::Db, roles: &'static [Role], f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut db::DbConnection, &Confirmed) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.confirmed_for(db, roles, false, f).await
-    }
-
-    /// [`StaffClaims::run_for`] for a read of one statement, without a
-    /// transaction ([`Db::read_for_staff`]).
+    /// Runs `f`, a read of one statement, for a staff member of one of
+    /// `roles` ([`Db::read_for_staff`]): on PostgreSQL the standing (active,
+    /// current session, role, no pending password change) is confirmed in
+    /// the round trip that enters their tenant, except for agents, whose
+    /// agency comes from their row.
     pub async fn read_for<T, F>(self, db: &db::Db, roles: &'static [Role], f: F) -> Result<T, ApiError>
-    where
-        F: FnOnce(&mut db::DbConnection, &Confirmed) -> Result<T, ApiError> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.confirmed_for(db, roles, true, f).await
-    }
-
-    async fn confirmed_for<T, F>(self, db: &db::Db, roles: &'static [Role], reading: bool, f: F) -> Result<T, ApiError>
     where
         F: FnOnce(&mut db::DbConnection, &Confirmed) -> Result<T, ApiError> + Send + 'static,
         T: Send + 'static,
     {
         let tenant = self.tenant.ok_or_else(|| ApiError::forbidden("your role may not do this"))?;
         let by_database = (!self.agent).then_some(db::StandingCheck { staff: self.id, epoch: self.epoch, roles });
-        let work = move |conn: &mut db::DbConnection, confirmed: bool| {
+        db.read_for_staff(tenant, by_database, move |conn, confirmed| {
             let me = if confirmed {
                 // One of `roles`, and not an agent.
                 Confirmed { id: self.id, tenant, agency_scope: None }
@@ -194,16 +176,12 @@ impl StaffClaims {
                 Confirmed { id: me.id, tenant, agency_scope: me.agency_scope().map(str::to_owned) }
             };
             f(conn, &me)
-        };
-        if reading {
-            db.read_for_staff(tenant, by_database, work).await
-        } else {
-            db.run_for_staff(tenant, by_database, work).await
-        }
+        })
+        .await
     }
 }
 
-/// A staff member confirmed by [`StaffClaims::run_for`] in one of the
+/// A staff member confirmed by [`StaffClaims::read_for`] in one of the
 /// route's roles.
 #[derive(Debug, Clone)]
 pub struct Confirmed {

@@ -167,6 +167,20 @@ pub fn find(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<
         .optional()
 }
 
+/// [`find`], the row locked until the transaction ends on PostgreSQL
+/// (SQLite's write transaction already excludes every other writer): what
+/// the transaction reads after it (the approvals) agrees with the row.
+pub fn lock(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<Option<TicketRow>> {
+    let DbConnection::Postgresql(c) = conn else { return find(conn, tenant, id) };
+    tickets::table
+        .filter(tickets::tenant_id.eq(tenant.to_string()))
+        .filter(tickets::id.eq(id))
+        .select(TicketRow::as_select())
+        .for_update()
+        .first(c)
+        .optional()
+}
+
 pub fn find_by_number(conn: &mut DbConnection, tenant: TenantId, number: &str) -> QueryResult<Option<TicketRow>> {
     tickets::table
         .filter(tickets::tenant_id.eq(tenant.to_string()))

@@ -80,6 +80,11 @@ pub fn apply(
     prepared: Option<PreparedPassword>,
     now: NaiveDateTime,
 ) -> Result<TicketRow, ApiError> {
+    // The row as it is now, locked: read in two statements without the
+    // lock, a decision made meanwhile could show in the approvals but not
+    // yet in the ticket (READ COMMITTED), and the same reviewer's second
+    // approve was refused as `four_eyes` instead of as a changed ticket.
+    let t = db::tickets::lock(conn, tenant, &t.id)?.ok_or(ApiError::NotFound)?;
     let approvals = db::tickets::approvals(conn, tenant, &t.id)?;
     let facts = Facts {
         status: status_of(&t)?,

@@ -82,7 +82,8 @@ pg() { # kind, plan_cache_mode, label, pgbench args…
 limit() { pg limit auto "$@"; }
 # The statements the route sends, as captured, planned as the server has
 # them planned: its reads may use generic plans, its writes plan every
-# statement with its parameters (db::pool, db::tenancy).
+# statement with its parameters (db::pool, db::tenancy) unless the
+# transaction or function says otherwise (the submission's do).
 # Tenant reads run on connections of their own (db::pool::Manager).
 own_read() { SESSION="-c default_transaction_read_only=on -c role=filingdesk_tenant" pg own-SQL auto "$@"; }
 own_write() { pg own-SQL force_custom_plan "$@"; }
@@ -96,9 +97,7 @@ limit "queue, deep page" -M prepared -D tenant="$TENANT" -D cursor="$DEEP" -f sc
 own_read "queue, deep page" -M prepared -D staff="$STAFF" -D tenant="$TENANT" -D cursor="$DEEP" -f scripts/bench/queue-deep.sql
 http "submission, one tenant" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
 limit "submission, one tenant" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-submit.sql
-# Simple protocol here: pgbench cannot type some of the script's parameters;
-# with custom plans both protocols parse and plan every statement anyway.
-own_write "submission, one tenant" -M simple -D tenant="'$TENANT'" -f scripts/bench/submit.sql
+own_write "submission, one tenant" -M prepared -D tenant="$TENANT" -f scripts/bench/submit.sql
 TENANTS=100 http "submission, 100 tenants" -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets"
 limit "submission, 100 tenants" -M prepared -D tenant="$TENANT" -f scripts/bench/limit-submit.sql
 printf '%-30s %s\n' "server peak RSS" "$(awk '/VmHWM/ {printf "%.0f MiB", $2 / 1024}' "/proc/$(pgrep -f "$BIN serve" | head -1)/status")"

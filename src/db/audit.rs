@@ -5,6 +5,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::schema::{audit_checkpoints, audit_events, audit_retention_window};
+
 use super::DbConnection;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -38,46 +39,53 @@ pub struct CheckpointRow {
     pub updated_at: NaiveDateTime,
 }
 
-#[derive(QueryableByName)]
-struct Appended {
-    #[diesel(sql_type = diesel::sql_types::BigInt)]
-    o_seq: i64,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    o_prev_hash: String,
-    #[diesel(sql_type = diesel::sql_types::Text)]
-    o_hash: String,
+/// `audit_append`'s fourteen arguments are the event's columns.
+mod append {
+    #![allow(clippy::too_many_arguments)]
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+
+    diesel::define_sql_function! {
+        /// Migration `…_audit_log`: the new event's seq, prev_hash and hash.
+        #[sql_name = "audit_append"]
+        fn audit_append_fn(
+            id: Text, chain: Text, tenant_id: Nullable<Text>, at: Timestamp, actor_type: Text,
+            actor_id: Nullable<Text>, action: Text, target_type: Nullable<Text>, target_id: Nullable<Text>,
+            request_id: Nullable<Text>, ip: Nullable<Text>, user_agent: Nullable<Text>, details: Text,
+            content_digest: Text,
+        ) -> diesel::sql_types::Record<(diesel::sql_types::BigInt, Text, Text)>;
+    }
 }
+use append::audit_append_fn;
 
 /// On PostgreSQL, appends in one round trip through `audit_append` (see the
-/// migration) and returns the event's seq, prev_hash and hash; `None` on
-/// SQLite, where the caller links and inserts itself (its write lock is
-/// local, so the extra statements cost no network trips).
+/// migration), called as a prepared statement, and returns the event's seq,
+/// prev_hash and hash; `None` on SQLite, where the caller links and inserts
+/// itself (its write lock is local, so the extra statements cost no network
+/// trips).
 pub fn append_pg(
     conn: &mut DbConnection,
     e: &AuditEventRow,
     content_digest: &str,
 ) -> QueryResult<Option<(i64, String, String)>> {
-    use diesel::sql_types::{Nullable, Text, Timestamp};
     let DbConnection::Postgresql(c) = conn else { return Ok(None) };
-    let r: Appended = diesel::sql_query(
-        "SELECT o_seq, o_prev_hash, o_hash FROM audit_append($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
-    )
-    .bind::<Text, _>(&e.id)
-    .bind::<Text, _>(&e.chain)
-    .bind::<Nullable<Text>, _>(&e.tenant_id)
-    .bind::<Timestamp, _>(e.at)
-    .bind::<Text, _>(&e.actor_type)
-    .bind::<Nullable<Text>, _>(&e.actor_id)
-    .bind::<Text, _>(&e.action)
-    .bind::<Nullable<Text>, _>(&e.target_type)
-    .bind::<Nullable<Text>, _>(&e.target_id)
-    .bind::<Nullable<Text>, _>(&e.request_id)
-    .bind::<Nullable<Text>, _>(&e.ip)
-    .bind::<Nullable<Text>, _>(&e.user_agent)
-    .bind::<Text, _>(&e.details)
-    .bind::<Text, _>(content_digest)
-    .get_result(c)?;
-    Ok(Some((r.o_seq, r.o_prev_hash, r.o_hash)))
+    diesel::select(audit_append_fn(
+        &e.id,
+        &e.chain,
+        &e.tenant_id,
+        e.at,
+        &e.actor_type,
+        &e.actor_id,
+        &e.action,
+        &e.target_type,
+        &e.target_id,
+        &e.request_id,
+        &e.ip,
+        &e.user_agent,
+        &e.details,
+        content_digest,
+    ))
+    .get_result::<(i64, String, String)>(c)
+    .map(Some)
 }
 
 /// Takes the chains' append locks (the ones `audit_append` takes) on

@@ -46,7 +46,7 @@ mod url;
 
 pub use locks::{LeaderLock, StartupLock};
 pub use pool::{Db, DbError, Manager};
-pub use tenancy::{enter_tenant, write_transaction_for, StandingCheck};
+pub use tenancy::{enter_tenant, write_transaction_for, write_transaction_for_kept_plans, StandingCheck};
 pub use transactions::write_transaction;
 pub use url::{Backend, DatabaseUrl};
 
@@ -87,4 +87,12 @@ pub fn is_unique_violation(err: &diesel::result::Error, names: &[&str]) -> bool 
         }
         _ => false,
     }
+}
+
+/// Whether `c` is outside any transaction (its next statement commits on its
+/// own), as diesel's transaction manager tracks it. A broken manager counts
+/// as inside: the caller then keeps the safe, synchronous commit.
+fn outside_transaction(c: &mut PgConnection) -> bool {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    matches!(AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(), Ok(None))
 }

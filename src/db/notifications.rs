@@ -8,7 +8,9 @@ use super::DbConnection;
 use crate::domain::ids::TenantId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+// `None` is NULL, not DEFAULT (no column has one): one prepared shape.
 #[diesel(table_name = notifications, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_default_value = false)]
 pub struct NotificationRow {
     pub id: String,
     pub tenant_id: String,

@@ -2,7 +2,7 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Text, Timestamp};
+use diesel::sql_types::{Array, Text, Timestamp};
 
 use super::schema::rate_counters;
 use super::DbConnection;
@@ -38,42 +38,39 @@ pub struct Hit {
     pub previous_start: NaiveDateTime,
 }
 
-#[derive(QueryableByName)]
-struct Counted {
-    #[diesel(sql_type = Text)]
-    bucket: String,
-    #[diesel(sql_type = BigInt)]
-    previous: i64,
-    #[diesel(sql_type = BigInt)]
-    current: i64,
+diesel::define_sql_function! {
+    /// Migration `…_prepared_writes`.
+    fn filingdesk_hit_rates(
+        buckets: Array<Text>,
+        cur: Array<Timestamp>,
+        prev: Array<Timestamp>,
+        async_commit: diesel::sql_types::Bool,
+    ) -> Array<diesel::sql_types::BigInt>;
 }
 
 /// Counts a hit on every bucket; returns each one's previous and current
-/// count, in the order given. On PostgreSQL this is one statement (one round
-/// trip, atomic without a transaction), the buckets locked in name order so
-/// that concurrent requests sharing buckets never deadlock; SQLite counts
+/// count, in the order given. On PostgreSQL this is one prepared call of
+/// `filingdesk_hit_rates` (one round trip, atomic without a transaction, the
+/// buckets locked in name order so that concurrent requests sharing buckets
+/// never deadlock; outside a transaction it commits without waiting for the
+/// WAL flush, see the migration); SQLite counts
 /// them one by one in a transaction.
 pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i64)>> {
     match conn {
         DbConnection::Postgresql(c) => {
-            let rows: Vec<Counted> = diesel::sql_query(
-                "WITH input AS (SELECT * FROM unnest($1::text[], $2::timestamp[], $3::timestamp[]) AS i(bucket, cur, prev)), \
-                 up AS (INSERT INTO rate_counters (bucket, window_start, hits) \
-                        SELECT bucket, cur, 1 FROM input ORDER BY bucket \
-                        ON CONFLICT (bucket, window_start) DO UPDATE SET hits = rate_counters.hits + 1 \
-                        RETURNING bucket, hits) \
-                 SELECT i.bucket, up.hits::int8 AS current, COALESCE(p.hits, 0)::int8 AS previous \
-                 FROM input i JOIN up ON up.bucket = i.bucket \
-                 LEFT JOIN rate_counters p ON p.bucket = i.bucket AND p.window_start = i.prev",
-            )
-            .bind::<Array<Text>, _>(hits.iter().map(|h| h.bucket.as_str()).collect::<Vec<_>>())
-            .bind::<Array<Timestamp>, _>(hits.iter().map(|h| h.start).collect::<Vec<_>>())
-            .bind::<Array<Timestamp>, _>(hits.iter().map(|h| h.previous_start).collect::<Vec<_>>())
-            .load(c)?;
-            Ok(hits
-                .iter()
-                .map(|h| rows.iter().find(|r| r.bucket == h.bucket).map_or((0, 1), |r| (r.previous, r.current)))
-                .collect())
+            let counts: Vec<i64> = diesel::select(filingdesk_hit_rates(
+                hits.iter().map(|h| h.bucket.as_str()).collect::<Vec<_>>(),
+                hits.iter().map(|h| h.start).collect::<Vec<_>>(),
+                hits.iter().map(|h| h.previous_start).collect::<Vec<_>>(),
+                super::outside_transaction(c),
+            ))
+            .get_result(c)?;
+            // The previous windows' counts in order, then the current ones'.
+            let (previous, current) = counts.split_at(counts.len() / 2);
+            if previous.len() != hits.len() {
+                return Err(diesel::result::Error::DeserializationError("one count per bucket".into()));
+            }
+            Ok(previous.iter().copied().zip(current.iter().copied()).collect())
         }
         DbConnection::Sqlite(_) => conn.transaction(|conn| {
             hits.iter().map(|h| hit(conn, &h.bucket, h.start, h.previous_start)).collect::<QueryResult<Vec<_>>>()

@@ -10,7 +10,10 @@ use super::DbConnection;
 use crate::domain::ids::TenantId;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+// `None` is NULL, not DEFAULT (no column has one): a statement of one shape
+// that diesel keeps prepared.
 #[diesel(table_name = tickets, check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+#[diesel(treat_none_as_default_value = false)]
 pub struct TicketRow {
     pub id: String,
     pub tenant_id: String,
@@ -138,20 +141,33 @@ pub struct ResetLinkRow {
 /// statement ends), so numbers never repeat.
 pub fn next_number(conn: &mut DbConnection, tenant: TenantId, day: &str) -> QueryResult<i64> {
     let t = tenant.to_string();
-    let upsert = diesel::insert_into(ticket_counters::table)
-        .values((ticket_counters::tenant_id.eq(&t), ticket_counters::day.eq(day), ticket_counters::last.eq(1)))
-        .on_conflict((ticket_counters::tenant_id, ticket_counters::day))
-        .do_update()
-        .set(ticket_counters::last.eq(ticket_counters::last + 1));
     match conn {
-        // One round trip: the row lock is held for the rest of the
-        // transaction, so every statement less after it counts.
-        DbConnection::Postgresql(c) => upsert.returning(ticket_counters::last).get_result::<i32>(c).map(i64::from),
+        // One prepared call (diesel sends an upsert unprepared, parsed anew
+        // every time); outside a transaction, the row is unlocked without
+        // waiting for the WAL flush (see the migration).
+        DbConnection::Postgresql(c) => {
+            let outside = super::outside_transaction(c);
+            diesel::select(filingdesk_next_ticket_number(&t, day, outside)).get_result::<i32>(c).map(i64::from)
+        }
         DbConnection::Sqlite(c) => {
-            upsert.execute(c)?;
+            diesel::insert_into(ticket_counters::table)
+                .values((ticket_counters::tenant_id.eq(&t), ticket_counters::day.eq(day), ticket_counters::last.eq(1)))
+                .on_conflict((ticket_counters::tenant_id, ticket_counters::day))
+                .do_update()
+                .set(ticket_counters::last.eq(ticket_counters::last + 1))
+                .execute(c)?;
             ticket_counters::table.find((&t, day)).select(ticket_counters::last).first::<i32>(c).map(i64::from)
         }
     }
+}
+
+diesel::define_sql_function! {
+    /// Migration `…_prepared_writes`.
+    fn filingdesk_next_ticket_number(
+        tenant: diesel::sql_types::Text,
+        day: diesel::sql_types::Text,
+        async_commit: diesel::sql_types::Bool,
+    ) -> diesel::sql_types::Integer;
 }
 
 pub fn insert(conn: &mut DbConnection, row: &TicketRow) -> QueryResult<()> {

@@ -160,3 +160,42 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
         }
     }
 }
+
+/// The rate counters and the day's ticket number commit without waiting for
+/// the WAL flush when they run on their own (PostgreSQL): neither may make a
+/// caller's transaction asynchronous, nor leave the setting on the
+/// connection for the next one.
+#[tokio::test]
+async fn counters_never_make_another_commit_asynchronous() {
+    use diesel::prelude::*;
+    use filingdesk::db::{self, rate::Hit, DbConnection, DbError};
+    use filingdesk::domain::ids::TenantId;
+
+    let app = spawn_app().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let alpha = app.tenant("alpha").await;
+    let tenant = TenantId::parse(&alpha.id).unwrap();
+    let now = db::now();
+    let count = move |conn: &mut DbConnection| -> Result<(i64, Vec<(i64, i64)>), DbError> {
+        let hit =
+            Hit { bucket: "t:test:counters".into(), start: now, previous_start: now - chrono::Duration::minutes(1) };
+        Ok((db::tickets::next_number(conn, tenant, "20261127")?, db::rate::hit_all(conn, &[hit])?))
+    };
+    fn synchronous_commit(conn: &mut DbConnection) -> Result<String, DbError> {
+        Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_setting('synchronous_commit')"))
+            .get_result(conn)?)
+    }
+    let (inside, setting) = app
+        .db
+        .transaction(move |conn| -> Result<_, DbError> { Ok((count(conn)?, synchronous_commit(conn)?)) })
+        .await
+        .unwrap();
+    assert_eq!(setting, "on", "a caller's transaction stays durable");
+    assert_eq!(inside, (1, vec![(0, 1)]));
+    let (alone, after) =
+        app.db.run(move |conn| -> Result<_, DbError> { Ok((count(conn)?, synchronous_commit(conn)?)) }).await.unwrap();
+    assert_eq!(after, "on", "the next statement on the connection commits durably again");
+    assert_eq!(alone, (2, vec![(0, 2)]));
+}

@@ -82,8 +82,7 @@ pg() { # kind, plan_cache_mode, label, pgbench args…
 limit() { pg limit auto "$@"; }
 # The statements the route sends, as captured, planned as the server has
 # them planned: its reads may use generic plans, its writes plan every
-# statement with its parameters (db::pool, db::tenancy) unless the
-# transaction or function says otherwise (the submission's do).
+# statement with its parameters (db::pool, db::tenancy).
 # Tenant reads run on connections of their own (db::pool::Manager).
 own_read() { SESSION="-c default_transaction_read_only=on -c role=filingdesk_tenant" pg own-SQL auto "$@"; }
 own_write() { pg own-SQL force_custom_plan "$@"; }

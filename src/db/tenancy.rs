@@ -37,24 +37,6 @@ where
     super::transactions::write_transaction_beginning(conn, &format!("BEGIN; {}", tenant_settings_sql(tenant)), f)
 }
 
-/// [`write_transaction_for`] whose prepared statements may run the generic
-/// plans PostgreSQL keeps (`plan_cache_mode = auto` for this transaction;
-/// writers otherwise plan each execution, see `db::pool`): for a ticket
-/// submission, whose statements all find their rows by a unique key or an
-/// index led by the tenant, and whose planning cost more than its running
-/// (BENCHMARKS.md, issue 18 sixth part).
-pub fn write_transaction_for_kept_plans<T, E>(
-    conn: &mut DbConnection,
-    tenant: TenantId,
-    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
-) -> Result<T, E>
-where
-    E: From<diesel::result::Error>,
-{
-    let begin = format!("BEGIN; SET LOCAL plan_cache_mode = auto; {}", tenant_settings_sql(tenant));
-    super::transactions::write_transaction_beginning(conn, &begin, f)
-}
-
 /// What `filingdesk_confirm_staff` checks: the staff member, the session
 /// epoch of their token, and the roles the route allows.
 #[derive(Debug, Clone, Copy)]

@@ -164,7 +164,7 @@ fn reserve_number(conn: &mut DbConnection, tenant: TenantId, at: NaiveDateTime) 
 
 /// Runs a submission for `tenant`: the number reserved first (outside any
 /// transaction, as above), then `f` with it in the write transaction, under
-/// the tenant's row-level security, its statements' plans kept.
+/// the tenant's row-level security.
 pub fn in_submission<T, E>(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -174,7 +174,7 @@ where
     E: From<diesel::result::Error>,
 {
     let number = reserve_number(conn, tenant, db::now())?;
-    db::write_transaction_for_kept_plans(conn, tenant, |conn| f(conn, number))
+    db::write_transaction_for(conn, tenant, |conn| f(conn, number))
 }
 
 /// Stores the ticket with its verification, in the caller's transaction,

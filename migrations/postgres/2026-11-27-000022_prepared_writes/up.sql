@@ -14,12 +14,6 @@
 -- numbered, the request's own audit event) flushes the counter with it; a
 -- crash can only forget counts and numbers no committed row carries.
 
--- Each function runs with `plan_cache_mode = auto`, whatever its caller's
--- session says (writers plan every statement anew, db::pool): their
--- statements find rows by a primary or unique key only, where the plan made
--- once is the plan made each time, and planning them cost more than running
--- them (perf: planning 27 % of the functions' time).
-
 -- The tenant's next ticket number of the day (was `db::tickets::next_number`'s
 -- upsert). Runs as its caller, outside the submission's transaction.
 CREATE FUNCTION filingdesk_next_ticket_number(p_tenant TEXT, p_day TEXT, p_async_commit BOOLEAN)
@@ -35,7 +29,7 @@ BEGIN
         RETURNING last INTO v_last;
     RETURN v_last;
 END;
-$$ LANGUAGE plpgsql SET plan_cache_mode = auto;
+$$ LANGUAGE plpgsql;
 
 -- A hit on every bucket (was `db::rate::hit_all`'s statement): the buckets
 -- counted in name order (concurrent requests sharing buckets never
@@ -64,7 +58,7 @@ BEGIN
         LEFT JOIN rate_counters p ON p.bucket = i.bucket AND p.window_start = i.prev;
     RETURN v_counts;
 END;
-$$ LANGUAGE plpgsql SET plan_cache_mode = auto;
+$$ LANGUAGE plpgsql;
 
 -- Retention's purge was this index's only user, and it runs hourly; the
 -- rate limits look their previous window up by the primary key, but with
@@ -73,7 +67,3 @@ $$ LANGUAGE plpgsql SET plan_cache_mode = auto;
 -- read per bucket, 8.9 ms per request instead of 0.1). The purge scans.
 DROP INDEX rate_counters_window_idx;
 
--- The audit append likewise: its head lookup and insert go by the chain's
--- unique (chain, seq) key.
-ALTER FUNCTION audit_append(text, text, text, timestamp, text, text, text, text, text, text, text, text, text, text)
-    SET plan_cache_mode = auto;

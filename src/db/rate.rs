@@ -53,8 +53,8 @@ diesel::define_sql_function! {
 /// `filingdesk_hit_rates` (one round trip, atomic without a transaction, the
 /// buckets locked in name order so that concurrent requests sharing buckets
 /// never deadlock; outside a transaction it commits without waiting for the
-/// WAL flush, see the migration); SQLite counts
-/// them one by one in a transaction.
+/// WAL flush, see the migration); SQLite counts them one by one in a
+/// transaction.
 pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i64)>> {
     match conn {
         DbConnection::Postgresql(c) => {

@@ -112,7 +112,8 @@ impl Db {
     /// of standing is [`DbError::NotInStanding`], one with a pending password
     /// change [`DbError::PasswordChangeRequired`], one of another role
     /// [`DbError::RoleNotAllowed`]) and then runs `f`, told whether that was
-    /// done (on SQLite, or without `staff`, `f` confirms the standing itself): two round trips instead of the transaction's three, and no
+    /// done (on SQLite, or without `staff`, `f` confirms the standing
+    /// itself): two round trips instead of the transaction's three, and no
     /// statement planned anew (BENCHMARKS.md). Each statement of `f` sees its
     /// own snapshot, so `f` should read what it needs in one. The tenant set
     /// stays on the connection after the read; every read sets its own before

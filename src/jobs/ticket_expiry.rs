@@ -42,7 +42,7 @@ pub fn run_once(
                         db::tickets::stale(conn, tenant, waiting, now - Duration::hours(i64::from(hours)), BATCH)?;
                     for t in &stale {
                         let d = Decision { actor: TicketActor::Scheduler, action: Action::Expire, text: None };
-                        flow::apply(conn, &env, &RequestMeta::default(), tenant, t.clone(), d, None, now)
+                        flow::apply(conn, &env, &RequestMeta::default(), tenant, &t.id, d, None, now)
                             .map_err(|e| anyhow::anyhow!("expiring ticket {}: {e:?}", t.number))?;
                     }
                     Ok::<_, anyhow::Error>(stale.len() as u64)

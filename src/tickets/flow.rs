@@ -66,8 +66,8 @@ fn action_word(a: Action) -> &'static str {
     }
 }
 
-/// Applies `d` to the ticket as read (`t`), in the caller's transaction;
-/// returns the ticket as it is now. `prepared` is the temporary password
+/// Applies `d` to the ticket `id`, in the caller's transaction; returns the
+/// ticket as it is now (404 when there is none). `prepared` is the temporary password
 /// hashed beforehand, for an approval that may resolve a reset.
 #[allow(clippy::too_many_arguments)]
 pub fn apply(
@@ -75,16 +75,17 @@ pub fn apply(
     env: &Env<'_>,
     meta: &RequestMeta,
     tenant: TenantId,
-    t: TicketRow,
+    id: &str,
     d: Decision,
     prepared: Option<PreparedPassword>,
     now: NaiveDateTime,
 ) -> Result<TicketRow, ApiError> {
-    // The row as it is now, locked: read in two statements without the
-    // lock, a decision made meanwhile could show in the approvals but not
-    // yet in the ticket (READ COMMITTED), and the same reviewer's second
-    // approve was refused as `four_eyes` instead of as a changed ticket.
-    let t = db::tickets::lock(conn, tenant, &t.id)?.ok_or(ApiError::NotFound)?;
+    // Read here, locked, whatever the caller read before: read in two
+    // statements without the lock, a decision made meanwhile could show in
+    // the approvals but not yet in the ticket (READ COMMITTED), and the same
+    // reviewer's second approve was refused as `four_eyes` instead of as a
+    // changed ticket.
+    let t = db::tickets::lock(conn, tenant, id)?.ok_or(ApiError::NotFound)?;
     let approvals = db::tickets::approvals(conn, tenant, &t.id)?;
     let facts = Facts {
         status: status_of(&t)?,

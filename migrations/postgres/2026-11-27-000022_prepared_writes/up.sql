@@ -64,6 +64,6 @@ $$ LANGUAGE plpgsql;
 -- rate limits look their previous window up by the primary key, but with
 -- statistics taken while the table was small the planner preferred this
 -- index and filtered every bucket of the window (measured: 12 893 rows
--- read per bucket, 8.9 ms per request instead of 0.1). The purge scans.
+-- read per bucket, 8.9 ms for the statement). The purge scans.
 DROP INDEX rate_counters_window_idx;
 

@@ -384,9 +384,8 @@ pub async fn decide_as_reviewer(
     let view = state
         .db
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
-            let t = db::tickets::find(conn, tenant, &id)?.ok_or(ApiError::NotFound)?;
             let d = Decision { actor: Actor::Reviewer(me.id), action, text };
-            let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, prepared, db::now())?;
+            let t = flow::apply(conn, &env(&st), &meta, tenant, &id, d, prepared, db::now())?;
             full_view(conn, tenant, t, Audience::Staff)
         })
         .await?;
@@ -463,7 +462,7 @@ pub async fn decide_as_applicant(
         .transaction_for(tenant, move |conn| -> Result<_, ApiError> {
             let t = applicants_ticket(conn, tenant, &number, &tracking_code)?;
             let d = Decision { actor: Actor::Applicant, action, text };
-            let t = flow::apply(conn, &env(&st), &meta, tenant, t, d, None, db::now())?;
+            let t = flow::apply(conn, &env(&st), &meta, tenant, &t.id, d, None, db::now())?;
             tracking_view(conn, tenant, QueueRow::from(&t))
         })
         .await

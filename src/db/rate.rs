@@ -1,33 +1,38 @@
-//! The `rate_counters` table.
+//! The `rate_windows` table (and `rate_counters`, its predecessor, until a
+//! later release drops it).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{Array, Text, Timestamp};
 
-use super::schema::rate_counters;
+use super::schema::{rate_counters, rate_windows};
 use super::DbConnection;
+use crate::domain::rate::Counted;
 
-/// Counts a hit on `bucket` in the window starting at `start`; returns the
-/// previous window's count and the current one's (this hit included).
-pub fn hit(
-    conn: &mut DbConnection,
-    bucket: &str,
-    start: NaiveDateTime,
-    previous_start: NaiveDateTime,
-) -> QueryResult<(i64, i64)> {
-    per_backend!(conn, |c| diesel::insert_into(rate_counters::table)
-        .values((rate_counters::bucket.eq(bucket), rate_counters::window_start.eq(start), rate_counters::hits.eq(1)))
-        .on_conflict((rate_counters::bucket, rate_counters::window_start))
+/// Counts a hit on `bucket` in the window `start`..`end` (SQLite, inside the
+/// caller's transaction); returns the previous window's count and the
+/// current one's (this hit included).
+fn hit(conn: &mut DbConnection, bucket: &str, start: NaiveDateTime, end: NaiveDateTime) -> QueryResult<(i64, i64)> {
+    let kept = rate_windows::table
+        .find(bucket)
+        .select((rate_windows::window_start, rate_windows::window_end, rate_windows::hits, rate_windows::previous_hits))
+        .first::<(NaiveDateTime, NaiveDateTime, i32, i32)>(conn)
+        .optional()?
+        .map(|(start, end, hits, previous_hits)| Counted { start, end, hits, previous_hits });
+    let now = Counted::hit(kept, start, end);
+    let values = (
+        rate_windows::window_start.eq(now.start),
+        rate_windows::window_end.eq(now.end),
+        rate_windows::hits.eq(now.hits),
+        rate_windows::previous_hits.eq(now.previous_hits),
+    );
+    per_backend!(conn, |c| diesel::insert_into(rate_windows::table)
+        .values((rate_windows::bucket.eq(bucket), values))
+        .on_conflict(rate_windows::bucket)
         .do_update()
-        .set(rate_counters::hits.eq(rate_counters::hits + 1))
+        .set(values)
         .execute(c))?;
-    let rows: Vec<(NaiveDateTime, i32)> = rate_counters::table
-        .filter(rate_counters::bucket.eq(bucket))
-        .filter(rate_counters::window_start.eq_any([start, previous_start]))
-        .select((rate_counters::window_start, rate_counters::hits))
-        .load(conn)?;
-    let count = |at: NaiveDateTime| rows.iter().find(|(s, _)| *s == at).map_or(0, |(_, h)| i64::from(*h));
-    Ok((count(previous_start), count(start)))
+    Ok((i64::from(now.previous_hits), i64::from(now.hits)))
 }
 
 /// One bucket to count a hit on: its name, the current window's start and
@@ -39,7 +44,7 @@ pub struct Hit {
 }
 
 diesel::define_sql_function! {
-    /// Migration `…_prepared_writes`.
+    /// Migrations `…_prepared_writes`, `…_rate_windows`.
     fn filingdesk_hit_rates(
         buckets: Array<Text>,
         cur: Array<Timestamp>,
@@ -53,8 +58,8 @@ diesel::define_sql_function! {
 /// `filingdesk_hit_rates` (one round trip, atomic without a transaction, the
 /// buckets locked in name order so that concurrent requests sharing buckets
 /// never deadlock; outside a transaction it commits without waiting for the
-/// WAL flush, see the migration); SQLite counts them one by one in a
-/// transaction.
+/// WAL flush, see the migration `…_prepared_writes`); SQLite counts them one
+/// by one in a transaction.
 pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i64)>> {
     match conn {
         DbConnection::Postgresql(c) => {
@@ -73,12 +78,14 @@ pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i
             Ok(previous.iter().copied().zip(current.iter().copied()).collect())
         }
         DbConnection::Sqlite(_) => conn.transaction(|conn| {
-            hits.iter().map(|h| hit(conn, &h.bucket, h.start, h.previous_start)).collect::<QueryResult<Vec<_>>>()
+            hits.iter().map(|h| hit(conn, &h.bucket, h.start, h.start + (h.start - h.previous_start))).collect()
         }),
     }
 }
 
-/// Forgets windows that started before `before`.
+/// Forgets buckets whose window ended before `before` (and what is left of
+/// `rate_counters`).
 pub fn purge_before(conn: &mut DbConnection, before: NaiveDateTime) -> QueryResult<usize> {
-    diesel::delete(rate_counters::table.filter(rate_counters::window_start.lt(before))).execute(conn)
+    diesel::delete(rate_counters::table.filter(rate_counters::window_start.lt(before))).execute(conn)?;
+    diesel::delete(rate_windows::table.filter(rate_windows::window_end.lt(before))).execute(conn)
 }

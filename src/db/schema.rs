@@ -220,6 +220,16 @@ diesel::table! {
 }
 
 diesel::table! {
+    rate_windows (bucket) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        window_end -> Timestamp,
+        hits -> Int4,
+        previous_hits -> Int4,
+    }
+}
+
+diesel::table! {
     refresh_tokens (id) {
         id -> Text,
         token_hash -> Text,
@@ -453,6 +463,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     password_recoveries,
     rate_counters,
+    rate_windows,
     refresh_tokens,
     reset_links,
     service_meta,

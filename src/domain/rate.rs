@@ -46,12 +46,56 @@ pub fn check(limit: Limit, previous: i64, current: i64, start: NaiveDateTime, no
     Err(((wait_ms - 1e-6).ceil().max(0.0) as u64).div_ceil(1000).max(1))
 }
 
+/// A bucket's counters as kept: its current window (`start` to `end`, the
+/// next window's start), the hits counted in it, and the previous window's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub start: NaiveDateTime,
+    pub end: NaiveDateTime,
+    pub hits: i32,
+    pub previous_hits: i32,
+}
+
+impl Counted {
+    /// The counters after one more hit in the window `start`..`end`. A hit
+    /// whose window is older than the kept one (two instances' clocks a
+    /// little apart) counts in the kept window; the migration
+    /// `…_rate_windows` says the same in SQL for PostgreSQL.
+    pub fn hit(kept: Option<Counted>, start: NaiveDateTime, end: NaiveDateTime) -> Counted {
+        match kept {
+            Some(k) if k.start >= start => Counted { hits: k.hits + 1, ..k },
+            Some(k) if k.end == start => Counted { start, end, hits: 1, previous_hits: k.hits },
+            _ => Counted { start, end, hits: 1, previous_hits: 0 },
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn at(secs: i64) -> NaiveDateTime {
         chrono::DateTime::from_timestamp(1_800_000_000 + secs, 0).unwrap().naive_utc()
+    }
+
+    #[test]
+    fn a_hit_counts_in_its_window_and_remembers_only_the_adjacent_one() {
+        let minute = Duration::minutes(1);
+        let w = |n: i64| (at(0) + minute * n as i32, at(0) + minute * (n as i32 + 1));
+        let (s0, e0) = w(0);
+        let first = Counted::hit(None, s0, e0);
+        assert_eq!(first, Counted { start: s0, end: e0, hits: 1, previous_hits: 0 });
+        let second = Counted::hit(Some(first), s0, e0);
+        assert_eq!((second.previous_hits, second.hits), (0, 2));
+        let (s1, e1) = w(1);
+        let next = Counted::hit(Some(second), s1, e1);
+        assert_eq!(next, Counted { start: s1, end: e1, hits: 1, previous_hits: 2 });
+        // A late hit of the window before counts in the kept one.
+        let late = Counted::hit(Some(next), s0, e0);
+        assert_eq!(late, Counted { start: s1, end: e1, hits: 2, previous_hits: 2 });
+        // After a gap the previous window is empty.
+        let (s3, e3) = w(3);
+        assert_eq!(Counted::hit(Some(late), s3, e3), Counted { start: s3, end: e3, hits: 1, previous_hits: 0 });
     }
 
     #[test]

@@ -199,3 +199,37 @@ async fn counters_never_make_another_commit_asynchronous() {
     assert_eq!(after, "on", "the next statement on the connection commits durably again");
     assert_eq!(alone, (2, vec![(0, 2)]));
 }
+
+/// A bucket keeps its current window and the previous one's count: a hit in
+/// the next window carries the count over, a gap forgets it, a late hit (an
+/// instance whose clock lags) counts in the kept window, and the purge
+/// forgets buckets whose window ended long ago — the same on both backends
+/// (PostgreSQL counts in SQL, SQLite through `domain::rate::Counted`).
+#[tokio::test]
+async fn a_bucket_carries_only_the_adjacent_windows_count() {
+    use filingdesk::db::{self, rate::Hit, DbError};
+
+    let app = spawn_app().await;
+    let minute = chrono::Duration::minutes(1);
+    let base = filingdesk::domain::rate::window_start(db::now(), minute);
+    let hit = move |bucket: &'static str, n: i32| Hit {
+        bucket: bucket.into(),
+        start: base + minute * n,
+        previous_start: base + minute * (n - 1),
+    };
+    let count = |hits: Vec<Hit>| app.db.run(move |conn| -> Result<_, DbError> { Ok(db::rate::hit_all(conn, &hits)?) });
+    assert_eq!(count(vec![hit("a", 0), hit("b", 0)]).await.unwrap(), [(0, 1), (0, 1)]);
+    assert_eq!(count(vec![hit("b", 0), hit("a", 0)]).await.unwrap(), [(0, 2), (0, 2)], "in the order given");
+    assert_eq!(count(vec![hit("a", 1), hit("b", 2)]).await.unwrap(), [(2, 1), (0, 1)], "b skipped a window");
+    assert_eq!(count(vec![hit("a", 0)]).await.unwrap(), [(2, 2)], "late: counted in the kept window");
+    assert_eq!(count(vec![hit("a", 2)]).await.unwrap(), [(2, 1)]);
+
+    let purge = |at| {
+        let db = app.db.clone();
+        tokio::task::spawn_blocking(move || filingdesk::jobs::idempotency_purge::run_once(&db, at).unwrap())
+    };
+    purge(base + minute * 3 + filingdesk::jobs::idempotency_purge::KEEP_RATE_WINDOWS).await.unwrap();
+    assert_eq!(app.sql_strings("SELECT bucket AS v FROM rate_windows ORDER BY bucket"), ["a", "b"], "ended too lately");
+    purge(base + minute * 4 + filingdesk::jobs::idempotency_purge::KEEP_RATE_WINDOWS).await.unwrap();
+    assert!(app.sql_strings("SELECT bucket AS v FROM rate_windows").is_empty());
+}

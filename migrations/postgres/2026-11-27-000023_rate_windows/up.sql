@@ -1,0 +1,56 @@
+-- The rate limits' counters, one row per bucket: its current window and the
+-- previous window's count, which is all the sliding estimate needs
+-- (domain::rate). `rate_counters` kept a row per bucket and window, and
+-- counting read the previous window back with a join whose plan depended on
+-- the table's statistics; every statement here is an upsert by primary key,
+-- whose plan does not (BENCHMARKS.md, issue 18 seventh part).
+CREATE TABLE rate_windows (
+    bucket        TEXT PRIMARY KEY,
+    window_start  TIMESTAMP NOT NULL,
+    -- The next window's start: a row whose end is a request's start holds
+    -- that request's previous window.
+    window_end    TIMESTAMP NOT NULL,
+    hits          INTEGER NOT NULL,
+    previous_hits INTEGER NOT NULL
+);
+
+-- Same signature and answer as before (migration `…_prepared_writes`), so
+-- an instance of the previous release counts in the same rows as this one
+-- while both run. A request whose window is older than the stored one (the
+-- clocks of two instances a little apart) counts in the stored window. The
+-- inner statements have no plan to choose (upserts by primary key, arrays
+-- unnested), so they are planned once per connection whatever the caller's
+-- `plan_cache_mode` (the writers plan every statement anew, db::pool).
+CREATE OR REPLACE FUNCTION filingdesk_hit_rates(
+    p_buckets TEXT[], p_cur TIMESTAMP[], p_prev TIMESTAMP[], p_async_commit BOOLEAN
+) RETURNS BIGINT[] AS $$
+DECLARE
+    v_counts BIGINT[];
+BEGIN
+    IF p_async_commit THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    WITH up AS (
+        INSERT INTO rate_windows AS w (bucket, window_start, window_end, hits, previous_hits)
+            SELECT b, c, c + (c - p), 1, 0 FROM unnest(p_buckets, p_cur, p_prev) AS i(b, c, p) ORDER BY b
+            ON CONFLICT (bucket) DO UPDATE SET
+                hits = CASE WHEN w.window_start >= EXCLUDED.window_start THEN w.hits + 1 ELSE 1 END,
+                previous_hits = CASE WHEN w.window_start >= EXCLUDED.window_start THEN w.previous_hits
+                                     WHEN w.window_end = EXCLUDED.window_start THEN w.hits
+                                     ELSE 0 END,
+                window_start = GREATEST(w.window_start, EXCLUDED.window_start),
+                window_end = GREATEST(w.window_end, EXCLUDED.window_end)
+            RETURNING w.bucket, w.hits, w.previous_hits
+    )
+    SELECT array_agg(up.previous_hits::int8 ORDER BY i.n) || array_agg(up.hits::int8 ORDER BY i.n)
+        INTO v_counts
+        FROM unnest(p_buckets) WITH ORDINALITY AS i(bucket, n) JOIN up ON up.bucket = i.bucket;
+    RETURN v_counts;
+END;
+$$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
+
+-- An upsert by primary key too.
+ALTER FUNCTION filingdesk_next_ticket_number(TEXT, TEXT, BOOLEAN) SET plan_cache_mode = force_generic_plan;
+
+-- `rate_counters` is no longer written; the purge empties it within hours,
+-- and a later release drops it (expand, then contract: migrations/README.md).

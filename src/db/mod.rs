@@ -46,7 +46,7 @@ mod url;
 
 pub use locks::{LeaderLock, StartupLock};
 pub use pool::{Db, DbError, Manager};
-pub use tenancy::{enter_tenant, write_transaction_for, StandingCheck};
+pub use tenancy::{enter_tenant, write_transaction_for, write_transaction_keeping_plans_for, StandingCheck};
 pub use transactions::write_transaction;
 pub use url::{Backend, DatabaseUrl};
 

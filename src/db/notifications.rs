@@ -50,9 +50,16 @@ pub fn budget_times(
     since: NaiveDateTime,
 ) -> QueryResult<(Vec<Slot>, Vec<Slot>)> {
     if let (DbConnection::Postgresql(c), Some(current)) = (&mut *conn, recipient_indexes.first()) {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7500, hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(current)
-            .execute(c)?;
+        // The reads below select from a table that grows by the minute: plan
+        // them with their parameters even in a transaction that keeps
+        // generic plans (db::write_transaction_keeping_plans_for), where a
+        // plan made while the table was small would be kept as it grows.
+        diesel::sql_query(
+            "SELECT pg_advisory_xact_lock(7500, hashtext($1)), \
+             set_config('plan_cache_mode', 'force_custom_plan', true)",
+        )
+        .bind::<diesel::sql_types::Text, _>(current)
+        .execute(c)?;
     }
     let base = || {
         notifications::table

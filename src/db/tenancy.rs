@@ -37,6 +37,27 @@ where
     super::transactions::write_transaction_beginning(conn, &format!("BEGIN; {}", tenant_settings_sql(tenant)), f)
 }
 
+/// [`write_transaction_for`] whose prepared statements may run the generic
+/// plan PostgreSQL keeps for each on the connection (`plan_cache_mode =
+/// auto` for this transaction only; the writers' sessions plan every
+/// statement with its parameters, db::pool). For transactions whose every
+/// statement has a plan that does not depend on the tables' statistics, or
+/// whose generic plan was checked right on an empty database: a ticket's
+/// submission (`tickets::submit::in_submission` lists them). Planning each
+/// statement anew was a third of what PostgreSQL spent on a submission
+/// (BENCHMARKS.md, issue 18 seventh part).
+pub fn write_transaction_keeping_plans_for<T, E>(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    let begin = format!("BEGIN; SET LOCAL plan_cache_mode = auto; {}", tenant_settings_sql(tenant));
+    super::transactions::write_transaction_beginning(conn, &begin, f)
+}
+
 /// What `filingdesk_confirm_staff` checks: the staff member, the session
 /// epoch of their token, and the roles the route allows.
 #[derive(Debug, Clone, Copy)]

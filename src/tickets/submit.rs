@@ -165,6 +165,23 @@ fn reserve_number(conn: &mut DbConnection, tenant: TenantId, at: NaiveDateTime) 
 /// Runs a submission for `tenant`: the number reserved first (outside any
 /// transaction, as above), then `f` with it in the write transaction, under
 /// the tenant's row-level security.
+///
+/// On PostgreSQL the transaction keeps generic plans
+/// ([`db::write_transaction_keeping_plans_for`]). Its statements, and why a
+/// plan made once stays right as the tables grow: the tenant and its
+/// settings, the ticket and the outbox rows inserted (by key, or no plan to
+/// choose); the tenant's webhooks (its one index); an
+/// agent's authorization and a filing's recent mismatches (the generic plan
+/// on an empty database takes the index that leads to the few rows, checked
+/// with `EXPLAIN`). Two read tables that grow by the minute and plan with
+/// their parameters: the audit append (a setting of its function) and the
+/// SMS budget's reads (which switch the rest of the transaction back,
+/// db::notifications). The
+/// filing by number is the exception: on a table still empty, the generic
+/// plan may take another index that leads with the tenant and filter on the
+/// number; the first statistics (autovacuum, or the `ANALYZE` after a bulk
+/// load) replace it, and the pool renews its connections every 30 minutes
+/// in any case (r2d2's default lifetime).
 pub fn in_submission<T, E>(
     conn: &mut DbConnection,
     tenant: TenantId,
@@ -174,7 +191,7 @@ where
     E: From<diesel::result::Error>,
 {
     let number = reserve_number(conn, tenant, db::now())?;
-    db::write_transaction_for(conn, tenant, |conn| f(conn, number))
+    db::write_transaction_keeping_plans_for(conn, tenant, |conn| f(conn, number))
 }
 
 /// Stores the ticket with its verification, in the caller's transaction,

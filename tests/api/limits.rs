@@ -233,3 +233,42 @@ async fn a_bucket_carries_only_the_adjacent_windows_count() {
     purge(base + minute * 4 + filingdesk::jobs::idempotency_purge::KEEP_RATE_WINDOWS).await.unwrap();
     assert!(app.sql_strings("SELECT bucket AS v FROM rate_windows").is_empty());
 }
+
+/// A submission's transaction keeps generic plans (PostgreSQL), the SMS
+/// budget's reads switch the rest of it back to plans made with their
+/// parameters (their table grows by the minute), and neither outlives the
+/// transaction: the writers' sessions plan every statement anew.
+#[tokio::test]
+async fn only_the_submission_keeps_generic_plans_and_not_for_the_send_budget() {
+    use diesel::prelude::*;
+    use filingdesk::db::{self, DbConnection, DbError};
+    use filingdesk::domain::ids::TenantId;
+
+    let app = spawn_app().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let alpha = app.tenant("alpha").await;
+    let tenant = TenantId::parse(&alpha.id).unwrap();
+    fn plans(conn: &mut DbConnection) -> Result<String, DbError> {
+        Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_setting('plan_cache_mode')"))
+            .get_result(conn)?)
+    }
+    let seen = app
+        .db
+        .run(move |conn| -> Result<_, DbError> {
+            let inside = filingdesk::tickets::submit::in_submission(conn, tenant, |conn, _| -> Result<_, DbError> {
+                let before = plans(conn)?;
+                db::notifications::budget_times(conn, tenant, &["x".into()], None, db::now())?;
+                Ok((before, plans(conn)?))
+            })?;
+            let plain = db::write_transaction_for(conn, tenant, plans)?;
+            Ok((inside, plain, plans(conn)?))
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        seen,
+        (("auto".into(), "force_custom_plan".into()), "force_custom_plan".into(), "force_custom_plan".into())
+    );
+}

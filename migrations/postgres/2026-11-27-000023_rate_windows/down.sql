@@ -1,3 +1,5 @@
+ALTER FUNCTION audit_append(TEXT, TEXT, TEXT, TIMESTAMP, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT)
+    RESET plan_cache_mode;
 ALTER FUNCTION filingdesk_next_ticket_number(TEXT, TEXT, BOOLEAN) RESET plan_cache_mode;
 
 CREATE OR REPLACE FUNCTION filingdesk_hit_rates(

@@ -4,9 +4,9 @@
 -- rate limits (address, tenant, filing number) and the day's ticket number,
 -- each a prepared statement of its own outside a transaction (the last two
 -- calls of functions that commit without waiting for the WAL flush); then
--- the submission's transaction under row-level security (BEGIN and the
--- settings in one round trip: the server sends them as one simple query,
--- pgbench as one pipeline): filing, ticket,
+-- the submission's transaction under row-level security, keeping generic
+-- plans (BEGIN and the settings in one round trip: the server sends them as
+-- one simple query, pgbench as one pipeline): filing, ticket,
 -- the tenant's webhooks, the audit append, COMMIT. (A number on file adds
 -- its recent-mismatch count; a public submission queues no SMS, it only
 -- goes to numbers on file.) Run with -M prepared -D tenant=ID under the
@@ -18,6 +18,7 @@ SELECT filingdesk_hit_rates(ARRAY['a' || ':' || 'ticket_submit' || ':' || '127.0
 SELECT filingdesk_next_ticket_number(:tenant::text, 'pgbench', true);
 \startpipeline
 BEGIN;
+SET LOCAL plan_cache_mode = auto;
 SET LOCAL ROLE filingdesk_tenant;
 SELECT set_config('filingdesk.tenant_id', :tenant::text, true);
 \endpipeline

@@ -92,7 +92,10 @@ pub fn is_unique_violation(err: &diesel::result::Error, names: &[&str]) -> bool 
 /// Whether `c` is outside any transaction (its next statement commits on its
 /// own), as diesel's transaction manager tracks it. A broken manager counts
 /// as inside: the caller then keeps the safe, synchronous commit.
-fn outside_transaction(c: &mut PgConnection) -> bool {
+fn outside_transaction<C>(c: &mut C) -> bool
+where
+    C: diesel::Connection<TransactionManager = diesel::connection::AnsiTransactionManager>,
+{
     use diesel::connection::{AnsiTransactionManager, TransactionManager};
     matches!(AnsiTransactionManager::transaction_manager_status_mut(c).transaction_depth(), Ok(None))
 }

@@ -59,7 +59,7 @@ diesel::define_sql_function! {
 /// buckets locked in name order so that concurrent requests sharing buckets
 /// never deadlock; outside a transaction it commits without waiting for the
 /// WAL flush, see the migration `…_prepared_writes`); SQLite counts them one
-/// by one in a transaction.
+/// by one in a write transaction.
 pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i64)>> {
     match conn {
         DbConnection::Postgresql(c) => {
@@ -77,9 +77,19 @@ pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i
             }
             Ok(previous.iter().copied().zip(current.iter().copied()).collect())
         }
-        DbConnection::Sqlite(_) => conn.transaction(|conn| {
-            hits.iter().map(|h| hit(conn, &h.bucket, h.start, h.start + (h.start - h.previous_start))).collect()
-        }),
+        DbConnection::Sqlite(c) => {
+            let count = |conn: &mut DbConnection| -> QueryResult<Vec<(i64, i64)>> {
+                hits.iter().map(|h| hit(conn, &h.bucket, h.start, h.start + (h.start - h.previous_start))).collect()
+            };
+            // Each bucket is read and then written: the write lock is taken
+            // first (`BEGIN IMMEDIATE`), or two requests counting at once
+            // could both read and the second fail to upgrade (SQLITE_BUSY).
+            if super::outside_transaction(c) {
+                super::write_transaction(conn, count)
+            } else {
+                conn.transaction(count)
+            }
+        }
     }
 }
 

@@ -272,3 +272,20 @@ async fn only_the_submission_keeps_generic_plans_and_not_for_the_send_budget() {
         (("auto".into(), "force_custom_plan".into()), "force_custom_plan".into(), "force_custom_plan".into())
     );
 }
+
+/// Requests counted at once never fail for it: on SQLite counting reads a
+/// bucket and then writes it, so it takes the write lock first (concurrent
+/// read-then-write transactions cannot both upgrade, and the loser would
+/// fail with SQLITE_BUSY instead of waiting).
+#[tokio::test]
+async fn concurrent_requests_are_all_counted_and_none_fails() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    limited(&app, &t.admin.access, 1000, 1000, 1000).await;
+    let attempts = (0..24).map(|_| sign_in(&app, "京ICP备12345678号"));
+    let statuses: Vec<u16> =
+        futures_util::future::join_all(attempts).await.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses, [401; 24]);
+    let counted = app.sql_strings("SELECT CAST(hits AS TEXT) AS v FROM rate_windows WHERE bucket LIKE 'f:%'");
+    assert_eq!(counted, ["24"], "every attempt counted once");
+}

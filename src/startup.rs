@@ -91,6 +91,7 @@ impl Application {
             settings: Arc::new(settings.clone()),
             draining: draining.clone(),
             afterwards: afterwards.clone(),
+            numbers: Default::default(),
         };
         let own = listener.try_clone()?;
         let server = serve(listener, state, settings.workers)?;

@@ -1,9 +1,11 @@
 -- pgbench: the statements POST /api/v1/public/{tenant}/tickets sends for a
 -- filing number not on file (99 of 100 requests of submit.lua), in order,
 -- as captured with log_statement = all: the tenant with its settings, the
--- rate limits (address, tenant, filing number) and the day's ticket number,
--- each a prepared statement of its own outside a transaction (the last two
--- calls of functions that commit without waiting for the WAL flush); then
+-- rate limits (address, tenant, filing number) and, once in 64 requests
+-- (a busy tenant's block of ticket numbers, tickets::numbers), a block of
+-- the day's ticket numbers, each a prepared statement of its own outside a
+-- transaction (the last two calls of functions that commit without waiting
+-- for the WAL flush); then
 -- the submission's transaction under row-level security, keeping generic
 -- plans (BEGIN and the settings in one round trip: the server sends them as
 -- one simple query, pgbench as one pipeline): filing, ticket,
@@ -15,7 +17,10 @@
 \set n random(1, 1000000000)
 SELECT tenants.id, tenants.slug, tenants.name, tenants.status, tenants.created_at, tenants.updated_at, (SELECT tenant_settings.document FROM tenant_settings WHERE tenant_settings.tenant_id = tenants.id) FROM tenants WHERE tenants.slug = 'tenant-001' LIMIT 1;
 SELECT filingdesk_hit_rates(ARRAY['a' || ':' || 'ticket_submit' || ':' || '127.0.0.1', 't' || ':' || 'ticket_submit' || ':' || :tenant::text, 'f' || ':' || 'ticket_submit' || ':' || :tenant::text || ':' || :n::text]::text[], ARRAY[date_trunc('minute', now()), date_trunc('minute', now()), date_trunc('hour', now())]::timestamp[], ARRAY[date_trunc('minute', now()) - interval '1 minute', date_trunc('minute', now()) - interval '1 minute', date_trunc('hour', now()) - interval '1 hour']::timestamp[], true);
-SELECT filingdesk_next_ticket_number(:tenant::text, 'pgbench', true);
+\set block random(1, 64)
+\if :block = 1
+SELECT filingdesk_take_ticket_numbers(:tenant::text, 'pgbench', 64, true);
+\endif
 \startpipeline
 BEGIN;
 SET LOCAL plan_cache_mode = auto;

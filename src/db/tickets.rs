@@ -136,36 +136,52 @@ pub struct ResetLinkRow {
     pub policy_failures: i32,
 }
 
-/// The next number of the day for a tenant (1, 2, …). The counter row is
-/// locked until the caller's transaction ends (outside one, until the
-/// statement ends), so numbers never repeat.
-pub fn next_number(conn: &mut DbConnection, tenant: TenantId, day: &str) -> QueryResult<i64> {
+/// Reserves the tenant's next `count` numbers of the day (from 1) and
+/// returns the last of them. The counter row is locked until the caller's
+/// transaction ends (outside one, until the statement ends), so numbers
+/// never repeat.
+pub fn take_numbers(conn: &mut DbConnection, tenant: TenantId, day: &str, count: i64) -> QueryResult<i64> {
     let t = tenant.to_string();
+    let count = i32::try_from(count).map_err(|e| diesel::result::Error::SerializationError(Box::new(e)))?;
     match conn {
         // One prepared call (diesel sends an upsert unprepared, parsed anew
         // every time); outside a transaction, the row is unlocked without
-        // waiting for the WAL flush (see the migration).
+        // waiting for the WAL flush (see the migration `…_prepared_writes`).
         DbConnection::Postgresql(c) => {
             let outside = super::outside_transaction(c);
-            diesel::select(filingdesk_next_ticket_number(&t, day, outside)).get_result::<i32>(c).map(i64::from)
+            diesel::select(filingdesk_take_ticket_numbers(&t, day, count, outside)).get_result::<i32>(c).map(i64::from)
         }
         DbConnection::Sqlite(c) => {
-            diesel::insert_into(ticket_counters::table)
-                .values((ticket_counters::tenant_id.eq(&t), ticket_counters::day.eq(day), ticket_counters::last.eq(1)))
-                .on_conflict((ticket_counters::tenant_id, ticket_counters::day))
-                .do_update()
-                .set(ticket_counters::last.eq(ticket_counters::last + 1))
-                .execute(c)?;
-            ticket_counters::table.find((&t, day)).select(ticket_counters::last).first::<i32>(c).map(i64::from)
+            let take = |c: &mut diesel::SqliteConnection| -> QueryResult<i64> {
+                diesel::insert_into(ticket_counters::table)
+                    .values((
+                        ticket_counters::tenant_id.eq(&t),
+                        ticket_counters::day.eq(day),
+                        ticket_counters::last.eq(count),
+                    ))
+                    .on_conflict((ticket_counters::tenant_id, ticket_counters::day))
+                    .do_update()
+                    .set(ticket_counters::last.eq(ticket_counters::last + count))
+                    .execute(c)?;
+                ticket_counters::table.find((&t, day)).select(ticket_counters::last).first::<i32>(c).map(i64::from)
+            };
+            // The upsert and the read of what it wrote, with no other
+            // writer between them.
+            if super::outside_transaction(c) {
+                c.immediate_transaction(take)
+            } else {
+                take(c)
+            }
         }
     }
 }
 
 diesel::define_sql_function! {
-    /// Migration `…_prepared_writes`.
-    fn filingdesk_next_ticket_number(
+    /// Migration `…_rate_windows`.
+    fn filingdesk_take_ticket_numbers(
         tenant: diesel::sql_types::Text,
         day: diesel::sql_types::Text,
+        count: diesel::sql_types::Integer,
         async_commit: diesel::sql_types::Bool,
     ) -> diesel::sql_types::Integer;
 }

@@ -53,4 +53,6 @@ pub struct AppState {
     pub draining: Arc<std::sync::atomic::AtomicBool>,
     /// Work left for after an answer, waited for by a graceful stop.
     pub afterwards: crate::afterwards::Afterwards,
+    /// This instance's blocks of ticket numbers.
+    pub numbers: Arc<crate::tickets::numbers::NumberBlocks>,
 }

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::json;
 use utoipa::ToSchema;
 
+use super::numbers::NumberBlocks;
 use super::{notify_applicant, seal_identity, Env, Identity, MaskedIdentity};
 use crate::audit::{self, Actor, Event, RequestMeta};
 use crate::db::{self, tenants::TenantRow, tickets::TicketRow, DbConnection};
@@ -151,14 +152,18 @@ pub struct Reserved {
     at: NaiveDateTime,
 }
 
-/// Takes the tenant's next number for the day of `at`, in a statement of
-/// its own, before the submission's transaction begins. The day's
-/// counter row is then locked for that statement only, not for the whole
-/// submission, so one tenant's submissions no longer queue behind each
-/// other's transactions. Numbers never repeat; a submission that fails
-/// after taking one leaves a gap in the day's numbers.
-fn reserve_number(conn: &mut DbConnection, tenant: TenantId, at: NaiveDateTime) -> diesel::QueryResult<Reserved> {
-    let seq = db::tickets::next_number(conn, tenant, &at.format("%Y%m%d").to_string())?;
+/// Takes the tenant's next number for the day of `at`, from this
+/// instance's block ([`super::numbers`]), before the submission's
+/// transaction begins: a block is reserved in a statement of its own, so
+/// the day's counter row is never locked for a whole submission. Numbers
+/// never repeat; a submission that fails after taking one leaves a gap.
+fn reserve_number(
+    conn: &mut DbConnection,
+    numbers: &NumberBlocks,
+    tenant: TenantId,
+    at: NaiveDateTime,
+) -> diesel::QueryResult<Reserved> {
+    let seq = numbers.next(conn, tenant, &at.format("%Y%m%d").to_string())?;
     Ok(Reserved { seq, at })
 }
 
@@ -184,13 +189,14 @@ fn reserve_number(conn: &mut DbConnection, tenant: TenantId, at: NaiveDateTime) 
 /// in any case (r2d2's default lifetime).
 pub fn in_submission<T, E>(
     conn: &mut DbConnection,
+    numbers: &NumberBlocks,
     tenant: TenantId,
     f: impl FnOnce(&mut DbConnection, Reserved) -> Result<T, E>,
 ) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
-    let number = reserve_number(conn, tenant, db::now())?;
+    let number = reserve_number(conn, numbers, tenant, db::now())?;
     db::write_transaction_keeping_plans_for(conn, tenant, |conn| f(conn, number))
 }
 

@@ -181,7 +181,7 @@ async fn counters_never_make_another_commit_asynchronous() {
     let count = move |conn: &mut DbConnection| -> Result<(i64, Vec<(i64, i64)>), DbError> {
         let hit =
             Hit { bucket: "t:test:counters".into(), start: now, previous_start: now - chrono::Duration::minutes(1) };
-        Ok((db::tickets::next_number(conn, tenant, "20261127")?, db::rate::hit_all(conn, &[hit])?))
+        Ok((db::tickets::take_numbers(conn, tenant, "20261127", 1)?, db::rate::hit_all(conn, &[hit])?))
     };
     fn synchronous_commit(conn: &mut DbConnection) -> Result<String, DbError> {
         Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_setting('synchronous_commit')"))
@@ -257,11 +257,16 @@ async fn only_the_submission_keeps_generic_plans_and_not_for_the_send_budget() {
     let seen = app
         .db
         .run(move |conn| -> Result<_, DbError> {
-            let inside = filingdesk::tickets::submit::in_submission(conn, tenant, |conn, _| -> Result<_, DbError> {
-                let before = plans(conn)?;
-                db::notifications::budget_times(conn, tenant, &["x".into()], None, db::now())?;
-                Ok((before, plans(conn)?))
-            })?;
+            let inside = filingdesk::tickets::submit::in_submission(
+                conn,
+                &Default::default(),
+                tenant,
+                |conn, _| -> Result<_, DbError> {
+                    let before = plans(conn)?;
+                    db::notifications::budget_times(conn, tenant, &["x".into()], None, db::now())?;
+                    Ok((before, plans(conn)?))
+                },
+            )?;
             let plain = db::write_transaction_for(conn, tenant, plans)?;
             Ok((inside, plain, plans(conn)?))
         })

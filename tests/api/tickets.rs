@@ -1210,3 +1210,41 @@ async fn a_credential_no_longer_valid_at_its_turn_is_not_sent() {
         d.app.get("/api/v1/audit-events?action=notification.superseded", Some(admin)).await.json().await.unwrap();
     assert_eq!(audited["items"].as_array().unwrap().len(), 4);
 }
+
+/// Ticket numbers come from blocks each instance reserves (one number, then
+/// two, four … up to 64): two instances sharing the database never hand out
+/// the same number, one instance's numbers of a quiet tenant follow each
+/// other, and the two instances' interleave.
+#[tokio::test]
+async fn ticket_numbers_never_repeat_across_instances() {
+    let first = crate::helpers::spawn_app().await;
+    let url = first.database_url();
+    let second = spawn_app_with(move |s| s.database_url = filingdesk::db::DatabaseUrl::parse(&url).unwrap()).await;
+    first.tenant("acme").await;
+    async fn submit(app: &TestApp, n: u32) -> reqwest::Response {
+        let body = json!({"kind": "password_reset", "filing_number": format!("京ICP备{n:08}号"), "contact_name": "张三",
+                          "phone": "13900001111", "id_number": ID});
+        app.post("/api/v1/public/acme/tickets", None, body).await
+    }
+    let mut seqs = Vec::new();
+    for (i, app) in [&first, &second, &first, &second, &first, &second].into_iter().enumerate() {
+        let resp = submit(app, i as u32).await;
+        assert_eq!(resp.status(), 201);
+        let number = resp.json::<Value>().await.unwrap()["number"].as_str().unwrap().to_owned();
+        let (day, seq) = number.strip_prefix("WO-").unwrap().split_once('-').unwrap();
+        assert_eq!((day.len(), seq.len()), (8, 4), "{number}");
+        seqs.push(seq.parse::<u32>().unwrap());
+    }
+    // first: [1], [3, 4]; second: [2], [5, 6].
+    assert_eq!(seqs, [1, 2, 3, 5, 4, 6]);
+
+    let at_once = (0..24u32).map(|n| submit(if n % 2 == 0 { &first } else { &second }, 100 + n));
+    for resp in futures_util::future::join_all(at_once).await {
+        assert_eq!(resp.status(), 201);
+    }
+    let mut numbers = first.sql_strings("SELECT number AS v FROM tickets");
+    assert_eq!(numbers.len(), 30);
+    numbers.sort();
+    numbers.dedup();
+    assert_eq!(numbers.len(), 30, "no number twice");
+}

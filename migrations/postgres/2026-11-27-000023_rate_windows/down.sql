@@ -1,6 +1,6 @@
 ALTER FUNCTION audit_append(TEXT, TEXT, TEXT, TIMESTAMP, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT)
     RESET plan_cache_mode;
-ALTER FUNCTION filingdesk_next_ticket_number(TEXT, TEXT, BOOLEAN) RESET plan_cache_mode;
+DROP FUNCTION filingdesk_take_ticket_numbers(TEXT, TEXT, INTEGER, BOOLEAN);
 
 CREATE OR REPLACE FUNCTION filingdesk_hit_rates(
     p_buckets TEXT[], p_cur TIMESTAMP[], p_prev TIMESTAMP[], p_async_commit BOOLEAN

@@ -49,8 +49,25 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
 
--- An upsert by primary key too.
-ALTER FUNCTION filingdesk_next_ticket_number(TEXT, TEXT, BOOLEAN) SET plan_cache_mode = force_generic_plan;
+-- Ticket numbers in blocks (tickets::numbers): the tenant's next
+-- `p_count` numbers of the day, returning the last. An upsert by primary
+-- key, planned once per connection. `filingdesk_next_ticket_number` stays
+-- for instances of the previous release during an upgrade (they take one
+-- number at a time from the same counter) and goes in a later release.
+CREATE FUNCTION filingdesk_take_ticket_numbers(p_tenant TEXT, p_day TEXT, p_count INTEGER, p_async_commit BOOLEAN)
+RETURNS INTEGER AS $$
+DECLARE
+    v_last INTEGER;
+BEGIN
+    IF p_async_commit THEN
+        PERFORM set_config('synchronous_commit', 'off', true);
+    END IF;
+    INSERT INTO ticket_counters (tenant_id, day, last) VALUES (p_tenant, p_day, p_count)
+        ON CONFLICT (tenant_id, day) DO UPDATE SET last = ticket_counters.last + p_count
+        RETURNING last INTO v_last;
+    RETURN v_last;
+END;
+$$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
 
 -- `rate_counters` is no longer written; the purge empties it within hours,
 -- and a later release drops it (expand, then contract: migrations/README.md).

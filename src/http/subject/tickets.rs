@@ -94,7 +94,7 @@ pub async fn submit_own_ticket(
     let done = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            in_submission(conn, tenant, |conn, number| {
+            in_submission(conn, &st.numbers, tenant, |conn, number| {
                 let row = db::tenants::find(conn, tenant)?.ok_or(ApiError::NotFound)?;
                 let settings = db::settings::get(conn, tenant)?;
                 let by = Submitter::Subject(filing.id.clone());

@@ -68,7 +68,7 @@ pub async fn submit_ticket(
     let done = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            in_submission(conn, tenant_id, |conn, number| {
+            in_submission(conn, &st.numbers, tenant_id, |conn, number| {
                 let now = db::now();
                 if let Some(agency) = &agency {
                     // Unknown and unauthorized filings look the same to an agent.

@@ -46,7 +46,7 @@ pub async fn submit_public_ticket(
     let done = state
         .db
         .run(move |conn| -> Result<_, ApiError> {
-            in_submission(conn, tenant_id, |conn, number| {
+            in_submission(conn, &st.numbers, tenant_id, |conn, number| {
                 Ok(submit(conn, &env(&st), &meta, &tenant, &settings, s, Submitter::Public, number)?)
             })
         })

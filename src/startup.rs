@@ -92,6 +92,7 @@ impl Application {
             draining: draining.clone(),
             afterwards: afterwards.clone(),
             numbers: Default::default(),
+            tenant_ids: Default::default(),
         };
         let own = listener.try_clone()?;
         let server = serve(listener, state, settings.workers)?;

@@ -3,11 +3,14 @@
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Array, Text, Timestamp};
+use diesel::sql_types::{Array, Nullable, Text, Timestamp};
 
 use super::schema::{rate_counters, rate_windows};
+use super::tenants::TenantRow;
 use super::DbConnection;
+use crate::domain::ids::TenantId;
 use crate::domain::rate::Counted;
+use crate::domain::settings::TenantSettings;
 
 /// Counts a hit on `bucket` in the window `start`..`end` (SQLite, inside the
 /// caller's transaction); returns the previous window's count and the
@@ -70,12 +73,7 @@ pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i
                 super::outside_transaction(c),
             ))
             .get_result(c)?;
-            // The previous windows' counts in order, then the current ones'.
-            let (previous, current) = counts.split_at(counts.len() / 2);
-            if previous.len() != hits.len() {
-                return Err(diesel::result::Error::DeserializationError("one count per bucket".into()));
-            }
-            Ok(previous.iter().copied().zip(current.iter().copied()).collect())
+            pairs(&counts, hits.len())
         }
         DbConnection::Sqlite(c) => {
             let count = |conn: &mut DbConnection| -> QueryResult<Vec<(i64, i64)>> {
@@ -91,6 +89,89 @@ pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i
             }
         }
     }
+}
+
+/// `filingdesk_hit_rates_for_tenant`'s answer: the counts, then the
+/// tenant's columns (NULL when there is no such tenant).
+type ForTenant = diesel::sql_types::Record<(
+    Array<diesel::sql_types::BigInt>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Timestamp>,
+    Nullable<Timestamp>,
+    Nullable<Text>,
+)>;
+
+diesel::define_sql_function! {
+    /// Migration `…_rate_windows`.
+    fn filingdesk_hit_rates_for_tenant(
+        tenant: Text,
+        buckets: Array<Text>,
+        cur: Array<Timestamp>,
+        prev: Array<Timestamp>,
+        async_commit: diesel::sql_types::Bool,
+    ) -> ForTenant;
+}
+
+/// A tenant as a request's limits read it: its row (whatever its status)
+/// and its settings.
+pub type TenantNow = (TenantRow, TenantSettings);
+
+/// Each bucket's previous and current count, in the order given.
+pub type Counts = Vec<(i64, i64)>;
+
+/// [`hit_all`] for a request to the tenant `tenant`, which also reads the
+/// tenant as it is now (`None`: no such tenant). On PostgreSQL one prepared
+/// call does both (`filingdesk_hit_rates_for_tenant`); SQLite reads, then
+/// counts.
+pub fn hit_all_for_tenant(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    hits: &[Hit],
+) -> anyhow::Result<(Counts, Option<TenantNow>)> {
+    let DbConnection::Postgresql(c) = conn else {
+        let now = match super::tenants::find(conn, tenant)? {
+            Some(row) => Some((row, super::settings::get(conn, tenant)?)),
+            None => None,
+        };
+        return Ok((hit_all(conn, hits)?, now));
+    };
+    type Columns = (
+        Vec<i64>,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        Option<NaiveDateTime>,
+        Option<NaiveDateTime>,
+        Option<String>,
+    );
+    let (counts, slug, name, status, created_at, updated_at, document): Columns =
+        diesel::select(filingdesk_hit_rates_for_tenant(
+            tenant.to_string(),
+            hits.iter().map(|h| h.bucket.as_str()).collect::<Vec<_>>(),
+            hits.iter().map(|h| h.start).collect::<Vec<_>>(),
+            hits.iter().map(|h| h.previous_start).collect::<Vec<_>>(),
+            super::outside_transaction(c),
+        ))
+        .get_result(c)?;
+    let now = match (slug, name, status, created_at, updated_at) {
+        (Some(slug), Some(name), Some(status), Some(created_at), Some(updated_at)) => {
+            let row = TenantRow { id: tenant.to_string(), slug, name, status, created_at, updated_at };
+            Some((row, super::settings::stored(document)?))
+        }
+        _ => None,
+    };
+    Ok((pairs(&counts, hits.len())?, now))
+}
+
+/// The previous windows' counts in order, then the current ones', as pairs.
+fn pairs(counts: &[i64], buckets: usize) -> QueryResult<Vec<(i64, i64)>> {
+    let (previous, current) = counts.split_at(counts.len() / 2);
+    if previous.len() != buckets {
+        return Err(diesel::result::Error::DeserializationError("one count per bucket".into()));
+    }
+    Ok(previous.iter().copied().zip(current.iter().copied()).collect())
 }
 
 /// Forgets buckets whose window ended before `before` (and what is left of

@@ -13,10 +13,7 @@ use crate::domain::settings::TenantSettings;
 pub fn get(conn: &mut DbConnection, tenant: TenantId) -> anyhow::Result<TenantSettings> {
     let doc: Option<String> =
         tenant_settings::table.find(tenant.to_string()).select(tenant_settings::document).first(conn).optional()?;
-    match doc {
-        None => Ok(TenantSettings::default()),
-        Some(d) => TenantSettings::from_stored(&d).context("stored tenant settings are unreadable"),
-    }
+    stored(doc)
 }
 
 /// A tenant (whatever its status) and its settings by its slug, in one query.
@@ -34,11 +31,15 @@ pub fn for_slug(conn: &mut DbConnection, slug: &str) -> anyhow::Result<Option<(T
         .optional()?;
     let Some((tenant, doc)) = row else { return Ok(None) };
     let Some(id) = TenantId::parse(&tenant.id) else { return Ok(None) };
-    let settings = match doc {
-        None => TenantSettings::default(),
-        Some(d) => TenantSettings::from_stored(&d).context("stored tenant settings are unreadable")?,
-    };
-    Ok(Some((id, tenant, settings)))
+    Ok(Some((id, tenant, stored(doc)?)))
+}
+
+/// A tenant's settings as stored (`None`: never changed, the defaults).
+pub fn stored(document: Option<String>) -> anyhow::Result<TenantSettings> {
+    match document {
+        None => Ok(TenantSettings::default()),
+        Some(d) => TenantSettings::from_stored(&d).context("stored tenant settings are unreadable"),
+    }
 }
 
 pub fn put(conn: &mut DbConnection, tenant: TenantId, settings: &TenantSettings) -> anyhow::Result<()> {

@@ -43,7 +43,8 @@ pub async fn enforce(state: &AppState, keys: Keys<'_>) -> Result<Found, ApiError
 
 /// [`enforce`], counting the request in further groups too, each against
 /// its own target (the same address and tenant): one lookup of the tenant
-/// and one counting statement for all of them.
+/// and one counting statement for all of them — one round trip in all on
+/// PostgreSQL once the tenant's id is known.
 pub async fn enforce_groups(
     state: &AppState,
     keys: Keys<'_>,
@@ -55,57 +56,55 @@ pub async fn enforce_groups(
     let address = keys.address.map(str::to_owned);
     let actor = keys.actor.map(str::to_owned);
     let slug = keys.tenant_slug.map(str::to_owned);
-    let given_tenant = keys.tenant;
+    // The tenant's id when the request names it, or when this instance has
+    // seen its slug before (neither ever changes): the tenant is then read
+    // with the counting, as it is now (its status and settings every time).
+    let known = keys.tenant.or_else(|| keys.tenant_slug.and_then(|s| state.tenant_ids.get(s)));
+    let tenant_ids = state.tenant_ids.clone();
     // No transaction: on PostgreSQL the counting is one statement.
     let (wait, found) = state
         .db
         .run(move |conn| -> Result<(Option<u64>, Found), ApiError> {
-            let (tenant, limits, found) = match (given_tenant, slug) {
-                (Some(t), _) => (Some(t), db::settings::get(conn, t)?.rate_limits, None),
-                (None, Some(slug)) => match db::settings::for_slug(conn, &slug)? {
-                    Some(found) => (Some(found.0), found.2.rate_limits, Some(found)),
-                    None => (None, RateLimits::default(), None),
-                },
-                (None, None) => (None, RateLimits::default(), None),
-            };
-            let minute = Duration::minutes(1);
-            let mut checks = Vec::new();
-            for (group, target) in &groups {
-                if let Some(a) = &address {
-                    checks
-                        .push((format!("a:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
-                }
-                if let Some(a) = &actor {
-                    checks
-                        .push((format!("s:{group}:{a}"), Limit { max: limits.per_address_per_minute, window: minute }));
-                }
-                if let Some(t) = tenant {
-                    checks
-                        .push((format!("t:{group}:{t}"), Limit { max: limits.per_tenant_per_minute, window: minute }));
-                    if let Some(f) = target {
-                        let hour = Duration::hours(1);
-                        checks.push((
-                            format!("f:{group}:{t}:{f}"),
-                            Limit { max: limits.per_filing_per_hour, window: hour },
-                        ));
-                    }
-                }
-            }
             let now = db::now();
-            let (bounds, hits): (Vec<Limit>, Vec<db::rate::Hit>) = checks
-                .into_iter()
-                .map(|(bucket, limit)| {
-                    let start = window_start(now, limit.window);
-                    (limit, db::rate::Hit { bucket, start, previous_start: start - limit.window })
-                })
-                .unzip();
-            let counts = db::rate::hit_all(conn, &hits)?;
+            let count = |tenant| buckets(&groups, address.as_deref(), actor.as_deref(), tenant, now);
+            let (scopes, hits): (Vec<Scope>, Vec<db::rate::Hit>) = match known {
+                Some(t) => count(Some(t)).into_iter().unzip(),
+                None => Default::default(),
+            };
+            let (limits, counted, found) = match (known, &slug) {
+                (Some(t), _) => {
+                    let (counts, tenant) = db::rate::hit_all_for_tenant(conn, t, &hits)?;
+                    let limits = tenant.as_ref().map_or_else(RateLimits::default, |(_, s)| s.rate_limits);
+                    // A slug's id never changes, so the row read by id is
+                    // the slug's; should that ever not hold, the slug is
+                    // read again (this request counted against the id).
+                    let found = match (&slug, tenant) {
+                        (Some(slug), Some((row, settings))) if row.slug == *slug => Some((t, row, settings)),
+                        (Some(slug), _) => {
+                            tenant_ids.forget(slug);
+                            db::settings::for_slug(conn, slug)?
+                        }
+                        (None, _) => None,
+                    };
+                    (limits, scopes.into_iter().zip(hits).zip(counts).collect::<Vec<_>>(), found)
+                }
+                (None, Some(slug)) => match db::settings::for_slug(conn, slug)? {
+                    Some(found) => {
+                        tenant_ids.remember(slug, found.0);
+                        let (scopes, hits): (Vec<Scope>, Vec<_>) = count(Some(found.0)).into_iter().unzip();
+                        let counts = db::rate::hit_all(conn, &hits)?;
+                        (found.2.rate_limits, scopes.into_iter().zip(hits).zip(counts).collect(), Some(found))
+                    }
+                    None => unknown_tenant(conn, count(None))?,
+                },
+                (None, None) => unknown_tenant(conn, count(None))?,
+            };
             // Refused attempts count too: every hit is kept either way.
-            let wait = bounds
+            let wait = counted
                 .into_iter()
-                .zip(&hits)
-                .zip(counts)
-                .filter_map(|((limit, hit), (previous, current))| check(limit, previous, current, hit.start, now).err())
+                .filter_map(|((scope, hit), (previous, current))| {
+                    check(scope.limit(&limits), previous, current, hit.start, now).err()
+                })
                 .max();
             Ok((wait, found))
         })
@@ -113,5 +112,100 @@ pub async fn enforce_groups(
     match wait {
         None => Ok(found),
         Some(secs) => Err(ApiError::RateLimited(secs)),
+    }
+}
+
+/// Counting a request that names no tenant (or an unknown one): the
+/// default limits, the address's and actor's buckets only.
+fn unknown_tenant(conn: &mut db::DbConnection, buckets: Vec<(Scope, db::rate::Hit)>) -> Result<Counted, ApiError> {
+    let (scopes, hits): (Vec<Scope>, Vec<_>) = buckets.into_iter().unzip();
+    let counts = db::rate::hit_all(conn, &hits)?;
+    Ok((RateLimits::default(), scopes.into_iter().zip(hits).zip(counts).collect(), None))
+}
+
+/// The limits that apply, each bucket with its counts, and the tenant found.
+type Counted = (RateLimits, Vec<((Scope, db::rate::Hit), (i64, i64))>, Found);
+
+/// What a bucket is limited by (its window is the limit's).
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    /// An address or a signed-in actor, per minute.
+    Address,
+    /// A tenant, per minute.
+    Tenant,
+    /// One filing (or ticket) number in a tenant, per hour.
+    Target,
+}
+
+impl Scope {
+    fn window(self) -> Duration {
+        match self {
+            Scope::Address | Scope::Tenant => Duration::minutes(1),
+            Scope::Target => Duration::hours(1),
+        }
+    }
+
+    fn limit(self, limits: &RateLimits) -> Limit {
+        let max = match self {
+            Scope::Address => limits.per_address_per_minute,
+            Scope::Tenant => limits.per_tenant_per_minute,
+            Scope::Target => limits.per_filing_per_hour,
+        };
+        Limit { max, window: self.window() }
+    }
+}
+
+/// The buckets a request counts in, each group apart, with the windows
+/// that `now` falls in.
+fn buckets(
+    groups: &[(&'static str, Option<String>)],
+    address: Option<&str>,
+    actor: Option<&str>,
+    tenant: Option<TenantId>,
+    now: chrono::NaiveDateTime,
+) -> Vec<(Scope, db::rate::Hit)> {
+    let mut named = Vec::new();
+    for (group, target) in groups {
+        if let Some(a) = address {
+            named.push((Scope::Address, format!("a:{group}:{a}")));
+        }
+        if let Some(a) = actor {
+            named.push((Scope::Address, format!("s:{group}:{a}")));
+        }
+        if let Some(t) = tenant {
+            named.push((Scope::Tenant, format!("t:{group}:{t}")));
+            if let Some(f) = target {
+                named.push((Scope::Target, format!("f:{group}:{t}:{f}")));
+            }
+        }
+    }
+    named
+        .into_iter()
+        .map(|(scope, bucket)| {
+            let start = window_start(now, scope.window());
+            (scope, db::rate::Hit { bucket, start, previous_start: start - scope.window() })
+        })
+        .collect()
+}
+
+/// The ids of the tenants this instance has seen by slug. A slug and its
+/// tenant's id never change (a tenant is suspended, never renamed or
+/// deleted), so remembering them is not remembering standing: the tenant
+/// itself is read on every request. Only slugs found are kept, so the map
+/// holds at most one entry per tenant.
+#[derive(Default)]
+pub struct TenantIds(std::sync::RwLock<std::collections::HashMap<String, TenantId>>);
+
+impl TenantIds {
+    fn get(&self, slug: &str) -> Option<TenantId> {
+        self.0.read().unwrap_or_else(|p| p.into_inner()).get(slug).copied()
+    }
+
+    fn remember(&self, slug: &str, id: TenantId) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).insert(slug.to_owned(), id);
+    }
+
+    fn forget(&self, slug: &str) {
+        self.0.write().unwrap_or_else(|p| p.into_inner()).remove(slug);
     }
 }

@@ -55,4 +55,6 @@ pub struct AppState {
     pub afterwards: crate::afterwards::Afterwards,
     /// This instance's blocks of ticket numbers.
     pub numbers: Arc<crate::tickets::numbers::NumberBlocks>,
+    /// The tenant ids of slugs this instance has seen (rate limits).
+    pub tenant_ids: Arc<limits::TenantIds>,
 }

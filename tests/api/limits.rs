@@ -294,3 +294,27 @@ async fn concurrent_requests_are_all_counted_and_none_fails() {
     let counted = app.sql_strings("SELECT CAST(hits AS TEXT) AS v FROM rate_windows WHERE bucket LIKE 'f:%'");
     assert_eq!(counted, ["24"], "every attempt counted once");
 }
+
+/// An instance remembers the tenant id of a slug it has seen, and reads the
+/// tenant with the counting from then on: its status and settings still
+/// come from the database on every request.
+#[tokio::test]
+async fn a_remembered_slug_still_reads_the_tenant_every_time() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    let root = app.platform_admin().await;
+    let ticket = |n: u32| {
+        json!({"kind": "password_reset", "filing_number": format!("京ICP备{n:08}号"), "contact_name": "张三",
+               "phone": "13900001111", "id_number": "11010519491231002X"})
+    };
+    assert_eq!(app.post("/api/v1/public/acme/tickets", None, ticket(1)).await.status(), 201);
+    let path = format!("/api/v1/tenants/{}", t.id);
+    let status = |s: &'static str| app.patch(&path, Some(&root.access), json!({"status": s}));
+    assert_eq!(status("suspended").await.status(), 200);
+    assert_problem(app.post("/api/v1/public/acme/tickets", None, ticket(2)).await, 404, "not_found").await;
+    assert_eq!(status("active").await.status(), 200);
+    // Both requests counted; a limit of two is then reached at once.
+    limited(&app, &t.admin.access, 2, 1000, 1000).await;
+    assert_limited(app.post("/api/v1/public/acme/tickets", None, ticket(3)).await).await;
+    assert_problem(app.post("/api/v1/public/nobody/tickets", None, ticket(4)).await, 404, "not_found").await;
+}

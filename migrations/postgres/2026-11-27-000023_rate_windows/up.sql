@@ -80,3 +80,23 @@ $$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;
 -- keeps generic plans (db::write_transaction_keeping_plans_for).
 ALTER FUNCTION audit_append(TEXT, TEXT, TEXT, TIMESTAMP, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT)
     SET plan_cache_mode = force_custom_plan;
+
+-- A request's limits in one round trip when its tenant's id is known (an
+-- instance remembers the id of a slug it has seen: neither ever changes):
+-- the tenant as it is now (status and settings, read every time) and a hit
+-- on every bucket. The tenant's columns are NULL when there is no such id.
+CREATE FUNCTION filingdesk_hit_rates_for_tenant(
+    p_tenant TEXT, p_buckets TEXT[], p_cur TIMESTAMP[], p_prev TIMESTAMP[], p_async_commit BOOLEAN
+) RETURNS TABLE (
+    o_counts BIGINT[], o_slug TEXT, o_name TEXT, o_status TEXT, o_created_at TIMESTAMP, o_updated_at TIMESTAMP,
+    o_settings TEXT
+) AS $$
+BEGIN
+    SELECT t.slug, t.name, t.status, t.created_at, t.updated_at, s.document
+        INTO o_slug, o_name, o_status, o_created_at, o_updated_at, o_settings
+        FROM tenants t LEFT JOIN tenant_settings s ON s.tenant_id = t.id
+        WHERE t.id = p_tenant;
+    o_counts := filingdesk_hit_rates(p_buckets, p_cur, p_prev, p_async_commit);
+    RETURN NEXT;
+END;
+$$ LANGUAGE plpgsql;

@@ -85,6 +85,11 @@ ALTER FUNCTION audit_append(TEXT, TEXT, TEXT, TIMESTAMP, TEXT, TEXT, TEXT, TEXT,
 -- instance remembers the id of a slug it has seen: neither ever changes):
 -- the tenant as it is now (status and settings, read every time) and a hit
 -- on every bucket. The tenant's columns are NULL when there is no such id.
+-- Both tenant reads are by primary key in tables of one row per tenant
+-- (registrars: tens to hundreds), so the plan is made once per connection
+-- (planned with parameters each call, the function cost as much as the two
+-- statements it replaces: pgbench, one client, 0.226 against 0.219 ms; planned
+-- once, 0.142 ms).
 CREATE FUNCTION filingdesk_hit_rates_for_tenant(
     p_tenant TEXT, p_buckets TEXT[], p_cur TIMESTAMP[], p_prev TIMESTAMP[], p_async_commit BOOLEAN
 ) RETURNS TABLE (
@@ -99,4 +104,4 @@ BEGIN
     o_counts := filingdesk_hit_rates(p_buckets, p_cur, p_prev, p_async_commit);
     RETURN NEXT;
 END;
-$$ LANGUAGE plpgsql;
+$$ LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan;

@@ -1,7 +1,8 @@
 -- pgbench: the statements POST /api/v1/public/{tenant}/tickets sends for a
 -- filing number not on file (99 of 100 requests of submit.lua), in order,
--- as captured with log_statement = all: the tenant with its settings, the
--- rate limits (address, tenant, filing number) and, once in 64 requests
+-- as captured with log_statement = all: the tenant with its settings read
+-- with the rate limits (address, tenant, filing number) in one call (the
+-- instance knows the slug's id after its first request) and, once in 64 requests
 -- (a busy tenant's block of ticket numbers, tickets::numbers), a block of
 -- the day's ticket numbers, each a prepared statement of its own outside a
 -- transaction (the last two calls of functions that commit without waiting
@@ -15,8 +16,7 @@
 -- writers' session setting (plan_cache_mode = force_custom_plan). Each
 -- transaction names a filing number of its own, as the HTTP load does.
 \set n random(1, 1000000000)
-SELECT tenants.id, tenants.slug, tenants.name, tenants.status, tenants.created_at, tenants.updated_at, (SELECT tenant_settings.document FROM tenant_settings WHERE tenant_settings.tenant_id = tenants.id) FROM tenants WHERE tenants.slug = 'tenant-001' LIMIT 1;
-SELECT filingdesk_hit_rates(ARRAY['a' || ':' || 'ticket_submit' || ':' || '127.0.0.1', 't' || ':' || 'ticket_submit' || ':' || :tenant::text, 'f' || ':' || 'ticket_submit' || ':' || :tenant::text || ':' || :n::text]::text[], ARRAY[date_trunc('minute', now()), date_trunc('minute', now()), date_trunc('hour', now())]::timestamp[], ARRAY[date_trunc('minute', now()) - interval '1 minute', date_trunc('minute', now()) - interval '1 minute', date_trunc('hour', now()) - interval '1 hour']::timestamp[], true);
+SELECT filingdesk_hit_rates_for_tenant(:tenant::text, ARRAY['a' || ':' || 'ticket_submit' || ':' || '127.0.0.1', 't' || ':' || 'ticket_submit' || ':' || :tenant::text, 'f' || ':' || 'ticket_submit' || ':' || :tenant::text || ':' || :n::text]::text[], ARRAY[date_trunc('minute', now()), date_trunc('minute', now()), date_trunc('hour', now())]::timestamp[], ARRAY[date_trunc('minute', now()) - interval '1 minute', date_trunc('minute', now()) - interval '1 minute', date_trunc('hour', now()) - interval '1 hour']::timestamp[], true);
 \set block random(1, 64)
 \if :block = 1
 SELECT filingdesk_take_ticket_numbers(:tenant::text, 'pgbench', 64, true);

@@ -1,6 +1,6 @@
 DROP FUNCTION filingdesk_hit_rates_for_tenant(TEXT, TEXT[], TIMESTAMP[], TIMESTAMP[], BOOLEAN);
 ALTER FUNCTION audit_append(TEXT, TEXT, TEXT, TIMESTAMP, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT, TEXT)
-    RESET plan_cache_mode;
+    RESET ALL;
 DROP FUNCTION filingdesk_take_ticket_numbers(TEXT, TEXT, INTEGER, BOOLEAN);
 
 CREATE OR REPLACE FUNCTION filingdesk_hit_rates(

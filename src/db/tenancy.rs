@@ -44,8 +44,8 @@ where
 /// statement has a plan that does not depend on the tables' statistics, or
 /// whose generic plan was checked right on an empty database: a ticket's
 /// submission (`tickets::submit::in_submission` lists them). Planning each
-/// statement anew was a third of what PostgreSQL spent on a submission
-/// (BENCHMARKS.md, issue 18 seventh part).
+/// statement anew was over a quarter of what PostgreSQL spent on a
+/// submission (BENCHMARKS.md, issue 18 seventh part).
 pub fn write_transaction_keeping_plans_for<T, E>(
     conn: &mut DbConnection,
     tenant: TenantId,

@@ -178,10 +178,10 @@ fn reserve_number(
 /// choose); the tenant's webhooks (its one index); an
 /// agent's authorization and a filing's recent mismatches (the generic plan
 /// on an empty database takes the index that leads to the few rows, checked
-/// with `EXPLAIN`). Two read tables that grow by the minute and plan with
-/// their parameters: the audit append (a setting of its function) and the
-/// SMS budget's reads (which switch the rest of the transaction back,
-/// db::notifications). The
+/// with `EXPLAIN`); the audit append (its function plans with sequential
+/// scans and sorts off, which leaves one plan). The SMS budget's reads, on
+/// a table that grows by the minute, switch the rest of the transaction
+/// back to plans made with parameters (db::notifications). The
 /// filing by number is the exception: on a table still empty, the generic
 /// plan may take another index that leads with the tenant and filter on the
 /// number; the first statistics (autovacuum, or the `ANALYZE` after a bulk

@@ -66,13 +66,10 @@ pub async fn enforce_groups(
         .db
         .run(move |conn| -> Result<(Option<u64>, Found), ApiError> {
             let now = db::now();
-            let count = |tenant| buckets(&groups, address.as_deref(), actor.as_deref(), tenant, now);
-            let (scopes, hits): (Vec<Scope>, Vec<db::rate::Hit>) = match known {
-                Some(t) => count(Some(t)).into_iter().unzip(),
-                None => Default::default(),
-            };
-            let (limits, counted, found) = match (known, &slug) {
-                (Some(t), _) => {
+            let buckets = |tenant| buckets(&groups, address.as_deref(), actor.as_deref(), tenant, now);
+            let (limits, (scopes, hits), counts, found) = match known {
+                Some(t) => {
+                    let (scopes, hits) = buckets(Some(t));
                     let (counts, tenant) = db::rate::hit_all_for_tenant(conn, t, &hits)?;
                     let limits = tenant.as_ref().map_or_else(RateLimits::default, |(_, s)| s.rate_limits);
                     // A slug's id never changes, so the row read by id is
@@ -86,22 +83,29 @@ pub async fn enforce_groups(
                         }
                         (None, _) => None,
                     };
-                    (limits, scopes.into_iter().zip(hits).zip(counts).collect::<Vec<_>>(), found)
+                    (limits, (scopes, hits), counts, found)
                 }
-                (None, Some(slug)) => match db::settings::for_slug(conn, slug)? {
-                    Some(found) => {
-                        tenant_ids.remember(slug, found.0);
-                        let (scopes, hits): (Vec<Scope>, Vec<_>) = count(Some(found.0)).into_iter().unzip();
-                        let counts = db::rate::hit_all(conn, &hits)?;
-                        (found.2.rate_limits, scopes.into_iter().zip(hits).zip(counts).collect(), Some(found))
+                None => {
+                    let found = match &slug {
+                        Some(slug) => db::settings::for_slug(conn, slug)?,
+                        None => None,
+                    };
+                    if let (Some(slug), Some((id, ..))) = (&slug, &found) {
+                        tenant_ids.remember(slug, *id);
                     }
-                    None => unknown_tenant(conn, count(None))?,
-                },
-                (None, None) => unknown_tenant(conn, count(None))?,
+                    // An unknown tenant: the default limits, the address's
+                    // and actor's buckets only.
+                    let limits = found.as_ref().map_or_else(RateLimits::default, |(_, _, s)| s.rate_limits);
+                    let (scopes, hits) = buckets(found.as_ref().map(|(id, ..)| *id));
+                    let counts = db::rate::hit_all(conn, &hits)?;
+                    (limits, (scopes, hits), counts, found)
+                }
             };
             // Refused attempts count too: every hit is kept either way.
-            let wait = counted
+            let wait = scopes
                 .into_iter()
+                .zip(&hits)
+                .zip(counts)
                 .filter_map(|((scope, hit), (previous, current))| {
                     check(scope.limit(&limits), previous, current, hit.start, now).err()
                 })
@@ -114,17 +118,6 @@ pub async fn enforce_groups(
         Some(secs) => Err(ApiError::RateLimited(secs)),
     }
 }
-
-/// Counting a request that names no tenant (or an unknown one): the
-/// default limits, the address's and actor's buckets only.
-fn unknown_tenant(conn: &mut db::DbConnection, buckets: Vec<(Scope, db::rate::Hit)>) -> Result<Counted, ApiError> {
-    let (scopes, hits): (Vec<Scope>, Vec<_>) = buckets.into_iter().unzip();
-    let counts = db::rate::hit_all(conn, &hits)?;
-    Ok((RateLimits::default(), scopes.into_iter().zip(hits).zip(counts).collect(), None))
-}
-
-/// The limits that apply, each bucket with its counts, and the tenant found.
-type Counted = (RateLimits, Vec<((Scope, db::rate::Hit), (i64, i64))>, Found);
 
 /// What a bucket is limited by (its window is the limit's).
 #[derive(Debug, Clone, Copy)]
@@ -156,14 +149,14 @@ impl Scope {
 }
 
 /// The buckets a request counts in, each group apart, with the windows
-/// that `now` falls in.
+/// that `now` falls in, and what limits each.
 fn buckets(
     groups: &[(&'static str, Option<String>)],
     address: Option<&str>,
     actor: Option<&str>,
     tenant: Option<TenantId>,
     now: chrono::NaiveDateTime,
-) -> Vec<(Scope, db::rate::Hit)> {
+) -> (Vec<Scope>, Vec<db::rate::Hit>) {
     let mut named = Vec::new();
     for (group, target) in groups {
         if let Some(a) = address {
@@ -185,7 +178,7 @@ fn buckets(
             let start = window_start(now, scope.window());
             (scope, db::rate::Hit { bucket, start, previous_start: start - scope.window() })
         })
-        .collect()
+        .unzip()
 }
 
 /// The ids of the tenants this instance has seen by slug. A slug and its

@@ -175,18 +175,18 @@ fn reserve_number(
 /// ([`db::write_transaction_keeping_plans_for`]). Its statements, and why a
 /// plan made once stays right as the tables grow: the tenant and its
 /// settings, the ticket and the outbox rows inserted (by key, or no plan to
-/// choose); the tenant's webhooks (its one index); an
-/// agent's authorization and a filing's recent mismatches (the generic plan
-/// on an empty database takes the index that leads to the few rows, checked
-/// with `EXPLAIN`); the audit append (its function plans with sequential
-/// scans and sorts off, which leaves one plan). The SMS budget's reads, on
-/// a table that grows by the minute, switch the rest of the transaction
-/// back to plans made with parameters (db::notifications). The
-/// filing by number is the exception: on a table still empty, the generic
-/// plan may take another index that leads with the tenant and filter on the
-/// number; the first statistics (autovacuum, or the `ANALYZE` after a bulk
-/// load) replace it, and the pool renews its connections every 30 minutes
-/// in any case (r2d2's default lifetime).
+/// choose); the tenant's webhooks (its one index); an agent's authorization
+/// and a filing's recent mismatches (the generic plan on an empty database
+/// takes the index that leads to the few rows, checked with `EXPLAIN`); the
+/// audit append (its function plans with sequential scans and sorts off,
+/// which leaves one plan). The SMS budget's reads, on a table that grows by
+/// the minute, switch the rest of the transaction back to plans made with
+/// parameters (db::notifications). The filing by number is the exception: on
+/// a table still empty, the generic plan may take another index that leads
+/// with the tenant and filter on the number; the first statistics
+/// (autovacuum, or the `ANALYZE` after a bulk load) replace it, and the pool
+/// renews its connections every 30 minutes in any case (r2d2's default
+/// lifetime).
 pub fn in_submission<T, E>(
     conn: &mut DbConnection,
     numbers: &NumberBlocks,

@@ -161,32 +161,41 @@ async fn forwarded_addresses_count_only_from_trusted_proxies() {
     }
 }
 
+/// A fresh app with one tenant, on PostgreSQL only (the connection-level
+/// tests below check PostgreSQL settings).
+async fn postgres_tenant() -> Option<(TestApp, filingdesk::domain::ids::TenantId)> {
+    let app = spawn_app().await;
+    if !app.is_postgres() {
+        return None;
+    }
+    let alpha = app.tenant("alpha").await;
+    let tenant = filingdesk::domain::ids::TenantId::parse(&alpha.id).unwrap();
+    Some((app, tenant))
+}
+
+/// A PostgreSQL setting as the connection has it now.
+fn setting(conn: &mut filingdesk::db::DbConnection, name: &str) -> Result<String, filingdesk::db::DbError> {
+    use diesel::prelude::*;
+    use diesel::sql_types::Text;
+    Ok(diesel::select(diesel::dsl::sql::<Text>("current_setting(").bind::<Text, _>(name).sql(")")).get_result(conn)?)
+}
+
 /// The rate counters and the day's ticket number commit without waiting for
 /// the WAL flush when they run on their own (PostgreSQL): neither may make a
 /// caller's transaction asynchronous, nor leave the setting on the
 /// connection for the next one.
 #[tokio::test]
 async fn counters_never_make_another_commit_asynchronous() {
-    use diesel::prelude::*;
     use filingdesk::db::{self, rate::Hit, DbConnection, DbError};
-    use filingdesk::domain::ids::TenantId;
 
-    let app = spawn_app().await;
-    if !app.is_postgres() {
-        return;
-    }
-    let alpha = app.tenant("alpha").await;
-    let tenant = TenantId::parse(&alpha.id).unwrap();
+    let Some((app, tenant)) = postgres_tenant().await else { return };
     let now = db::now();
     let count = move |conn: &mut DbConnection| -> Result<(i64, Vec<(i64, i64)>), DbError> {
         let hit =
             Hit { bucket: "t:test:counters".into(), start: now, previous_start: now - chrono::Duration::minutes(1) };
         Ok((db::tickets::take_numbers(conn, tenant, "20261127", 1)?, db::rate::hit_all(conn, &[hit])?))
     };
-    fn synchronous_commit(conn: &mut DbConnection) -> Result<String, DbError> {
-        Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_setting('synchronous_commit')"))
-            .get_result(conn)?)
-    }
+    let synchronous_commit = |conn: &mut DbConnection| setting(conn, "synchronous_commit");
     let (inside, setting) = app
         .db
         .transaction(move |conn| -> Result<_, DbError> { Ok((count(conn)?, synchronous_commit(conn)?)) })
@@ -240,20 +249,10 @@ async fn a_bucket_carries_only_the_adjacent_windows_count() {
 /// transaction: the writers' sessions plan every statement anew.
 #[tokio::test]
 async fn only_the_submission_keeps_generic_plans_and_not_for_the_send_budget() {
-    use diesel::prelude::*;
     use filingdesk::db::{self, DbConnection, DbError};
-    use filingdesk::domain::ids::TenantId;
 
-    let app = spawn_app().await;
-    if !app.is_postgres() {
-        return;
-    }
-    let alpha = app.tenant("alpha").await;
-    let tenant = TenantId::parse(&alpha.id).unwrap();
-    fn plans(conn: &mut DbConnection) -> Result<String, DbError> {
-        Ok(diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>("current_setting('plan_cache_mode')"))
-            .get_result(conn)?)
-    }
+    let Some((app, tenant)) = postgres_tenant().await else { return };
+    let plans = |conn: &mut DbConnection| setting(conn, "plan_cache_mode");
     let seen = app
         .db
         .run(move |conn| -> Result<_, DbError> {

@@ -142,7 +142,7 @@ def postgres_outage(pg, log):
             wait_for("every notification to be sent",
                      lambda: psql(db_url, "SELECT count(*) FROM notifications WHERE status NOT IN ('sent', 'superseded')") == "0", 45)
         except AssertionError:
-            print(psql(db_url, "SELECT status, attempts, next_attempt_at, locked_until, last_error, now() "
+            print(psql(db_url, "SELECT kind, status, attempts, created_at, next_attempt_at, locked_until, last_error, now() "
                                "FROM notifications WHERE status NOT IN ('sent', 'superseded') LIMIT 5"))
             raise
         sent = psql(db_url, "SELECT count(*) FROM notifications")

@@ -80,6 +80,39 @@ async fn a_job_held_by_another_instance_is_skipped() {
     }
 }
 
+/// `SELECT 1` through `db`'s pool: whether the connection it hands out works.
+async fn pool_answers(db: &filingdesk::db::Db) -> Result<(), filingdesk::db::DbError> {
+    use diesel::RunQueryDsl;
+    db.run(|c| diesel::sql_query("SELECT 1").execute(c).map(drop).map_err(filingdesk::db::DbError::from)).await
+}
+
+/// The leader lock holds a pooled connection for a whole run, and takes one
+/// every second on every instance: after a restart, one the database ended
+/// must leave the pool (diesel marks it broken; the pool's `has_broken` asks)
+/// rather than fail a request next.
+#[tokio::test]
+async fn a_connection_the_database_ended_under_the_leader_lock_is_not_reused() {
+    let app = spawn_app().await;
+    let Some(kill) = app.connection_killer() else { return };
+    // One connection: whatever the pool hands out next is the one the lock used.
+    let other =
+        filingdesk::db::Db::connect(&filingdesk::db::DatabaseUrl::parse(&app.database_url()).unwrap(), 1).unwrap();
+
+    // The database restarts while a job holds the lock: giving it back fails.
+    let lock = other.try_leader_lock(7_400).await.unwrap().expect("free");
+    tokio::task::spawn_blocking(kill).await.unwrap();
+    lock.release().await;
+    pool_answers(&other).await.expect("a fresh connection, not the one the database ended");
+
+    // It restarts between two runs: taking the lock fails, once.
+    let kill = app.connection_killer().unwrap();
+    tokio::task::spawn_blocking(kill).await.unwrap();
+    assert!(other.try_leader_lock(7_400).await.is_err(), "the idle connection was ended");
+    pool_answers(&other).await.expect("a fresh connection, not the one the database ended");
+    let lock = other.try_leader_lock(7_400).await.unwrap().expect("free again");
+    lock.release().await;
+}
+
 #[tokio::test]
 async fn the_scheduler_delivers_the_outbox_on_its_own() {
     let app = spawn_app_with(|s| {

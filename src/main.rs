@@ -19,7 +19,14 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings);
-    let result = match cli.command.unwrap_or(Command::Serve) {
+    let code = run(cli.command.unwrap_or(Command::Serve), settings);
+    // Every database handle is gone by now; see the function's doc.
+    db::wait_for_connections_being_opened(std::time::Duration::from_secs(10));
+    code
+}
+
+fn run(command: Command, settings: Settings) -> ExitCode {
+    let result = match command {
         Command::Serve => serve(settings),
         Command::Migrate => {
             db::Db::connect(&settings.database_url, 1).map(|_| println!("filingdesk: migrations applied"))

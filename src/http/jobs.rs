@@ -18,7 +18,9 @@ pub struct JobView {
     pub description: &'static str,
     /// Cron, seconds first (UTC).
     pub schedule: String,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub last_started_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub last_finished_at: Option<DateTime<Utc>>,
     /// Of the last run here or on another instance: `ok` or `error`;
     /// `null` before the first run.
@@ -26,6 +28,7 @@ pub struct JobView {
     pub last_detail: Option<String>,
     pub runs: i64,
     /// When an instance last skipped the job because another held it.
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub last_skipped_at: Option<DateTime<Utc>>,
     pub skips: i64,
 }

@@ -26,6 +26,7 @@ pub mod subject;
 pub mod templates;
 pub mod tenants;
 pub mod tickets;
+pub mod time;
 pub mod webhooks;
 
 use std::sync::Arc;

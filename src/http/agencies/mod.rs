@@ -23,7 +23,9 @@ pub struct AgencyView {
     pub id: uuid::Uuid,
     pub name: String,
     pub license_number: String,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -44,10 +46,14 @@ pub struct AuthorizationView {
     pub id: uuid::Uuid,
     pub agency_id: uuid::Uuid,
     pub filing_id: uuid::Uuid,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub valid_from: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub valid_until: DateTime<Utc>,
     /// Set when the authorization was withdrawn before its end.
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub revoked_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
 }
 

@@ -31,10 +31,13 @@ pub struct ApiClientView {
     pub client_id: String,
     pub name: String,
     pub scopes: Vec<Scope>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
     /// When the secret was last replaced.
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub rotated_at: Option<DateTime<Utc>>,
     /// When the client last got a token.
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 
@@ -63,8 +66,11 @@ pub struct ApiClientWithSecret {
     pub client_secret: String,
     pub name: String,
     pub scopes: Vec<Scope>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub rotated_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub last_used_at: Option<DateTime<Utc>>,
 }
 

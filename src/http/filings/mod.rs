@@ -36,7 +36,9 @@ pub struct FilingView {
     /// A query password has been issued.
     pub has_password: bool,
     pub must_change_password: bool,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -71,8 +71,11 @@ pub struct NotificationView {
     pub recipient_masked: String,
     pub ticket_id: Option<String>,
     pub filing_id: Option<String>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub sent_at: Option<DateTime<Utc>>,
 }
 

@@ -26,7 +26,9 @@ pub struct StaffView {
     pub status: StaffStatus,
     pub must_change_password: bool,
     pub agency_id: Option<uuid::Uuid>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -18,7 +18,9 @@ pub struct TenantView {
     pub slug: String,
     pub name: String,
     pub status: TenantStatus,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub updated_at: DateTime<Utc>,
 }
 

@@ -63,9 +63,12 @@ pub struct TicketSummary {
     /// Several mismatching submissions for this filing lately.
     pub flagged: bool,
     pub assignee_id: Option<uuid::Uuid>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub sla_due_at: DateTime<Utc>,
     pub sla_breached: bool,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -98,6 +101,7 @@ impl From<QueueRow> for TicketSummary {
 pub struct ApprovalView {
     pub reviewer_id: uuid::Uuid,
     pub note: Option<String>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub at: DateTime<Utc>,
 }
 
@@ -110,6 +114,7 @@ pub struct CommentView {
     /// `internal` (staff only) or `public` (the applicant sees it).
     pub visibility: String,
     pub body: String,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -134,8 +139,10 @@ pub struct TicketNotificationView {
     pub channel: String,
     pub status: String,
     pub recipient_masked: String,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
     /// When a message held back by the phone's SMS budget will go.
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub delayed_until: Option<DateTime<Utc>>,
 }
 
@@ -159,8 +166,10 @@ pub struct TicketView {
     pub notifications: Vec<TicketNotificationView>,
     /// When the password or link this ticket issued will go, if the phone's
     /// SMS budget holds it back (the latest, when several are).
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub delayed_until: Option<DateTime<Utc>>,
     pub reject_reason: Option<String>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub resolved_at: Option<DateTime<Utc>>,
     /// Send it back unchanged to know the ticket was not moved meanwhile.
     pub version: i32,
@@ -252,7 +261,9 @@ pub struct TrackingView {
     pub number: String,
     pub kind: TicketKind,
     pub status: TicketStatus,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub updated_at: DateTime<Utc>,
     pub public_comments: Vec<PublicComment>,
     /// For a forgotten password still waiting for review, when the tenant
@@ -266,6 +277,7 @@ pub struct PublicComment {
     /// `staff` or `applicant`.
     pub author: String,
     pub body: String,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
 }
 

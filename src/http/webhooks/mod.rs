@@ -32,8 +32,11 @@ pub struct WebhookView {
     pub enabled: bool,
     /// Until then the secret replaced by the last rotation still signs,
     /// beside the new one.
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub previous_secret_until: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub updated_at: DateTime<Utc>,
 }
 
@@ -78,8 +81,11 @@ pub struct DeliveryView {
     /// The first bytes of the receiver's last answer.
     pub response_excerpt: Option<String>,
     pub last_error: Option<String>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub next_attempt_at: Option<DateTime<Utc>>,
+    #[serde(serialize_with = "crate::http::time::utc")]
     pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "crate::http::time::utc_opt")]
     pub delivered_at: Option<DateTime<Utc>>,
 }
 

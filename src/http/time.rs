@@ -1,0 +1,79 @@
+//! Timestamps in responses, as chrono writes them (RFC 3339, UTC as `Z`,
+//! fractional seconds only as far as they go: `AutoSi`) but handed to the
+//! serializer in one piece. chrono's own `Serialize` goes through
+//! `collect_str`, and serde_json escapes and copies what it is given one
+//! character at a time: on the queue page, three timestamps a ticket were
+//! 9 % of the server's CPU (BENCHMARKS.md, issue 18, eighth part).
+//! Use with `#[serde(serialize_with = "crate::http::time::utc")]`; the
+//! OpenAPI schema still comes from the field's type.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serializer;
+
+pub fn utc<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+}
+
+pub fn utc_opt<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => utc(at, s),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{NaiveDate, TimeZone};
+    use rand::Rng;
+
+    use super::*;
+
+    #[derive(serde::Serialize)]
+    struct Ours {
+        #[serde(serialize_with = "utc")]
+        at: DateTime<Utc>,
+        #[serde(serialize_with = "utc_opt")]
+        maybe: Option<DateTime<Utc>>,
+    }
+
+    #[derive(serde::Serialize)]
+    struct Chronos {
+        at: DateTime<Utc>,
+        maybe: Option<DateTime<Utc>>,
+    }
+
+    /// chrono's own serialization is the oracle: the same text for whole
+    /// seconds, milli-, micro- and nanoseconds, years 0 to 9999 and beyond.
+    #[test]
+    fn timestamps_are_written_exactly_as_chrono_writes_them() {
+        let mut rng = rand::thread_rng();
+        let mut cases = vec![
+            Utc.with_ymd_and_hms(2026, 11, 27, 21, 23, 17).unwrap(),
+            NaiveDate::from_ymd_opt(1, 1, 1).unwrap().and_hms_nano_opt(0, 0, 0, 1).unwrap().and_utc(),
+            NaiveDate::from_ymd_opt(9999, 12, 31).unwrap().and_hms_milli_opt(23, 59, 59, 999).unwrap().and_utc(),
+            NaiveDate::from_ymd_opt(12345, 6, 7).unwrap().and_hms_micro_opt(8, 9, 10, 11).unwrap().and_utc(),
+            // A leap second, as chrono represents one.
+            NaiveDate::from_ymd_opt(2016, 12, 31)
+                .unwrap()
+                .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
+                .unwrap()
+                .and_utc(),
+        ];
+        for _ in 0..2000 {
+            let secs = rng.gen_range(-62_000_000_000i64..250_000_000_000);
+            let nanos = match rng.gen_range(0..4) {
+                0 => 0,
+                1 => rng.gen_range(0..1000) * 1_000_000,
+                2 => rng.gen_range(0..1_000_000) * 1000,
+                _ => rng.gen_range(0..1_000_000_000),
+            };
+            cases.push(DateTime::from_timestamp(secs, nanos).unwrap());
+        }
+        for at in cases {
+            for maybe in [None, Some(at)] {
+                let ours = serde_json::to_string(&Ours { at, maybe }).unwrap();
+                assert_eq!(ours, serde_json::to_string(&Chronos { at, maybe }).unwrap());
+            }
+        }
+    }
+}

@@ -9,10 +9,10 @@
 -- for the WAL flush); then
 -- the submission's transaction under row-level security, keeping generic
 -- plans (BEGIN and the settings in one round trip: the server sends them as
--- one simple query, pgbench as one pipeline): filing, ticket,
--- the tenant's webhooks, the audit append, COMMIT. (A number on file adds
--- its recent-mismatch count; a public submission queues no SMS, it only
--- goes to numbers on file.) Run with -M prepared -D tenant=ID under the
+-- one simple query, pgbench as one pipeline): the submission's context
+-- (the filing, the number's recent mismatches and the tenant's webhooks in
+-- one call), ticket, the audit append, COMMIT. (A public submission queues
+-- no SMS: it only goes to numbers on file.) Run with -M prepared -D tenant=ID under the
 -- writers' session setting (plan_cache_mode = force_custom_plan). Each
 -- transaction names a filing number of its own, as the HTTP load does.
 \set n random(1, 1000000000)
@@ -27,8 +27,7 @@ SET LOCAL plan_cache_mode = auto;
 SET LOCAL ROLE filingdesk_tenant;
 SELECT set_config('filingdesk.tenant_id', :tenant::text, true);
 \endpipeline
-SELECT id, tenant_id, filing_number, province, subject_name, subject_type, responsible_person, id_number_enc, id_number_index, id_number_masked, phone_enc, phone_index, phone_masked, email_enc, email_index, email_masked, agency_id, password_hash, must_change_password, password_expires_at, password_changed_at, failed_logins, locked_until, created_at, updated_at, password_reminded_at FROM filings WHERE tenant_id = :tenant::text AND filing_number = ('京ICP备' || lpad((:n % 100000000)::text, 8, '0') || '号') LIMIT 1;
+SELECT filingdesk_submission_context(:tenant::text, ('京ICP备' || lpad((:n % 100000000)::text, 8, '0') || '号'), (now() - interval '7 days')::timestamp);
 INSERT INTO tickets (id, tenant_id, number, kind, status, version, filing_number, filing_id, contact_name, identity_enc, identity_masked, message, verification, mismatch_count, tracking_hash, submitted_by, agency_id, assignee_id, approvals_required, reject_reason, sla_due_at, sla_breached, status_changed_at, resolved_at, created_at, updated_at) VALUES ('ffffffff-0000-7000-8000-' || lpad(to_hex(:n::bigint), 12, '0') || :client_id::int, :tenant::text, 'PGB-' || :n::bigint || '-' || :client_id::int, 'password_reset', 'pending_review', 1, ('京ICP备' || lpad((:n % 100000000)::text, 8, '0') || '号'), NULL, '张三', 'v1:420a5371:' || 'D/VPwx9PEsORbEO5gNdiTCfB9F8ePkcDLEmWCvtavrOlQnZPs/j9cWJIvtxGIb+8cbEOqAar2r/WY4zn7UvnQkpF4j3ps5FG1q4YJ3+lKhLA8+/SZWaZjUTtHTC80dIqxQzW+qnpUrqo/oikaFeC66bLb3+2gtKohhGzVPqFUv6s9fUvs60/Qj4PqJ9OtAM=', '{"phone":"139****0001","id_number":"110***********002X","email": null,"new_phone": null,"new_email": null}', 'bench', '{"filing_found":"match","contact_name":"match","phone":"mismatch","id_number":"match","email":"absent"}', 1, md5(:n::bigint::text), NULL, NULL, NULL, 1, NULL, now() + interval '48 hours', false, now(), NULL, now(), now());
-SELECT id, tenant_id, url, events, description, secret_enc, previous_secret_enc, previous_until, enabled, created_at, updated_at, deleted_at FROM webhooks WHERE tenant_id = :tenant::text AND enabled = true AND deleted_at IS NULL;
 SELECT audit_append(md5(:n::bigint::text || 'a'), :tenant::text, :tenant::text, now()::timestamp, 'anonymous', NULL, 'ticket.submitted', 'ticket', md5(:n::bigint::text), 'pgbench', '127.0.0.1', 'pgbench', '{"number":"WO-20261125-0001","kind":"password_reset","filing_number":"京ICP备00000001号","verification":{"filing_found":"match"},"mismatch_count":1,"agency_id": null,"notification_ids":["x"]}', md5(:n::bigint::text || 'd'));
 COMMIT;

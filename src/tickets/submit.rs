@@ -215,7 +215,10 @@ pub fn submit(
 ) -> anyhow::Result<Submitted> {
     let now = number.at;
     let tenant_id = TenantId::parse(&tenant.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
-    let filing = db::filings::find_by_number(conn, tenant_id, s.number.as_str())?;
+    // The filing, its recent mismatches and the tenant's webhooks, read in
+    // one round trip on PostgreSQL.
+    let context = db::tickets::submission_context(conn, tenant_id, s.number.as_str(), now - MISMATCH_WINDOW)?;
+    let filing = context.filing;
     let cipher = env.cipher;
     let found = filing.is_some();
     let matches =
@@ -239,7 +242,7 @@ pub fn submit(
         console: matches!(by, Submitter::Client { console_verified: true, .. }).then_some(Vouched::Verified),
     };
     let mismatch_count = if verification.has_mismatch() {
-        db::tickets::recent_mismatches(conn, tenant_id, s.number.as_str(), now - MISMATCH_WINDOW)? as i32 + 1
+        i32::try_from(context.recent_mismatches).unwrap_or(i32::MAX - 1) + 1
     } else {
         0
     };
@@ -309,7 +312,13 @@ pub fn submit(
         "agency_id": row.agency_id,
         "notification_ids": notified.iter().map(|n| &n.id).collect::<Vec<_>>(),
     }));
-    crate::webhooks::emit(conn, tenant_id, EventType::TicketSubmitted, crate::webhooks::ticket_data(&row))?;
+    crate::webhooks::emit_to(
+        conn,
+        tenant_id,
+        &context.webhooks,
+        EventType::TicketSubmitted,
+        crate::webhooks::ticket_data(&row),
+    )?;
     // Last: appending takes the tenant's chain lock, held until COMMIT, and
     // every submission of the tenant waits for it.
     audit::record(conn, meta, e)?;

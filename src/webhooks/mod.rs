@@ -70,11 +70,23 @@ pub fn body(event: EventType, at: chrono::NaiveDateTime, data: Value) -> String 
 /// Queues `event` for every enabled subscription of `tenant` to it, in the
 /// caller's transaction. Returns how many deliveries were queued.
 pub fn emit(conn: &mut DbConnection, tenant: TenantId, event: EventType, data: Value) -> diesel::QueryResult<usize> {
-    let hooks = db::webhooks::enabled(conn, tenant)?;
-    let now = db::now();
+    let hooks: Vec<_> = db::webhooks::enabled(conn, tenant)?.into_iter().map(|h| (h.id, h.events)).collect();
+    emit_to(conn, tenant, &hooks, event, data)
+}
+
+/// [`emit`] to subscriptions the caller has already read in its
+/// transaction (`(id, events)` of the tenant's enabled ones).
+pub fn emit_to(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    hooks: &[(String, String)],
+    event: EventType,
+    data: Value,
+) -> diesel::QueryResult<usize> {
+    let (tenant, now) = (tenant.to_string(), db::now());
     let mut n = 0;
-    for h in hooks.iter().filter(|h| EventType::split(&h.events).contains(&event)) {
-        queue(conn, &h.tenant_id, &h.id, event, body(event, now, data.clone()), now)?;
+    for (id, _) in hooks.iter().filter(|(_, events)| EventType::split(events).contains(&event)) {
+        queue(conn, &tenant, id, event, body(event, now, data.clone()), now)?;
         n += 1;
     }
     Ok(n)

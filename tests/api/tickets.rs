@@ -309,6 +309,64 @@ async fn a_reset_link_works_once_under_the_policy_and_not_after_it_expires() {
     assert_eq!(burned["items"][0]["details"], json!({"credential": "reset_link", "refusals": 10}));
 }
 
+/// The count behind `flagged` (read with the filing in one round trip on
+/// PostgreSQL): per filing number, unknown numbers too, and only the
+/// tenant's own tickets — another registrar's submissions for the same
+/// number never count.
+#[tokio::test]
+async fn mismatches_are_counted_per_number_within_the_tenant_unknown_numbers_too() {
+    let d = desk().await;
+    let beta = d.app.tenant("beta").await;
+    let mut unknown = request("password_reset");
+    unknown["filing_number"] = json!("沪ICP备87654321号");
+    for _ in 0..2 {
+        assert_eq!(d.app.post("/api/v1/public/beta/tickets", None, unknown.clone()).await.status(), 201);
+    }
+    for _ in 0..3 {
+        d.submit(unknown.clone()).await;
+    }
+    let mut other = request("password_reset");
+    other["filing_number"] = json!("沪ICP备11111111号");
+    d.submit(other).await;
+    d.submit(request("password_reset")).await;
+    let queue: Value = d.app.get("/api/v1/tickets", Some(&d.rita.access)).await.json().await.unwrap();
+    let flags: Vec<(String, bool)> = queue["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["filing_number"].as_str().unwrap().to_owned(), t["flagged"].as_bool().unwrap()))
+        .collect();
+    let f = |n: &str, flagged| (n.to_owned(), flagged);
+    assert_eq!(
+        flags,
+        [
+            f(NUMBER, false),
+            f("沪ICP备11111111号", false),
+            f("沪ICP备87654321号", true),
+            f("沪ICP备87654321号", false),
+            f("沪ICP备87654321号", false),
+        ],
+        "newest first: the third unknown one in acme is flagged, beta's two do not count"
+    );
+    let counts: Vec<i64> = {
+        let mut v = Vec::new();
+        for t in queue["items"].as_array().unwrap() {
+            let id = t["id"].as_str().unwrap();
+            let detail: Value =
+                d.app.get(&format!("/api/v1/tickets/{id}"), Some(&d.rita.access)).await.json().await.unwrap();
+            v.push(detail["mismatch_count"].as_i64().unwrap());
+        }
+        v
+    };
+    // The matching submission (its phone is not the one on file, so it is a
+    // mismatch too) counts the number's earlier mismatches: none.
+    assert_eq!(counts, [1, 1, 3, 2, 1]);
+    let beta_queue: Value = d.app.get("/api/v1/tickets", Some(&beta.admin.access)).await.json().await.unwrap();
+    let beta_flags: Vec<bool> =
+        beta_queue["items"].as_array().unwrap().iter().map(|t| t["flagged"].as_bool().unwrap()).collect();
+    assert_eq!(beta_flags, [false, false]);
+}
+
 #[tokio::test]
 async fn an_unknown_filing_gets_the_same_answer_and_cannot_be_approved() {
     let d = desk().await;

@@ -429,6 +429,62 @@ async fn checkpoints_contacts_and_dead_notifications_reach_subscribers() {
     }
 }
 
+/// A submission reads the tenant's subscriptions with its filing (one round
+/// trip on PostgreSQL): its event is queued for every enabled subscription
+/// to it, and for no other — not one to other events, a disabled or deleted
+/// one, nor another tenant's.
+#[tokio::test]
+async fn a_submission_queues_its_event_for_exactly_the_enabled_subscriptions_to_it() {
+    let d = desk().await;
+    let rx = WebhookReceiver::start().await;
+    let admin = &d.t.admin.access;
+    let (first, _) = d.subscribe(&rx.url(), &["ticket.submitted"]).await;
+    let (second, _) = d.subscribe(&rx.url(), &["ticket.resolved", "ticket.submitted"]).await;
+    let (elsewhere, _) = d.subscribe(&rx.url(), &["ticket.resolved"]).await;
+    let (disabled, _) = d.subscribe(&rx.url(), &["ticket.submitted"]).await;
+    let (deleted, _) = d.subscribe(&rx.url(), &["ticket.submitted"]).await;
+    let resp = d.app.patch(&format!("/api/v1/webhooks/{disabled}"), Some(admin), json!({"enabled": false})).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let resp = d.app.request(reqwest::Method::DELETE, &format!("/api/v1/webhooks/{deleted}"), Some(admin), None).await;
+    assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+    let beta = d.app.tenant("beta").await;
+    let resp = d
+        .app
+        .post("/api/v1/webhooks", Some(&beta.admin.access), json!({"url": rx.url(), "events": ["ticket.submitted"]}))
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let theirs = resp.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned();
+
+    d.ticket("13900001111").await;
+    let resp = d
+        .app
+        .post(
+            "/api/v1/public/acme/tickets",
+            None,
+            json!({"kind": "password_reset", "filing_number": "沪ICP备87654321号", "contact_name": "张三",
+                   "phone": "13900002222", "id_number": ID}),
+        )
+        .await;
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let queued = |log: Vec<Value>| log.iter().map(|l| l["event_type"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    for hook in [&first, &second] {
+        assert_eq!(queued(d.deliveries(hook).await), ["ticket.submitted", "ticket.submitted"], "{hook}");
+    }
+    for hook in [&elsewhere, &disabled] {
+        assert!(d.deliveries(hook).await.is_empty(), "{hook}");
+    }
+    let page: Value = d
+        .app
+        .get(&format!("/api/v1/webhooks/{theirs}/deliveries"), Some(&beta.admin.access))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(page["items"].as_array().unwrap().is_empty(), "{page}");
+    d.run(Duration::zero()).await;
+    assert_eq!(rx.received().len(), 4, "two submissions to two subscriptions, nothing to the others");
+}
+
 #[tokio::test]
 async fn subscriptions_are_a_tenant_admins_and_bad_input_is_named() {
     let d = desk().await;

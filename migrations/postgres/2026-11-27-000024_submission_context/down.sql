@@ -1,0 +1,1 @@
+DROP FUNCTION filingdesk_submission_context(TEXT, TEXT, TIMESTAMP);

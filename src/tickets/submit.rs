@@ -186,7 +186,9 @@ fn reserve_number(
 /// with the tenant and filter on the number; the first statistics
 /// (autovacuum, or the `ANALYZE` after a bulk load) replace it, and the pool
 /// renews its connections every 30 minutes in any case (r2d2's default
-/// lifetime).
+/// lifetime). The filing, its recent mismatches and the tenant's webhooks
+/// are read by one function (`filingdesk_submission_context`), whose
+/// statements PL/pgSQL plans under the same setting as the transaction's own.
 pub fn in_submission<T, E>(
     conn: &mut DbConnection,
     numbers: &NumberBlocks,

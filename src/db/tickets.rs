@@ -298,7 +298,7 @@ pub fn submission_context(
             email_index: f.email_index,
         });
         let recent_mismatches = recent_mismatches(conn, tenant, number, since)?;
-        let webhooks = super::webhooks::enabled(conn, tenant)?.into_iter().map(|w| (w.id, w.events)).collect();
+        let webhooks = super::webhooks::enabled(conn, tenant)?;
         return Ok(SubmissionContext { filing, recent_mismatches, webhooks });
     };
     type Columns =

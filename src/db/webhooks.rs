@@ -79,14 +79,14 @@ pub fn list(
     q.load(conn)
 }
 
-/// Every enabled subscription of `tenant` (the event filter is applied by
-/// the caller: events are a space-separated list).
-pub fn enabled(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<Vec<WebhookRow>> {
+/// The tenant's enabled subscriptions as event emission needs them: each
+/// one's id and its stored (space-separated) events.
+pub fn enabled(conn: &mut DbConnection, tenant: TenantId) -> QueryResult<Vec<(String, String)>> {
     webhooks::table
         .filter(webhooks::tenant_id.eq(tenant.to_string()))
         .filter(webhooks::deleted_at.is_null())
         .filter(webhooks::enabled.eq(true))
-        .select(WebhookRow::as_select())
+        .select((webhooks::id, webhooks::events))
         .load(conn)
 }
 

@@ -70,7 +70,7 @@ pub fn body(event: EventType, at: chrono::NaiveDateTime, data: Value) -> String 
 /// Queues `event` for every enabled subscription of `tenant` to it, in the
 /// caller's transaction. Returns how many deliveries were queued.
 pub fn emit(conn: &mut DbConnection, tenant: TenantId, event: EventType, data: Value) -> diesel::QueryResult<usize> {
-    let hooks: Vec<_> = db::webhooks::enabled(conn, tenant)?.into_iter().map(|h| (h.id, h.events)).collect();
+    let hooks = db::webhooks::enabled(conn, tenant)?;
     emit_to(conn, tenant, &hooks, event, data)
 }
 

@@ -25,6 +25,10 @@ pub const REQUEST_ID_HEADER: HeaderName = HeaderName::from_static("x-request-id"
 /// Installs the global tracing subscriber (once; later calls are no-ops).
 pub fn init(settings: &Settings) {
     let filter = EnvFilter::try_new(&settings.log_filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    // The asynchronous PostgreSQL driver writes every statement's parameters
+    // at debug level (db::pipeline): never below info, whatever the filter
+    // asks, so no bound value reaches the log.
+    let filter = filter.add_directive("tokio_postgres=info".parse().expect("a valid directive"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_target(false);
     let _ = match settings.log_format {
         // Each line carries the fields of the span it was written in: the

@@ -172,6 +172,9 @@ pub struct Db {
     /// On PostgreSQL, the connections of tenant reads ([`Db::read_for`]),
     /// never used for anything else: each keeps the tenant of its last read.
     pub(super) reads: Option<Pool<Manager>>,
+    /// On PostgreSQL, connections for reads sent as one pipeline
+    /// ([`Db::pipelined`]).
+    pipelined: Option<super::Pipelined>,
     pub(super) backend: Backend,
     /// The SQLite file, watched by [`Db::ping`].
     pub(super) sqlite_path: Option<std::path::PathBuf>,
@@ -278,12 +281,17 @@ impl Db {
         let reads = matches!(url.backend, Backend::Postgres).then(|| {
             builder(0, READ_CHECKOUT_TIMEOUT).build_unchecked(Manager { url: url.clone(), tenant_reads: true })
         });
+        let pipelined = match url.backend {
+            Backend::Postgres => super::Pipelined::for_url(url, pool_size as usize),
+            Backend::Sqlite => None,
+        };
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));
         let workers = crate::workers::Workers::start("db", pool_size as usize, Some(admission.clone()))
             .context("cannot start the database workers")?;
         let db = Self {
             pool,
             reads,
+            pipelined,
             backend: url.backend,
             sqlite_path: url.sqlite_path().map(Into::into),
             admission,
@@ -299,6 +307,13 @@ impl Db {
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// On PostgreSQL, the connections that send a tenant read in the same
+    /// flight as the statement entering the tenant (`None` on SQLite, or
+    /// when the URL needs libpq: [`super::Pipelined::for_url`]).
+    pub fn pipelined(&self) -> Option<&super::Pipelined> {
+        self.pipelined.as_ref()
     }
 
     /// Applies every embedded migration not yet applied.

@@ -81,7 +81,7 @@ impl StandingCheck {
     /// The roles the database may find, as stored (agents never pass
     /// there: their agency comes from their row, so a row that says agent
     /// is refused whatever the route allows).
-    fn role_names(&self) -> Vec<&'static str> {
+    pub(super) fn role_names(&self) -> Vec<&'static str> {
         use crate::domain::role::Role;
         self.roles.iter().filter(|r| **r != Role::Agent).map(|r| r.as_str()).collect()
     }

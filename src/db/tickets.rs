@@ -347,6 +347,47 @@ pub struct QueueFilter {
     pub filing_number: Option<String>,
 }
 
+/// The queue page's query, boxed for whichever backend loads it: the
+/// two-backend connection ([`queue`]) or the pipelined one ([`queue_pipelined`]).
+macro_rules! queue_query {
+    ($tenant:expr, $f:expr, $before_id:expr, $limit:expr) => {{
+        let (f, before_id): (&QueueFilter, Option<&str>) = ($f, $before_id);
+        let mut q = tickets::table
+            .filter(tickets::tenant_id.eq($tenant.to_string()))
+            .select(QueueRow::as_select())
+            .order(tickets::id.desc())
+            .limit($limit)
+            .into_boxed();
+        if let Some(s) = &f.status {
+            q = q.filter(tickets::status.eq(s.clone()));
+        }
+        if let Some(k) = &f.kind {
+            q = q.filter(tickets::kind.eq(k.clone()));
+        }
+        match &f.assignee {
+            None => {}
+            Some(None) => q = q.filter(tickets::assignee_id.is_null()),
+            Some(Some(a)) => q = q.filter(tickets::assignee_id.eq(a.clone())),
+        }
+        if let Some(b) = f.sla_breached {
+            q = q.filter(tickets::sla_breached.eq(b));
+        }
+        if let Some(a) = &f.agency {
+            q = q.filter(tickets::agency_id.eq(a.clone()));
+        }
+        if let Some(fi) = &f.filing {
+            q = q.filter(tickets::filing_id.eq(fi.clone()));
+        }
+        if let Some(n) = &f.filing_number {
+            q = q.filter(tickets::filing_number.eq(n.clone()));
+        }
+        if let Some(b) = before_id {
+            q = q.filter(tickets::id.lt(b.to_owned()));
+        }
+        q
+    }};
+}
+
 /// Newest first (ids are UUIDv7), after the keyset cursor `before_id`.
 pub fn queue(
     conn: &mut DbConnection,
@@ -355,39 +396,26 @@ pub fn queue(
     before_id: Option<&str>,
     limit: i64,
 ) -> QueryResult<Vec<QueueRow>> {
-    let mut q = tickets::table
-        .filter(tickets::tenant_id.eq(tenant.to_string()))
-        .select(QueueRow::as_select())
-        .order(tickets::id.desc())
-        .limit(limit)
-        .into_boxed();
-    if let Some(s) = &f.status {
-        q = q.filter(tickets::status.eq(s.clone()));
-    }
-    if let Some(k) = &f.kind {
-        q = q.filter(tickets::kind.eq(k.clone()));
-    }
-    match &f.assignee {
-        None => {}
-        Some(None) => q = q.filter(tickets::assignee_id.is_null()),
-        Some(Some(a)) => q = q.filter(tickets::assignee_id.eq(a.clone())),
-    }
-    if let Some(b) = f.sla_breached {
-        q = q.filter(tickets::sla_breached.eq(b));
-    }
-    if let Some(a) = &f.agency {
-        q = q.filter(tickets::agency_id.eq(a.clone()));
-    }
-    if let Some(fi) = &f.filing {
-        q = q.filter(tickets::filing_id.eq(fi.clone()));
-    }
-    if let Some(n) = &f.filing_number {
-        q = q.filter(tickets::filing_number.eq(n.clone()));
-    }
-    if let Some(b) = before_id {
-        q = q.filter(tickets::id.lt(b.to_owned()));
-    }
-    q.load(conn)
+    queue_query!(tenant, f, before_id, limit).load(conn)
+}
+
+/// [`queue`] for a staff member whose standing `check` confirms, the tenant
+/// entered and the page sent in one flight ([`super::Pipelined`]).
+pub async fn queue_pipelined(
+    reads: &super::Pipelined,
+    tenant: TenantId,
+    check: super::StandingCheck,
+    f: QueueFilter,
+    before_id: Option<String>,
+    limit: i64,
+) -> Result<Vec<QueueRow>, super::DbError> {
+    use futures_util::FutureExt;
+    reads
+        .read_for_staff(tenant, check, move |mut conn| {
+            let q = queue_query!(tenant, &f, before_id.as_deref(), limit);
+            diesel_async::RunQueryDsl::load(q, &mut conn).boxed()
+        })
+        .await
 }
 
 pub fn insert_comment(conn: &mut DbConnection, row: &CommentRow) -> QueryResult<()> {

@@ -179,6 +179,24 @@ impl StaffClaims {
         })
         .await
     }
+    /// For a read of one statement that PostgreSQL can take in the flight
+    /// that enters the tenant and confirms the standing ([`db::Pipelined`]):
+    /// the connections, the tenant and the check; `None` where
+    /// [`StaffClaims::read_for`] must be used instead (SQLite; agents, whose
+    /// agency comes from their row).
+    pub fn pipelined<'d>(
+        &self,
+        db: &'d db::Db,
+        roles: &'static [Role],
+    ) -> Result<Option<(&'d db::Pipelined, TenantId, db::StandingCheck)>, ApiError> {
+        let tenant = self.tenant.ok_or_else(|| ApiError::forbidden("your role may not do this"))?;
+        Ok(match db.pipelined() {
+            Some(reads) if !self.agent => {
+                Some((reads, tenant, db::StandingCheck { staff: self.id, epoch: self.epoch, roles }))
+            }
+            _ => None,
+        })
+    }
 }
 
 /// A staff member confirmed by [`StaffClaims::read_for`] in one of the

@@ -474,3 +474,115 @@ async fn tenant_reads_on_one_reused_connection_each_see_only_their_tenant() {
     let all: i64 = app.db.run(|conn| filings::table.count().get_result(conn).map_err(DbError::from)).await.unwrap();
     assert_eq!(all, 3);
 }
+
+/// The queue page's pipelined reads (`db::Pipelined`, PostgreSQL only):
+/// the statement entering the tenant and the read go out in one flight, so
+/// the read must still run after the tenant is entered — on a fresh
+/// connection (nothing prepared yet) and on a reused one. One connection,
+/// alternating between alpha and bravo with a query that has no tenant
+/// filter; a refused standing in between, whose read's result is never
+/// given back; and no write.
+#[tokio::test]
+async fn pipelined_reads_on_one_reused_connection_each_see_only_their_tenant() {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use filingdesk::db::schema::{filings, tenants};
+    use filingdesk::db::{DbError, StandingCheck};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::domain::role::Role;
+    use futures_util::FutureExt;
+
+    let Some((app, a, b)) = postgres_with_one_and_two_filings().await else { return };
+    let reads = app.db.pipelined().expect("PostgreSQL reads are pipelined");
+    let (alpha, bravo) = (TenantId::parse(&a.id).unwrap(), TenantId::parse(&b.id).unwrap());
+    let admin = |t: &crate::helpers::Tenant| StaffId::parse(&crate::helpers::token_subject(&t.admin.access)).unwrap();
+    let check = |staff| StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
+
+    // (filings seen with no tenant filter, the server process of the connection)
+    let read = |tenant: TenantId, staff: StaffId| {
+        reads.read_for_staff(tenant, check(staff), |mut conn| {
+            async move {
+                let seen: i64 = filings::table.count().get_result(&mut conn).await?;
+                let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+                    .get_result(&mut conn)
+                    .await?;
+                Ok((seen, pid))
+            }
+            .boxed()
+        })
+    };
+    let (_, pid) = read(alpha, admin(&a)).await.unwrap();
+    for _ in 0..5 {
+        assert_eq!(read(alpha, admin(&a)).await.unwrap(), (1, pid));
+        assert_eq!(read(bravo, admin(&b)).await.unwrap(), (2, pid), "one connection, reused");
+    }
+
+    // Bravo's admin is no staff of alpha: refused, and the read's rows (run
+    // under bravo, the connection's last tenant) are not handed out.
+    let refused = read(alpha, admin(&b)).await;
+    assert!(matches!(refused, Err(DbError::NotInStanding)), "{refused:?}");
+    assert_eq!(read(alpha, admin(&a)).await.unwrap(), (1, pid), "alpha's again, on the same connection");
+
+    // Read-only for its whole session.
+    let write = reads
+        .read_for_staff(alpha, check(admin(&a)), |mut conn| {
+            diesel::update(tenants::table).set(tenants::name.eq("taken")).execute(&mut conn).boxed()
+        })
+        .await;
+    assert!(write.is_err(), "a pipelined read wrote: {write:?}");
+    assert_eq!(read(alpha, admin(&a)).await.unwrap(), (1, pid), "a failed read leaves a good connection in the pool");
+}
+
+/// The pipelined reads connect as libpq would for the URL's `sslmode`:
+/// encrypted by default (`prefer`; the PostgreSQL of CI offers TLS),
+/// in the clear with `sslmode=disable`; a URL with an option only libpq
+/// knows (`sslrootcert`, `sslmode=verify-full`) keeps the synchronous reads.
+#[tokio::test]
+async fn pipelined_reads_connect_as_the_urls_sslmode_says() {
+    use diesel_async::RunQueryDsl;
+    use filingdesk::db::{DatabaseUrl, Pipelined, StandingCheck};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::domain::role::Role;
+    use futures_util::FutureExt;
+
+    let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
+    let tenant = TenantId::parse(&a.id).unwrap();
+    let staff = StaffId::parse(&crate::helpers::token_subject(&a.admin.access)).unwrap();
+    // Whether the pipelined connection that served a read is encrypted, as
+    // PostgreSQL sees it (asked on a connection of its own: the tenant role
+    // may not read another role's session statistics).
+    let database_url = app.database_url();
+    let encrypted = |reads: Option<Pipelined>| {
+        let database_url = database_url.clone();
+        async move {
+            let check = StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
+            let pid = reads
+                .expect("pipelined")
+                .read_for_staff(tenant, check, |mut conn| {
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+                        .get_result::<i32>(&mut conn)
+                        .boxed()
+                })
+                .await
+                .unwrap();
+            use diesel::Connection;
+            let mut admin = diesel::PgConnection::establish(&database_url).unwrap();
+            let ssl = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+                "(SELECT ssl FROM pg_stat_ssl WHERE pid = {pid})"
+            )));
+            diesel::RunQueryDsl::get_result::<bool>(ssl, &mut admin).unwrap()
+        }
+    };
+    // The test databases' URLs say `sslmode=disable` (helpers::pg_server_url).
+    let url = |options: &str| {
+        let full = app.database_url();
+        let base = full.split_once('?').map_or(full.as_str(), |(base, _)| base);
+        DatabaseUrl::parse(&format!("{base}{options}")).unwrap()
+    };
+    let reads = |options: &str| Pipelined::for_url(&url(options), 2);
+    assert!(encrypted(reads("")).await, "sslmode=prefer (the default) encrypts when the server offers it");
+    assert!(encrypted(reads("?sslmode=require")).await);
+    assert!(!encrypted(reads("?sslmode=disable")).await);
+    assert!(reads("?sslmode=verify-full").is_none());
+    assert!(reads("?sslrootcert=/etc/ssl/certs/ca.pem").is_none());
+}

@@ -45,13 +45,20 @@ async fn readyz_is_503_when_the_database_is_gone() {
 async fn the_pool_heals_after_its_connections_are_killed() {
     let app = spawn_app().await;
     let t = app.tenant("acme").await;
-    for write in [false, true] {
+    // A read, a write, and the queue page (on PostgreSQL pipelined, on
+    // connections of its own).
+    for (write, queue) in [(false, true), (false, false), (true, false)] {
+        if queue {
+            assert_eq!(app.get("/api/v1/tickets", Some(&t.admin.access)).await.status(), 200, "a connection to kill");
+        }
         if let Some(kill) = app.connection_killer() {
             kill();
         }
         let mut statuses = Vec::new();
         for n in 0..12 {
-            let resp = if write {
+            let resp = if queue {
+                app.get("/api/v1/tickets", Some(&t.admin.access)).await
+            } else if write {
                 app.post(
                     "/api/v1/staff",
                     Some(&t.admin.access),

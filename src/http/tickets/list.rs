@@ -15,6 +15,9 @@ use crate::http::caller::Bearer;
 use crate::http::extract::{Page, PageParams, Query};
 use crate::http::AppState;
 
+/// Who may read the queue (agents: their agency's tickets).
+const QUEUE_ROLES: &[Role] = &[Role::TenantAdmin, Role::Reviewer, Role::Agent];
+
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct QueueQuery {
@@ -29,7 +32,7 @@ pub struct QueueQuery {
 
 /// The review queue, newest first.
 ///
-/// Filters by status, kind, assignee (`me`, `none` or a staff id), SLA breach and filing number; keyset paging. Agents see their agency's tickets only. API clients need `tickets:read`. A staff member's standing is confirmed in the round trip before the page, with no transaction around them.
+/// Filters by status, kind, assignee (`me`, `none` or a staff id), SLA breach and filing number; keyset paging. Agents see their agency's tickets only. API clients need `tickets:read`. A staff member's standing is confirmed by the statement sent just before the page, in the same flight, with no transaction around them.
 #[utoipa::path(
     tag = "tickets",
     params(QueueQuery, PageParams),
@@ -76,13 +79,20 @@ pub async fn list_tickets(
     let rows = match bearer {
         // The busiest route: one trip to the pool, the tenant entered and the
         // standing confirmed in one round trip, the page in one statement.
-        Bearer::Staff(me) => {
-            me.read_for(&state.db, &[Role::TenantAdmin, Role::Reviewer, Role::Agent], move |conn, me| {
-                let filter = QueueFilter { agency: me.agency_scope.clone(), ..filter };
-                Ok(db::tickets::queue(conn, me.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
-            })
-            .await?
-        }
+        Bearer::Staff(me) => match me.pipelined(&state.db, QUEUE_ROLES)? {
+            // On PostgreSQL: the tenant entered, the standing confirmed and
+            // the page sent in one flight, from this task.
+            Some((reads, tenant, check)) => {
+                db::tickets::queue_pipelined(reads, tenant, check, filter, page.after.clone(), page.limit + 1).await?
+            }
+            None => {
+                me.read_for(&state.db, QUEUE_ROLES, move |conn, me| {
+                    let filter = QueueFilter { agency: me.agency_scope.clone(), ..filter };
+                    Ok(db::tickets::queue(conn, me.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
+                })
+                .await?
+            }
+        },
         Bearer::Client(c) => {
             state
                 .db

@@ -1,0 +1,203 @@
+//! Tenant reads on PostgreSQL sent as one pipeline: the statement that
+//! enters the tenant (and confirms the staff member's standing) and the read
+//! go to the server in one flight, from the request's own task, on
+//! connections of their own ([`Pipelined`]). The synchronous driver waits
+//! for each answer before it sends the next statement, and runs on a
+//! database worker thread: two round trips and two thread hand-offs per
+//! queue page, which cost the server more than the page itself (BENCHMARKS
+//! "Tenth part"). SQLite, agents and every write stay on [`super::Db`]'s
+//! synchronous pool.
+//!
+//! The connections are what [`super::Manager`] opens for tenant reads: the
+//! role `filingdesk_tenant`, read-only for the whole session, plans kept.
+//! Each read enters its tenant first, so a connection's last tenant never
+//! leaks into the next read.
+
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::{ConnectionError, ConnectionResult, QueryResult};
+use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
+
+use super::tenancy::{filingdesk_enter_tenant, StandingCheck};
+use super::{DatabaseUrl, DbError};
+use crate::domain::ids::TenantId;
+
+/// The session of every pipelined connection, as [`super::Manager`] sets it
+/// for tenant reads.
+const SESSION: &str = "SET default_transaction_read_only = on; SET plan_cache_mode = auto; SET ROLE filingdesk_tenant";
+
+/// How long a read waits for a connection before it is answered 503, as
+/// for the synchronous tenant reads.
+const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Connections for pipelined tenant reads.
+#[derive(Clone)]
+pub struct Pipelined {
+    pool: Pool<AsyncPgConnection>,
+}
+
+impl std::fmt::Debug for Pipelined {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipelined").field("status", &self.pool.status()).finish()
+    }
+}
+
+impl Pipelined {
+    /// Connections to `url` (opened on first use), or `None` when the URL
+    /// holds a libpq option the asynchronous driver does not know (such as
+    /// `sslrootcert` or `sslmode=verify-full`): those reads then keep the
+    /// synchronous path, which honours every libpq option.
+    pub fn for_url(url: &DatabaseUrl, size: usize) -> Option<Self> {
+        let config = match tokio_postgres::Config::from_str(&url.target) {
+            Ok(config) => Arc::new(config),
+            Err(e) => {
+                tracing::warn!(error = %e, "the database URL has options the pipelined reads cannot honour; \
+                     tenant reads stay on the synchronous driver");
+                return None;
+            }
+        };
+        let mut manager = ManagerConfig::default();
+        // Like the synchronous pool, connections are not tested on every
+        // checkout: a read that fails tests its own connection (`read_for_staff`).
+        manager.recycling_method = RecyclingMethod::Fast;
+        manager.custom_setup = Box::new(move |_| establish(config.clone()).boxed());
+        let manager = AsyncDieselConnectionManager::new_with_config(url.target.clone(), manager);
+        let pool = Pool::builder(manager).max_size(size).build().ok()?;
+        Some(Self { pool })
+    }
+
+    /// Enters `tenant` confirming `check` (see [`super::Db::read_for_staff`])
+    /// and runs `read` in the same flight: `read`'s statements are sent right
+    /// behind the entering one, without waiting for its answer. PostgreSQL
+    /// runs them in order; when the standing is refused, `read`'s result is
+    /// thrown away (it ran under the connection's previous tenant, whose
+    /// row-level security and the read's own tenant filter together show it
+    /// nothing of this tenant, and it is never looked at).
+    pub async fn read_for_staff<T, F>(&self, tenant: TenantId, check: StandingCheck, read: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>>,
+    {
+        let conn = self.checkout().await?;
+        let held = std::time::Instant::now();
+        let (staff, epoch, roles) = (Some(check.staff.to_string()), check.epoch, check.role_names());
+        let mut entering = &*conn;
+        // Polled in order on each wake: the entering statement is handed to
+        // the connection before the read's (a prepared statement is sent on
+        // the first poll; one not yet prepared holds the connection's
+        // statement cache until it is, and the read's waits for that lock).
+        let (entered, result) = futures_util::join!(
+            diesel::select(filingdesk_enter_tenant(tenant.to_string(), staff, epoch, roles))
+                .get_result::<bool>(&mut entering),
+            read(&conn)
+        );
+        tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
+        match entered.map_err(DbError::from_standing) {
+            Err(e @ (DbError::NotInStanding | DbError::PasswordChangeRequired | DbError::RoleNotAllowed)) => Err(e),
+            Err(e) => Err(self.after_failure(conn, e).await),
+            Ok(_) => match result {
+                Ok(v) => Ok(v),
+                Err(e) => Err(self.after_failure(conn, DbError::Query(e)).await),
+            },
+        }
+    }
+
+    async fn checkout(&self) -> Result<Object<AsyncPgConnection>, DbError> {
+        match tokio::time::timeout(CHECKOUT_TIMEOUT, self.pool.get()).await {
+            Err(_) => Err(DbError::Busy),
+            Ok(Ok(conn)) => Ok(conn),
+            Ok(Err(PoolError::Backend(e))) => Err(DbError::Unreachable(e.to_string())),
+            Ok(Err(e)) => Err(DbError::Unreachable(e.to_string())),
+        }
+    }
+
+    /// After a failed read: is the connection itself still good? One that
+    /// is not (the server restarted or ended the session) leaves the pool,
+    /// and the failure is [`DbError::Lost`] (503), whatever PostgreSQL said
+    /// as it went, as on the synchronous pool.
+    async fn after_failure(&self, conn: Object<AsyncPgConnection>, error: DbError) -> DbError {
+        let mut conn = conn;
+        if (*conn).batch_execute("SELECT 1").await.is_ok() {
+            return error;
+        }
+        drop(Object::take(conn));
+        DbError::Lost(Box::new(error))
+    }
+}
+
+/// Opens one connection: TLS as libpq would for `sslmode` (`disable`: none;
+/// `prefer`, the default, and `require`: encrypted when the server offers it,
+/// without verifying its certificate — libpq's meaning of those modes), then
+/// the tenant reads' session.
+async fn establish(config: Arc<tokio_postgres::Config>) -> ConnectionResult<AsyncPgConnection> {
+    let bad = |e: tokio_postgres::Error| ConnectionError::BadConnection(e.to_string());
+    let mut conn = match config.get_ssl_mode() {
+        tokio_postgres::config::SslMode::Disable => {
+            let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(bad)?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+        }
+        _ => {
+            let tls = tokio_postgres_rustls::MakeRustlsConnect::new(encrypt_only());
+            let (client, connection) = config.connect(tls).await.map_err(bad)?;
+            AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+        }
+    };
+    conn.batch_execute(SESSION).await.map_err(ConnectionError::CouldntSetupConfiguration)?;
+    Ok(conn)
+}
+
+/// A TLS client that encrypts without checking who answers: what libpq's
+/// `sslmode=prefer` and `require` do. Modes that verify are not parsed by
+/// the asynchronous driver and keep the synchronous path ([`Pipelined::for_url`]).
+fn encrypt_only() -> rustls::ClientConfig {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("ring supports the default protocol versions")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(EncryptOnly(provider)))
+        .with_no_client_auth()
+}
+
+#[derive(Debug)]
+struct EncryptOnly(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for EncryptOnly {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

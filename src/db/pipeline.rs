@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::{ConnectionError, ConnectionResult, QueryResult};
-use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
+use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::future::BoxFuture;
@@ -35,6 +35,12 @@ const SESSION: &str = "SET default_transaction_read_only = on; SET plan_cache_mo
 /// How long a read waits for a connection before it is answered 503, as
 /// for the synchronous tenant reads.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// How long a connection serves before it is replaced, as the synchronous
+/// pool's are (r2d2's default): these sessions keep the generic plans
+/// PostgreSQL makes for their statements, and a plan made while a table was
+/// small is only made again on a new connection.
+pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
 /// Connections for pipelined tenant reads.
 #[derive(Clone)]
@@ -54,6 +60,12 @@ impl Pipelined {
     /// `sslrootcert` or `sslmode=verify-full`): those reads then keep the
     /// synchronous path, which honours every libpq option.
     pub fn for_url(url: &DatabaseUrl, size: usize) -> Option<Self> {
+        Self::with_lifetime(url, size, MAX_LIFETIME)
+    }
+
+    /// [`Pipelined::for_url`] whose connections are replaced once they are
+    /// `lifetime` old, at their next checkout.
+    pub fn with_lifetime(url: &DatabaseUrl, size: usize, lifetime: Duration) -> Option<Self> {
         let config = match tokio_postgres::Config::from_str(&url.target) {
             Ok(config) => Arc::new(config),
             Err(e) => {
@@ -68,7 +80,14 @@ impl Pipelined {
         manager.recycling_method = RecyclingMethod::Fast;
         manager.custom_setup = Box::new(move |_| establish(config.clone()).boxed());
         let manager = AsyncDieselConnectionManager::new_with_config(url.target.clone(), manager);
-        let pool = Pool::builder(manager).max_size(size).build().ok()?;
+        let renew = Hook::sync_fn(move |_, metrics| {
+            if metrics.age() < lifetime {
+                Ok(())
+            } else {
+                Err(HookError::message("renewed at the end of its lifetime"))
+            }
+        });
+        let pool = Pool::builder(manager).max_size(size).pre_recycle(renew).build().ok()?;
         Some(Self { pool })
     }
 

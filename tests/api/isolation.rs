@@ -586,3 +586,37 @@ async fn pipelined_reads_connect_as_the_urls_sslmode_says() {
     assert!(reads("?sslmode=verify-full").is_none());
     assert!(reads("?sslrootcert=/etc/ssl/certs/ca.pem").is_none());
 }
+
+/// Pipelined connections are renewed once they have served their lifetime
+/// (30 minutes in production, as the synchronous pool's), so that the
+/// generic plans their sessions keep are made again.
+#[tokio::test]
+async fn pipelined_connections_are_renewed_at_the_end_of_their_lifetime() {
+    use diesel_async::RunQueryDsl;
+    use filingdesk::db::{DatabaseUrl, Pipelined, StandingCheck};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::domain::role::Role;
+    use futures_util::FutureExt;
+
+    let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
+    let tenant = TenantId::parse(&a.id).unwrap();
+    let staff = StaffId::parse(&crate::helpers::token_subject(&a.admin.access)).unwrap();
+    let url = DatabaseUrl::parse(&app.database_url()).unwrap();
+    async fn backend_pid(reads: &Pipelined, tenant: TenantId, staff: StaffId) -> i32 {
+        let check = StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
+        reads
+            .read_for_staff(tenant, check, |mut conn| {
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+                    .get_result::<i32>(&mut conn)
+                    .boxed()
+            })
+            .await
+            .unwrap()
+    }
+    let kept = Pipelined::for_url(&url, 2).unwrap();
+    let first = backend_pid(&kept, tenant, staff).await;
+    assert_eq!(backend_pid(&kept, tenant, staff).await, first, "a young connection is reused");
+    let renewed = Pipelined::with_lifetime(&url, 2, std::time::Duration::ZERO).unwrap();
+    let first = backend_pid(&renewed, tenant, staff).await;
+    assert_ne!(backend_pid(&renewed, tenant, staff).await, first, "an old one is replaced");
+}

@@ -53,19 +53,35 @@ pub fn find_by_client_id(conn: &mut DbConnection, client_id: &str) -> QueryResul
         .optional()
 }
 
+/// The scopes of the client of a token while it is in standing, for either
+/// connection ([`in_standing`], [`in_standing_pipelined`]).
+macro_rules! in_standing_query {
+    ($tenant:expr, $id:expr, $epoch:expr) => {
+        api_clients::table
+            .inner_join(tenants::table)
+            .filter(api_clients::tenant_id.eq($tenant.to_string()))
+            .filter(api_clients::id.eq($id))
+            .filter(api_clients::revoked_at.is_null())
+            .filter(api_clients::secret_epoch.eq($epoch))
+            .filter(tenants::status.eq("active"))
+            .select(api_clients::scopes)
+    };
+}
+
 /// Whether the client of a token is still in standing: not revoked, the
 /// secret not rotated since (`epoch`), its tenant active.
 pub fn in_standing(conn: &mut DbConnection, tenant: TenantId, id: &str, epoch: i32) -> QueryResult<Option<String>> {
-    api_clients::table
-        .inner_join(tenants::table)
-        .filter(api_clients::tenant_id.eq(tenant.to_string()))
-        .filter(api_clients::id.eq(id))
-        .filter(api_clients::revoked_at.is_null())
-        .filter(api_clients::secret_epoch.eq(epoch))
-        .filter(tenants::status.eq("active"))
-        .select(api_clients::scopes)
-        .first(conn)
-        .optional()
+    in_standing_query!(tenant, id, epoch).first(conn).optional()
+}
+
+/// [`in_standing`] on a pipelined connection ([`super::Pipelined`]).
+pub async fn in_standing_pipelined(
+    mut conn: &diesel_async::AsyncPgConnection,
+    tenant: TenantId,
+    id: String,
+    epoch: i32,
+) -> QueryResult<Option<String>> {
+    diesel_async::RunQueryDsl::first(in_standing_query!(tenant, id, epoch), &mut conn).await.optional()
 }
 
 /// Newest first, revoked ones left out, after the keyset cursor `before_id`.

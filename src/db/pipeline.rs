@@ -5,8 +5,8 @@
 //! for each answer before it sends the next statement, and runs on a
 //! database worker thread: two round trips and two thread hand-offs per
 //! queue page, which cost the server more than the page itself (BENCHMARKS
-//! "Tenth part"). SQLite, agents and every write stay on [`super::Db`]'s
-//! synchronous pool.
+//! "Tenth part"). Staff and API clients reading the queue go this way;
+//! SQLite, agents and every write stay on [`super::Db`]'s synchronous pool.
 //!
 //! The connections are what [`super::Manager`] opens for tenant reads: the
 //! role `filingdesk_tenant`, read-only for the whole session, plans kept.
@@ -102,9 +102,28 @@ impl Pipelined {
     where
         F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>>,
     {
+        self.read_entering(tenant, Some(check), read).await
+    }
+
+    /// [`Pipelined::read_for_staff`] for a caller whose standing `read`
+    /// confirms itself (an API client's row, read in the same flight).
+    pub async fn read_for<T, F>(&self, tenant: TenantId, read: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>>,
+    {
+        self.read_entering(tenant, None, read).await
+    }
+
+    async fn read_entering<T, F>(&self, tenant: TenantId, check: Option<StandingCheck>, read: F) -> Result<T, DbError>
+    where
+        F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>>,
+    {
         let conn = self.checkout().await?;
         let held = std::time::Instant::now();
-        let (staff, epoch, roles) = (Some(check.staff.to_string()), check.epoch, check.role_names());
+        let (staff, epoch, roles) = match &check {
+            Some(check) => (Some(check.staff.to_string()), check.epoch, check.role_names()),
+            None => (None, 0, Vec::new()),
+        };
         let mut entering = &*conn;
         // Polled in order on each wake: the entering statement is handed to
         // the connection before the read's (a prepared statement is sent on

@@ -418,6 +418,35 @@ pub async fn queue_pipelined(
         .await
 }
 
+/// [`queue`] for an API client, the tenant entered, the client's standing
+/// (`super::api_clients::in_standing`: its scopes, `None` when it is not in
+/// standing) and the page sent in one flight ([`super::Pipelined`]). The
+/// caller confirms the standing and drops the page if it is refused.
+pub async fn queue_pipelined_for_client(
+    reads: &super::Pipelined,
+    tenant: TenantId,
+    client: (String, i32),
+    f: QueueFilter,
+    before_id: Option<String>,
+    limit: i64,
+) -> Result<(Option<String>, Vec<QueueRow>), super::DbError> {
+    use futures_util::FutureExt;
+    reads
+        .read_for(tenant, move |mut conn| {
+            async move {
+                let (id, epoch) = client;
+                let q = queue_query!(tenant, &f, before_id.as_deref(), limit);
+                // In this order: the standing, then the page.
+                futures_util::try_join!(
+                    super::api_clients::in_standing_pipelined(conn, tenant, id, epoch),
+                    diesel_async::RunQueryDsl::load(q, &mut conn)
+                )
+            }
+            .boxed()
+        })
+        .await
+}
+
 pub fn insert_comment(conn: &mut DbConnection, row: &CommentRow) -> QueryResult<()> {
     diesel::insert_into(ticket_comments::table).values(row).execute(conn).map(drop)
 }

@@ -36,7 +36,7 @@ pub fn insufficient_scope() -> ApiError {
 pub struct ClientClaims {
     pub id: String,
     pub tenant: TenantId,
-    epoch: i32,
+    pub epoch: i32,
     scopes: Scopes,
 }
 
@@ -52,7 +52,13 @@ impl ClientClaims {
     /// its tenant suspended; 403 `insufficient_scope` unless both the token
     /// and the client (still) hold `scope`.
     pub fn confirm(&self, conn: &mut DbConnection, scope: Scope) -> Result<CurrentClient, ApiError> {
-        let stored = db::api_clients::in_standing(conn, self.tenant, &self.id, self.epoch)?
+        self.confirm_as_stored(db::api_clients::in_standing(conn, self.tenant, &self.id, self.epoch)?, scope)
+    }
+
+    /// [`ClientClaims::confirm`] with the client's scopes as
+    /// `db::api_clients::in_standing` read them (`None`: not in standing).
+    pub fn confirm_as_stored(&self, stored: Option<String>, scope: Scope) -> Result<CurrentClient, ApiError> {
+        let stored = stored
             .ok_or(ApiError::Unauthorized("the API client was revoked, its secret rotated, or its tenant suspended"))?;
         let held = Scopes::from_oauth(&stored).is_some_and(|s| s.contains(scope));
         if !(held && self.scopes.contains(scope)) {

@@ -93,15 +93,33 @@ pub async fn list_tickets(
                 .await?
             }
         },
-        Bearer::Client(c) => {
-            state
-                .db
-                .read_for(c.tenant, move |conn| -> Result<_, ApiError> {
-                    c.confirm(conn, Scope::TicketsRead)?;
-                    Ok(db::tickets::queue(conn, c.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
-                })
-                .await?
-        }
+        Bearer::Client(c) => match state.db.pipelined() {
+            // The tenant entered, the client's standing read and the page
+            // sent in one flight; the page is dropped if the standing fails.
+            Some(reads) => {
+                let client = (c.id.clone(), c.epoch);
+                let (stored, rows) = db::tickets::queue_pipelined_for_client(
+                    reads,
+                    c.tenant,
+                    client,
+                    filter,
+                    page.after.clone(),
+                    page.limit + 1,
+                )
+                .await?;
+                c.confirm_as_stored(stored, Scope::TicketsRead)?;
+                rows
+            }
+            None => {
+                state
+                    .db
+                    .read_for(c.tenant, move |conn| -> Result<_, ApiError> {
+                        c.confirm(conn, Scope::TicketsRead)?;
+                        Ok(db::tickets::queue(conn, c.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
+                    })
+                    .await?
+            }
+        },
     };
     Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), TicketSummary::from)))
 }

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::{ConnectionError, ConnectionResult, QueryResult};
-use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool, PoolError};
+use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::future::BoxFuture;
@@ -137,10 +137,10 @@ impl Pipelined {
         tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
         match entered.map_err(DbError::from_standing) {
             Err(e @ (DbError::NotInStanding | DbError::PasswordChangeRequired | DbError::RoleNotAllowed)) => Err(e),
-            Err(e) => Err(self.after_failure(conn, e).await),
+            Err(e) => Err(after_failure(conn, e).await),
             Ok(_) => match result {
                 Ok(v) => Ok(v),
-                Err(e) => Err(self.after_failure(conn, DbError::Query(e)).await),
+                Err(e) => Err(after_failure(conn, DbError::Query(e)).await),
             },
         }
     }
@@ -149,23 +149,22 @@ impl Pipelined {
         match tokio::time::timeout(CHECKOUT_TIMEOUT, self.pool.get()).await {
             Err(_) => Err(DbError::Busy),
             Ok(Ok(conn)) => Ok(conn),
-            Ok(Err(PoolError::Backend(e))) => Err(DbError::Unreachable(e.to_string())),
+            // Opening a connection failed (the database is away).
             Ok(Err(e)) => Err(DbError::Unreachable(e.to_string())),
         }
     }
+}
 
-    /// After a failed read: is the connection itself still good? One that
-    /// is not (the server restarted or ended the session) leaves the pool,
-    /// and the failure is [`DbError::Lost`] (503), whatever PostgreSQL said
-    /// as it went, as on the synchronous pool.
-    async fn after_failure(&self, conn: Object<AsyncPgConnection>, error: DbError) -> DbError {
-        let mut conn = conn;
-        if (*conn).batch_execute("SELECT 1").await.is_ok() {
-            return error;
-        }
-        drop(Object::take(conn));
-        DbError::Lost(Box::new(error))
+/// After a failed read: is the connection itself still good? One that
+/// is not (the server restarted or ended the session) leaves the pool,
+/// and the failure is [`DbError::Lost`] (503), whatever PostgreSQL said
+/// as it went, as on the synchronous pool.
+async fn after_failure(mut conn: Object<AsyncPgConnection>, error: DbError) -> DbError {
+    if (*conn).batch_execute("SELECT 1").await.is_ok() {
+        return error;
     }
+    drop(Object::take(conn));
+    DbError::Lost(Box::new(error))
 }
 
 /// Opens one connection: TLS as libpq would for `sslmode` (`disable`: none;

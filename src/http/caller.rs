@@ -36,7 +36,7 @@ pub fn insufficient_scope() -> ApiError {
 pub struct ClientClaims {
     pub id: String,
     pub tenant: TenantId,
-    pub epoch: i32,
+    epoch: i32,
     scopes: Scopes,
 }
 
@@ -53,6 +53,12 @@ impl ClientClaims {
     /// and the client (still) hold `scope`.
     pub fn confirm(&self, conn: &mut DbConnection, scope: Scope) -> Result<CurrentClient, ApiError> {
         self.confirm_as_stored(db::api_clients::in_standing(conn, self.tenant, &self.id, self.epoch)?, scope)
+    }
+
+    /// What `db::api_clients::in_standing` looks the client up by, besides
+    /// its tenant: its id and the secret epoch of its token.
+    pub fn standing_key(&self) -> (String, i32) {
+        (self.id.clone(), self.epoch)
     }
 
     /// [`ClientClaims::confirm`] with the client's scopes as

@@ -179,6 +179,7 @@ impl StaffClaims {
         })
         .await
     }
+
     /// For a read of one statement that PostgreSQL can take in the flight
     /// that enters the tenant and confirms the standing ([`db::Pipelined`]):
     /// the connections, the tenant and the check; `None` where

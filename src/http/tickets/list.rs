@@ -77,11 +77,11 @@ pub async fn list_tickets(
         filing_number,
     };
     let rows = match bearer {
-        // The busiest route: one trip to the pool, the tenant entered and the
-        // standing confirmed in one round trip, the page in one statement.
+        // The busiest route. On PostgreSQL the tenant entered, the standing
+        // (a staff member's, or an API client's row) and the page go in one
+        // flight from this task; elsewhere, and for agents (their agency
+        // comes from their row), one trip to a database worker.
         Bearer::Staff(me) => match me.pipelined(&state.db, QUEUE_ROLES)? {
-            // On PostgreSQL: the tenant entered, the standing confirmed and
-            // the page sent in one flight, from this task.
             Some((reads, tenant, check)) => {
                 db::tickets::queue_pipelined(reads, tenant, check, filter, page.after.clone(), page.limit + 1).await?
             }
@@ -94,14 +94,12 @@ pub async fn list_tickets(
             }
         },
         Bearer::Client(c) => match state.db.pipelined() {
-            // The tenant entered, the client's standing read and the page
-            // sent in one flight; the page is dropped if the standing fails.
+            // The page is dropped when the client is not in standing.
             Some(reads) => {
-                let client = (c.id.clone(), c.epoch);
                 let (stored, rows) = db::tickets::queue_pipelined_for_client(
                     reads,
                     c.tenant,
-                    client,
+                    c.standing_key(),
                     filter,
                     page.after.clone(),
                     page.limit + 1,

@@ -9,8 +9,9 @@ submissions and approvals on PostgreSQL, restart it, and check that
   each notification id reaching the SMS endpoint (a stub started here),
 - a second server started on the port the first holds ends with its
   message and code 1, never with a signal (the pool's threads were still
-  opening connections when the process ended, and OpenSSL's exit handler
-  had freed what they used: SIGSEGV in about 1 of 17 such starts).
+  opening connections when the process ended, and the exit handlers and
+  destructors of OpenSSL and Kerberos had freed what they used: SIGSEGV
+  or SIGABRT in about 3 of 100 such starts; `main` now ends with `_exit`).
 
 Bounded (about half a minute) and loopback only. Standard library only.
 
@@ -33,7 +34,8 @@ DB_URL = PG.rsplit("/", 1)[0] + "/" + DB
 LOAD_SECONDS = float(sys.argv[1]) if len(sys.argv) > 1 else 4.0
 
 
-REFUSED_STARTS = 60
+# The fault showed in about 2 % of starts: 150 miss it about once in twenty.
+REFUSED_STARTS = 150
 
 
 def refused_starts(env):

@@ -189,6 +189,17 @@ def rolling_restart(servers, ports, env_of, logs):
     return drained
 
 
+def show_tail(path, what, lines):
+    try:
+        with open(path, errors="replace") as f:
+            tail = f.readlines()[-lines:]
+    except OSError as e:
+        tail = [f"(cannot read it: {e})\n"]
+    print(f"      --- the last {len(tail)} lines of {what}:")
+    for line in tail:
+        print("      " + line.rstrip())
+
+
 def summary(kind, samples):
     statuses = {}
     for s, _ in samples:
@@ -326,6 +337,11 @@ def main():
         smtp.down()
         psql(harness.PG, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
     if FAILURES:
+        # CI keeps the output, not the files: what failed is shown here.
+        if nginx:
+            show_tail(os.path.join(prefix, "error.log"), "nginx's error log", 20)
+        for log in logs:
+            show_tail(log.name, f"instance log {log.name}", 15)
         print(f"{len(FAILURES)} check(s) failed; instance logs: {[l.name for l in logs]}")
         sys.exit(1)
     print("multi-instance test: all checks passed")

@@ -1,4 +1,4 @@
-use std::process::ExitCode;
+use std::io::Write;
 
 use clap::Parser;
 use filingdesk::cli::{AuditCommand, Cli, Command};
@@ -9,27 +9,50 @@ use filingdesk::{bootstrap, db, domain::role::Role, startup::Application, teleme
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() -> ExitCode {
+const SUCCESS: u8 = 0;
+const FAILURE: u8 = 1;
+const CONFIGURATION_ERROR: u8 = 2;
+
+fn main() {
     let cli = Cli::parse();
     if let Some(Command::Openapi) = cli.command {
         print!("{}", filingdesk::openapi::to_pretty_json());
-        return ExitCode::SUCCESS;
+        end(SUCCESS);
     }
     let settings = match Settings::from_env(cli.config.as_deref()) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("filingdesk: configuration error: {e}");
-            return ExitCode::from(2);
+            end(CONFIGURATION_ERROR);
         }
     };
     telemetry::init(&settings);
-    let code = run(cli.command.unwrap_or(Command::Serve), settings);
-    // Every database handle is gone by now; see the function's doc.
-    db::wait_for_connections_being_opened(std::time::Duration::from_secs(10));
-    code
+    end(run(cli.command.unwrap_or(Command::Serve), settings))
 }
 
-fn run(command: Command, settings: Settings) -> ExitCode {
+/// Ends the process with `code` once its output is flushed, without the
+/// exit handlers and library destructors that `exit` runs. By now nothing
+/// is owed to anyone: requests are answered, jobs recorded, the database
+/// workers' work finished ([`Application::run_until_stopped`]). What those
+/// handlers would still do is tear down the C libraries under libpq —
+/// OpenSSL's global state, Kerberos' mutexes, GnuTLS' tables — while
+/// threads this program does not own may be inside them: r2d2's pool
+/// threads open, renew and close connections when they choose. The process
+/// then ended in SIGSEGV or SIGABRT instead of its code (3 of 100 starts
+/// refused for a port in use; once in CI's rolling restart). The kernel
+/// closes the sockets and files, as `exit` would have left it to.
+fn end(code: u8) -> ! {
+    let _ = std::io::stdout().flush();
+    let _ = std::io::stderr().flush();
+    // SAFETY: `_exit` takes no pointer and only ends the process; nothing
+    // of Rust's is left to run that the process needs (see above).
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::_exit(i32::from(code))
+    }
+}
+
+fn run(command: Command, settings: Settings) -> u8 {
     let result = match command {
         Command::Serve => serve(settings),
         Command::Migrate => {
@@ -39,30 +62,30 @@ fn run(command: Command, settings: Settings) -> ExitCode {
         Command::CreateAdmin { username, password, tenant } => create_admin(&settings, &username, password, tenant),
         Command::ImportFilings { tenant, file } => match import_filings(&settings, &tenant, &file) {
             Ok(true) => Ok(()),
-            Ok(false) => return ExitCode::FAILURE,
+            Ok(false) => return FAILURE,
             Err(e) => Err(e),
         },
         Command::RotateDataKey => rotate_data_key(&settings),
         Command::Audit { command: AuditCommand::Verify { checkpoint: Some(file), public_key, .. } } => {
             match audit_verify_checkpoint(&settings, &file, public_key.as_deref()) {
                 Ok(true) => Ok(()),
-                Ok(false) => return ExitCode::FAILURE,
+                Ok(false) => return FAILURE,
                 Err(e) => Err(e),
             }
         }
         Command::Audit { command: AuditCommand::Verify { tenant, .. } } => {
             match audit_verify(&settings, tenant.as_deref()) {
                 Ok(true) => Ok(()),
-                Ok(false) => return ExitCode::FAILURE,
+                Ok(false) => return FAILURE,
                 Err(e) => Err(e),
             }
         }
     };
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => SUCCESS,
         Err(e) => {
             eprintln!("filingdesk: {e:#}");
-            ExitCode::FAILURE
+            FAILURE
         }
     }
 }

@@ -71,9 +71,9 @@ impl Workers {
 
     /// Takes no more work, lets the workers finish what was queued before,
     /// and returns once every worker thread has returned, or after `within`
-    /// (`false` then). A process must not exit while a worker is still
-    /// inside a database client: libpq's TLS is torn down at exit under it
-    /// (a SIGSEGV seen in a rolling restart). Before this, tokio's runtime
+    /// (`false` then). Work a worker took up (a transaction on its way to
+    /// its commit) ends before the process does, which does not wait for
+    /// threads (`main` ends it with `_exit`). Before this, tokio's runtime
     /// waited for its blocking threads; nobody waits for these otherwise.
     pub(crate) async fn end(&self, within: Duration) -> bool {
         if !self.ended.swap(true, Ordering::AcqRel) {

@@ -47,7 +47,7 @@ mod url;
 
 pub use locks::{LeaderLock, StartupLock};
 pub use pipeline::Pipelined;
-pub use pool::{wait_for_connections_being_opened, Db, DbError, Manager};
+pub use pool::{Db, DbError, Manager};
 pub use tenancy::{enter_tenant, write_transaction_for, write_transaction_keeping_plans_for, StandingCheck};
 pub use transactions::write_transaction;
 pub use url::{Backend, DatabaseUrl};

@@ -32,7 +32,6 @@ impl ManageConnection for Manager {
 
     fn connect(&self) -> Result<DbConnection, Self::Error> {
         use diesel::r2d2::Error;
-        let _opening = Opening::start();
         match self.url.backend {
             Backend::Postgres => {
                 let mut conn = PgConnection::establish(&self.url.target).map_err(Error::ConnectionError)?;
@@ -92,40 +91,6 @@ impl ManageConnection for Manager {
         // A connection given back while its thread unwinds from a panic may
         // be inside a transaction, under a tenant's role: never reuse it.
         BROKEN.with(|b| b.replace(false)) || broken_transaction || std::thread::panicking()
-    }
-}
-
-/// Connections being opened right now, on the pool's own threads.
-static OPENING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-
-/// Counts one connection being opened in [`OPENING`] for as long as it lives.
-struct Opening;
-
-impl Opening {
-    fn start() -> Self {
-        OPENING.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
-        Opening
-    }
-}
-
-impl Drop for Opening {
-    fn drop(&mut self) {
-        OPENING.fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
-    }
-}
-
-/// For the very end of the process, once every [`Db`] is dropped: waits
-/// (up to `limit`) until no pool thread is still opening a connection.
-/// libpq encrypts with the system's OpenSSL, whose exit handler frees its
-/// global state; a pool thread still opening a connection then (a start
-/// that failed after the pool began filling, a stop while a connection was
-/// being renewed) used the freed locks, and the process ended in SIGSEGV
-/// instead of its exit code — seen in 1 of 17 starts refused for a port in
-/// use. A dropped pool opens no further connections.
-pub fn wait_for_connections_being_opened(limit: Duration) {
-    let deadline = std::time::Instant::now() + limit;
-    while OPENING.load(std::sync::atomic::Ordering::Acquire) > 0 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(5));
     }
 }
 

@@ -106,7 +106,12 @@ impl Db {
             let mut conn = pool.get()?;
             let got: Got =
                 diesel::sql_query(format!("SELECT pg_try_advisory_lock({key}) AS locked")).get_result(&mut *conn)?;
-            Ok(got.locked.then_some(LeaderLock { conn: Some(conn), key, permit: Some(permit) }))
+            // Built only when taken: a `LeaderLock` gives its lock back when
+            // dropped, and one built for a refused try (`then_some` builds its
+            // value either way) sent an unlock of a lock it did not own — a
+            // PostgreSQL WARNING every second for every job on every instance
+            // but the leader.
+            Ok(got.locked.then(|| LeaderLock { conn: Some(conn), key, permit: Some(permit) }))
         })
         .await
         .map_err(|e| DbError::Blocking(e.to_string()))?

@@ -80,6 +80,60 @@ async fn a_job_held_by_another_instance_is_skipped() {
     }
 }
 
+/// An instance refused the lead sends nothing after its try: it gives back
+/// no lock it never got. (It used to send an unlock, which PostgreSQL logs
+/// as a WARNING — once a second for every job on every instance but the
+/// leader.) Read from PostgreSQL's own record of each session's last
+/// statement.
+#[tokio::test]
+async fn a_refused_leader_lock_gives_nothing_back() {
+    use diesel::RunQueryDsl;
+    let app = spawn_app().await;
+    if !app.is_postgres() {
+        return;
+    }
+    let url = filingdesk::db::DatabaseUrl::parse(&app.database_url()).unwrap();
+    let leader = filingdesk::db::Db::connect(&url, 1).unwrap();
+    // One connection: the try below runs on the one whose pid this is.
+    let other = filingdesk::db::Db::connect(&url, 1).unwrap();
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let pid = other
+        .run(|c| {
+            diesel::sql_query("SELECT pg_backend_pid() AS pid")
+                .get_result::<Pid>(c)
+                .map_err(filingdesk::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .pid;
+
+    let lock = leader.try_leader_lock(7_400).await.unwrap().expect("free");
+    assert!(other.try_leader_lock(7_400).await.unwrap().is_none(), "held by the leader");
+    #[derive(diesel::QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        query: String,
+    }
+    let last = app
+        .db
+        .run(move |c| {
+            diesel::sql_query("SELECT query FROM pg_stat_activity WHERE pid = $1")
+                .bind::<diesel::sql_types::Integer, _>(pid)
+                .get_result::<Last>(c)
+                .map_err(filingdesk::db::DbError::from)
+        })
+        .await
+        .unwrap()
+        .query;
+    assert_eq!(last, "SELECT pg_try_advisory_lock(7400) AS locked", "the refused instance's last statement");
+    lock.release().await;
+    assert!(other.try_leader_lock(7_400).await.unwrap().is_some(), "free once the leader gave it back");
+}
+
 /// `SELECT 1` through `db`'s pool: whether the connection it hands out works.
 async fn pool_answers(db: &filingdesk::db::Db) -> Result<(), filingdesk::db::DbError> {
     use diesel::RunQueryDsl;

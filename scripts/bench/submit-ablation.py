@@ -62,6 +62,9 @@ def variants():
         "without the limits' call": replacing(limits, None),
         "limits' call -> SELECT 1": replacing(limits, "SELECT 1;"),
         "limits' call -> txid_current()": replacing(limits, "SELECT txid_current();"),
+        # The counting alone, without the tenant's row and settings.
+        "limits without the tenant's read": [line.replace(f"{limits}{TENANT}, ", "SELECT filingdesk_hit_rates(")
+                                             for line in lines],
         # The load comes from one address (wrk, a console's back end): its
         # bucket is one row that every transaction updates.
         "limits, an address per client": [line.replace("'127.0.0.1'", "'10.0.0.' || :client_id")

@@ -93,6 +93,7 @@ impl Application {
             afterwards: afterwards.clone(),
             numbers: Default::default(),
             tenant_ids: Default::default(),
+            leases: Default::default(),
         };
         let own = listener.try_clone()?;
         let server = serve(listener, state, settings.workers)?;

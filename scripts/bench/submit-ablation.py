@@ -12,6 +12,7 @@ bloat (this machine's PostgreSQL runs without autovacuum). Needs a built
 binary (for `migrate`), psql and pgbench.
 
     ./scripts/bench/submit-ablation.py [ROUNDS [SECONDS [TICKETS]]]
+    FILINGDESK_ABLATION_ONLY="both|without the limits' call" ./scripts/bench/submit-ablation.py
 
 BENCHMARKS.md, "Eleventh part", shows what it printed.
 """
@@ -37,6 +38,13 @@ BIN = next(p for p in (os.environ.get("FILINGDESK_BIN"), os.path.join(ROOT, "tar
 TENANT = "('00000000-0000-7000-8000-' || lpad(to_hex(:t::int), 12, '0'))"
 
 
+# The head rows follow the chains, whichever variant appended last.
+HEADS = """INSERT INTO ablation_audit_heads (chain, seq, prev_hash, hash)
+    SELECT DISTINCT ON (chain) chain, seq, prev_hash, hash FROM audit_events ORDER BY chain, seq DESC
+    ON CONFLICT (chain) DO UPDATE SET seq = EXCLUDED.seq, prev_hash = EXCLUDED.prev_hash, hash = EXCLUDED.hash;
+INSERT INTO ablation_audit_heads SELECT id, 0, repeat('0', 64), repeat('0', 64) FROM tenants ON CONFLICT DO NOTHING"""
+
+
 def psql(url, *args):
     subprocess.run(["psql", url, "-q", "-v", "ON_ERROR_STOP=1", *args], check=True,
                    env=dict(os.environ, PGOPTIONS="-c client_min_messages=warning"))
@@ -56,21 +64,37 @@ def variants():
     def replacing(prefix, by):
         return [by if line.startswith(prefix) else line for line in lines if by is not None or not line.startswith(prefix)]
 
-    limits = "SELECT filingdesk_hit_rates_for_tenant("
+    context = "SELECT filingdesk_submission_context_counting("
+    audit = "SELECT audit_append("
+    # The audit append as one statement through the chain's head row.
+    details = next(line for line in lines if line.startswith(audit)).split(", '{")[1].split("}', ")[0]
+    heads = ("WITH h AS (UPDATE ablation_audit_heads SET seq = seq + 1, prev_hash = hash, "
+             "hash = encode(sha256(convert_to(hash || ':' || (seq + 1) || ':' || md5(:n::bigint::text || 'd'), 'UTF8')), 'hex') "
+             f"WHERE chain = {TENANT} RETURNING seq, prev_hash, hash) "
+             "INSERT INTO audit_events (id, chain, seq, tenant_id, at, actor_type, actor_id, action, target_type, target_id, "
+             "request_id, ip, user_agent, details, prev_hash, hash) "
+             f"SELECT gen_random_uuid()::text, {TENANT}, h.seq, {TENANT}, now()::timestamp, 'anonymous', NULL, "
+             "'ticket.submitted', 'ticket', md5(:n::bigint::text), 'pgbench', '127.0.0.1', 'pgbench', "
+             f"'{{{details}}}', h.prev_hash, h.hash FROM h;")
+    # Before the twelfth part: every request counted its three buckets (and
+    # read the tenant) in a statement and a commit of their own.
+    before = (f"SELECT filingdesk_hit_rates_for_tenant({TENANT}, ARRAY['a' || ':' || 'ticket_submit' || ':' || '127.0.0.1', "
+              f"'t' || ':' || 'ticket_submit' || ':' || {TENANT}, 'f' || ':' || 'ticket_submit' || ':' || {TENANT} || ':' || :n::text]::text[], "
+              "ARRAY[date_trunc('minute', now()), date_trunc('minute', now()), date_trunc('hour', now())]::timestamp[], "
+              "ARRAY[date_trunc('minute', now()) - interval '1 minute', date_trunc('minute', now()) - interval '1 minute', "
+              "date_trunc('hour', now()) - interval '1 hour']::timestamp[], true);")
+    uncounted = [line.split(", 'f' || ")[0] + ");" if line.startswith(context) else line for line in lines]
+    uncounted = [line.replace(context, "SELECT filingdesk_submission_context(") for line in uncounted]
+    lease = uncounted.index("\\set lease random(1, 32)")
+    before_leases = uncounted[:lease] + [before] + uncounted[lease + 4:]
     return {
         "the route's SQL": lines,
-        "without the limits' call": replacing(limits, None),
-        "limits' call -> SELECT 1": replacing(limits, "SELECT 1;"),
-        "limits' call -> txid_current()": replacing(limits, "SELECT txid_current();"),
-        # The counting alone, without the tenant's row and settings.
-        "limits without the tenant's read": [line.replace(f"{limits}{TENANT}, ", "SELECT filingdesk_hit_rates(")
-                                             for line in lines],
-        # The load comes from one address (wrk, a console's back end): its
-        # bucket is one row that every transaction updates.
-        "limits, an address per client": [line.replace("'127.0.0.1'", "'10.0.0.' || :client_id")
-                                           if line.startswith(limits) else line for line in lines],
-        "without the context": replacing("SELECT filingdesk_submission_context(", None),
-        "without the audit append": replacing("SELECT audit_append(", None),
+        "before: limits apart, every request": before_leases,
+        "the leases' call every request": [line.replace("random(1, 32)", "random(1, 1)") for line in lines],
+        "without the filing's hit": uncounted,
+        "without the context": replacing(context, None),
+        "without the audit append": replacing(audit, None),
+        "audit through a head row": replacing(audit, heads),
     }
 
 
@@ -88,10 +112,14 @@ def main():
                FILINGDESK_LOG="warn")
     subprocess.run([BIN, "migrate"], env=env, check=True, capture_output=True)
     psql(URL, "-v", "tenants=100", "-v", f"tickets={TICKETS}", "-f", os.path.join(HERE, "generate-tickets.sql"))
-    psql(URL, "-f", os.path.join(HERE, "limit-setup.sql"), "-c", "ANALYZE")
+    psql(URL, "-f", os.path.join(HERE, "limit-setup.sql"), "-f", os.path.join(HERE, "submit-models.sql"), "-c", "ANALYZE")
     work = tempfile.mkdtemp(prefix="submit-ablation-")
     scripts = {}
-    for name, lines in variants().items():
+    # FILINGDESK_ABLATION_ONLY="name|name…": the route's SQL and these variants only.
+    only = os.environ.get("FILINGDESK_ABLATION_ONLY")
+    chosen = {name: lines for name, lines in variants().items()
+              if not only or name == "the route's SQL" or name in only.split("|")}
+    for name, lines in chosen.items():
         scripts[name] = os.path.join(work, f"{len(scripts)}.sql")
         with open(scripts[name], "w") as f:
             f.write("\n".join(lines))
@@ -100,7 +128,7 @@ def main():
         for r in range(ROUNDS):
             for name in results:
                 psql(URL, "-c", "DELETE FROM tickets WHERE number LIKE 'PGB-%'", "-c", "DELETE FROM rate_windows",
-                     "-c", "VACUUM ANALYZE tickets, rate_windows")
+                     "-c", HEADS, "-c", "VACUUM ANALYZE tickets, rate_windows, ablation_audit_heads")
                 if name == "the physical limit":
                     tps, errors = pgbench(os.path.join(HERE, "limit-submit.sql"), "auto",
                                           ("-D", "tenant=00000000-0000-7000-8000-000000000001"))

@@ -15,14 +15,20 @@ use crate::domain::settings::TenantSettings;
 /// Counts a hit on `bucket` in the window `start`..`end` (SQLite, inside the
 /// caller's transaction); returns the previous window's count and the
 /// current one's (this hit included).
-fn hit(conn: &mut DbConnection, bucket: &str, start: NaiveDateTime, end: NaiveDateTime) -> QueryResult<(i64, i64)> {
+fn hit(
+    conn: &mut DbConnection,
+    bucket: &str,
+    n: i32,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> QueryResult<(i64, i64)> {
     let kept = rate_windows::table
         .find(bucket)
         .select((rate_windows::window_start, rate_windows::window_end, rate_windows::hits, rate_windows::previous_hits))
         .first::<(NaiveDateTime, NaiveDateTime, i32, i32)>(conn)
         .optional()?
         .map(|(start, end, hits, previous_hits)| Counted { start, end, hits, previous_hits });
-    let now = Counted::hit(kept, start, end);
+    let now = Counted::hits(kept, start, end, n);
     let values = (
         rate_windows::window_start.eq(now.start),
         rate_windows::window_end.eq(now.end),
@@ -77,7 +83,7 @@ pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i
         }
         DbConnection::Sqlite(c) => {
             let count = |conn: &mut DbConnection| -> QueryResult<Vec<(i64, i64)>> {
-                hits.iter().map(|h| hit(conn, &h.bucket, h.start, h.start + (h.start - h.previous_start))).collect()
+                hits.iter().map(|h| hit(conn, &h.bucket, 1, h.start, h.start + (h.start - h.previous_start))).collect()
             };
             // Each bucket is read and then written: the write lock is taken
             // first (`BEGIN IMMEDIATE`), or two requests counting at once
@@ -89,6 +95,47 @@ pub fn hit_all(conn: &mut DbConnection, hits: &[Hit]) -> QueryResult<Vec<(i64, i
             }
         }
     }
+}
+
+diesel::define_sql_function! {
+    /// Migration `…_leased_limits`.
+    fn filingdesk_hit_rates_by(
+        buckets: Array<Text>,
+        hits: Array<diesel::sql_types::Integer>,
+        cur: Array<Timestamp>,
+        prev: Array<Timestamp>,
+        async_commit: diesel::sql_types::Bool,
+    ) -> Array<diesel::sql_types::BigInt>;
+}
+
+/// [`hit_all`], `n` hits on each bucket (leases, `http::limits::Leases`):
+/// one prepared call of `filingdesk_hit_rates_by` on PostgreSQL.
+pub fn hit_all_by(conn: &mut DbConnection, hits: &[(Hit, i32)]) -> QueryResult<Counts> {
+    match conn {
+        DbConnection::Postgresql(c) => {
+            let counts: Vec<i64> = diesel::select(filingdesk_hit_rates_by(
+                hits.iter().map(|(h, _)| h.bucket.as_str()).collect::<Vec<_>>(),
+                hits.iter().map(|(_, n)| *n).collect::<Vec<_>>(),
+                hits.iter().map(|(h, _)| h.start).collect::<Vec<_>>(),
+                hits.iter().map(|(h, _)| h.previous_start).collect::<Vec<_>>(),
+                super::outside_transaction(c),
+            ))
+            .get_result(c)?;
+            pairs(&counts, hits.len())
+        }
+        DbConnection::Sqlite(_) => super::write_transaction(conn, |conn| {
+            hits.iter()
+                .map(|(h, n)| hit(conn, &h.bucket, *n, h.start, h.start + (h.start - h.previous_start)))
+                .collect()
+        }),
+    }
+}
+
+/// One hit on `h` inside the caller's transaction: the previous window's
+/// count and the current one's. SQLite's counting of
+/// `db::tickets::submission_context_counting`.
+pub fn hit_in_transaction(conn: &mut DbConnection, h: &Hit) -> QueryResult<(i64, i64)> {
+    hit(conn, &h.bucket, 1, h.start, h.start + (h.start - h.previous_start))
 }
 
 /// `filingdesk_hit_rates_for_tenant`'s answer: the counts, then the
@@ -166,7 +213,7 @@ pub fn hit_all_for_tenant(
 }
 
 /// The previous windows' counts in order, then the current ones', as pairs.
-fn pairs(counts: &[i64], buckets: usize) -> QueryResult<Vec<(i64, i64)>> {
+pub(super) fn pairs(counts: &[i64], buckets: usize) -> QueryResult<Vec<(i64, i64)>> {
     let (previous, current) = counts.split_at(counts.len() / 2);
     if previous.len() != buckets {
         return Err(diesel::result::Error::DeserializationError("one count per bucket".into()));

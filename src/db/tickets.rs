@@ -317,6 +317,109 @@ pub fn submission_context(
     Ok(SubmissionContext { filing, recent_mismatches, webhooks: ids.into_iter().zip(events).collect() })
 }
 
+/// `filingdesk_submission_context_counting`'s answer: the tenant's columns
+/// (NULL when there is no such tenant), the filing bucket's counts, then
+/// [`Context`]'s columns.
+type CountingContext = diesel::sql_types::Record<(
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<diesel::sql_types::Timestamp>,
+    Nullable<diesel::sql_types::Timestamp>,
+    Nullable<Text>,
+    diesel::sql_types::Array<diesel::sql_types::BigInt>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    diesel::sql_types::BigInt,
+    diesel::sql_types::Array<Text>,
+    diesel::sql_types::Array<Text>,
+)>;
+
+diesel::define_sql_function! {
+    /// Migration `…_leased_limits`.
+    fn filingdesk_submission_context_counting(
+        tenant: Text,
+        number: Text,
+        since: diesel::sql_types::Timestamp,
+        bucket: Text,
+        cur: diesel::sql_types::Timestamp,
+        prev: diesel::sql_types::Timestamp,
+    ) -> CountingContext;
+}
+
+/// A public submission's first statement, in its transaction: the tenant
+/// as it is now (`None`: no such tenant), a hit on the filing number's
+/// bucket `hit` (its previous window's count and its current one's), and
+/// [`submission_context`]. On PostgreSQL one prepared call
+/// (`filingdesk_submission_context_counting`); SQLite reads and counts
+/// in-process.
+pub fn submission_context_counting(
+    conn: &mut DbConnection,
+    tenant: TenantId,
+    number: &str,
+    since: NaiveDateTime,
+    hit: &super::rate::Hit,
+) -> anyhow::Result<(Option<super::rate::TenantNow>, (i64, i64), SubmissionContext)> {
+    let DbConnection::Postgresql(c) = conn else {
+        let now = match super::tenants::find(conn, tenant)? {
+            Some(row) => Some((row, super::settings::get(conn, tenant)?)),
+            None => None,
+        };
+        let counts = super::rate::hit_in_transaction(conn, hit)?;
+        return Ok((now, counts, submission_context(conn, tenant, number, since)?));
+    };
+    let (a, b, c2, d, e, f, counts, g, h, i, j, k, recent_mismatches, ids, events) =
+        diesel::select(filingdesk_submission_context_counting(
+            tenant.to_string(),
+            number,
+            since,
+            hit.bucket.as_str(),
+            hit.start,
+            hit.previous_start,
+        ))
+        .get_result::<(
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<NaiveDateTime>,
+            Option<NaiveDateTime>,
+            Option<String>,
+            Vec<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+            Vec<String>,
+            Vec<String>,
+        )>(c)?;
+    let now = match (a, b, c2, d, e) {
+        (Some(slug), Some(name), Some(status), Some(created_at), Some(updated_at)) => {
+            let row = super::tenants::TenantRow { id: tenant.to_string(), slug, name, status, created_at, updated_at };
+            Some((row, super::settings::stored(f)?))
+        }
+        _ => None,
+    };
+    let counts = match super::rate::pairs(&counts, 1)?.as_slice() {
+        [pair] => *pair,
+        _ => anyhow::bail!("one count pair"),
+    };
+    let filing = match (g, h, i, j, k) {
+        (Some(id), Some(responsible_person), Some(phone_index), Some(id_number_index), Some(email_index)) => {
+            Some(FilingOnFile { id, responsible_person, phone_index, id_number_index, email_index })
+        }
+        _ => None,
+    };
+    if ids.len() != events.len() {
+        anyhow::bail!("one events list per webhook");
+    }
+    Ok((now, counts, SubmissionContext { filing, recent_mismatches, webhooks: ids.into_iter().zip(events).collect() }))
+}
+
 /// Applies `change` if the ticket is still at `version`; `false` when
 /// someone else moved it first.
 pub fn apply(conn: &mut DbConnection, tenant: TenantId, id: &str, version: i32, change: &Move) -> QueryResult<bool> {

@@ -62,12 +62,36 @@ impl Counted {
     /// little apart) counts in the kept window; the migration
     /// `…_rate_windows` says the same in SQL for PostgreSQL.
     pub fn hit(kept: Option<Counted>, start: NaiveDateTime, end: NaiveDateTime) -> Counted {
+        Self::hits(kept, start, end, 1)
+    }
+
+    /// [`Counted::hit`], `n` hits at once (a lease, [`fitting`]).
+    pub fn hits(kept: Option<Counted>, start: NaiveDateTime, end: NaiveDateTime, n: i32) -> Counted {
         match kept {
-            Some(k) if k.start >= start => Counted { hits: k.hits + 1, ..k },
-            Some(k) if k.end == start => Counted { start, end, hits: 1, previous_hits: k.hits },
-            _ => Counted { start, end, hits: 1, previous_hits: 0 },
+            Some(k) if k.start >= start => Counted { hits: k.hits + n, ..k },
+            Some(k) if k.end == start => Counted { start, end, hits: n, previous_hits: k.hits },
+            _ => Counted { start, end, hits: n, previous_hits: 0 },
         }
     }
+}
+
+/// How many hits an instance takes at once, at most, from a bucket limited
+/// by `limit` ([`fitting`]): a 64th of the limit, so that what instances
+/// hold unspent when a window ends stays a small part of it, and one hit at
+/// a time for limits under 128 (an address's default 60 a minute), which
+/// are counted exactly as without leases.
+pub fn lease_cap(limit: Limit) -> i32 {
+    i32::try_from(limit.max / 64).unwrap_or(i32::MAX).clamp(1, 64)
+}
+
+/// Of `taken` hits just counted together (the window's count now `current`,
+/// these included), how many fit the limit at `now`: the first of them as
+/// if counted alone, the next as if counted after it, and so on. A lease
+/// taken at `now` stays good for the rest of the window, since the previous
+/// window's share only fades (the estimate at any later moment is lower).
+pub fn fitting(limit: Limit, previous: i64, current: i64, taken: i32, start: NaiveDateTime, now: NaiveDateTime) -> i32 {
+    let before = current - i64::from(taken);
+    (0..taken).take_while(|j| check(limit, previous, before + i64::from(*j) + 1, start, now).is_ok()).count() as i32
 }
 
 #[cfg(test)]
@@ -96,6 +120,55 @@ mod tests {
         // After a gap the previous window is empty.
         let (s3, e3) = w(3);
         assert_eq!(Counted::hit(Some(late), s3, e3), Counted { start: s3, end: e3, hits: 1, previous_hits: 0 });
+    }
+
+    #[test]
+    fn a_lease_never_lets_instances_exceed_the_limit_together() {
+        // Three instances spend leases of a bucket limited to 1 000 a minute
+        // against one shared counter, requests arriving in turn: the hits
+        // granted never pass the limit, and what the leases leave unspent
+        // at the window's end stays within a cap per instance.
+        let limit = Limit { max: 1000, window: Duration::minutes(1) };
+        let start = window_start(at(0), limit.window);
+        let cap = lease_cap(limit);
+        assert_eq!(cap, 15);
+        let mut counted = 0i64;
+        let mut held = [0i32; 3];
+        let mut next = [1i32; 3];
+        let mut granted = 0i64;
+        for request in 0..3000 {
+            let i = request % 3;
+            let now = start + Duration::milliseconds(request as i64 * 10);
+            if held[i] == 0 {
+                counted += i64::from(next[i]);
+                let fit = fitting(limit, 0, counted, next[i], start, now);
+                held[i] = fit;
+                next[i] = if fit == next[i] { (next[i] * 2).min(cap) } else { 1 };
+            }
+            if held[i] > 0 {
+                held[i] -= 1;
+                granted += 1;
+            }
+        }
+        assert!(granted <= 1000, "{granted} granted");
+        let unspent: i32 = held.iter().sum();
+        assert_eq!(granted + i64::from(unspent), 1000.min(counted));
+        assert!(unspent <= 3 * cap, "{unspent} unspent");
+    }
+
+    #[test]
+    fn a_small_limit_is_counted_one_hit_at_a_time() {
+        assert_eq!(lease_cap(Limit { max: 60, window: Duration::minutes(1) }), 1);
+        assert_eq!(lease_cap(Limit { max: 127, window: Duration::minutes(1) }), 1);
+        assert_eq!(lease_cap(Limit { max: 1_000_000, window: Duration::minutes(1) }), 64);
+        // Of three hits taken at once where two fit, two are granted.
+        let limit = Limit { max: 10, window: Duration::minutes(1) };
+        let start = window_start(at(0), limit.window);
+        assert_eq!(fitting(limit, 0, 11, 3, start, start), 2);
+        assert_eq!(fitting(limit, 0, 13, 3, start, start), 0);
+        // The previous window's share counts as it does for one hit.
+        assert_eq!(fitting(limit, 10, 3, 3, start, start + Duration::seconds(30)), 3);
+        assert_eq!(fitting(limit, 10, 8, 3, start, start + Duration::seconds(30)), 0);
     }
 
     #[test]

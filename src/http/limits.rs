@@ -10,7 +10,7 @@ use super::AppState;
 use crate::db;
 use crate::db::tenants::TenantRow;
 use crate::domain::ids::TenantId;
-use crate::domain::rate::{check, window_start, Limit};
+use crate::domain::rate::{check, fitting, lease_cap, window_start, Limit};
 use crate::domain::settings::{RateLimits, TenantSettings};
 use crate::error::ApiError;
 
@@ -190,7 +190,7 @@ fn buckets(
 pub struct TenantIds(std::sync::RwLock<std::collections::HashMap<String, TenantId>>);
 
 impl TenantIds {
-    fn get(&self, slug: &str) -> Option<TenantId> {
+    pub fn get(&self, slug: &str) -> Option<TenantId> {
         self.0.read().unwrap_or_else(|p| p.into_inner()).get(slug).copied()
     }
 
@@ -198,7 +198,149 @@ impl TenantIds {
         self.0.write().unwrap_or_else(|p| p.into_inner()).insert(slug.to_owned(), id);
     }
 
-    fn forget(&self, slug: &str) {
+    pub fn forget(&self, slug: &str) {
         self.0.write().unwrap_or_else(|p| p.into_inner()).remove(slug);
     }
+}
+
+/// Hits counted ahead on busy buckets: an instance counts several hits of a
+/// bucket in one statement (all counted in the shared row, so every
+/// instance sees them) and spends them on its next requests without asking
+/// PostgreSQL again. Only hits that fit the limit when counted are granted
+/// ([`fitting`]), so instances together never pass a limit; what they hold
+/// unspent when a window ends was counted and stays counted (at most a 64th
+/// of a limit per instance and bucket, [`lease_cap`]), so a busy bucket may
+/// refuse a little early, never late. A lease starts at one hit and doubles
+/// while its hits are all granted; limits under 128 are counted a hit at a
+/// time, exactly as without leases.
+///
+/// Used for a public submission's address and tenant buckets, the busy ones
+/// (its filing number's bucket is counted in its transaction): the limits
+/// are the tenant's as its last submission here read them, so a changed
+/// limit holds for leases taken from then on — within the window's minute.
+#[derive(Default)]
+pub struct Leases {
+    held: std::sync::Mutex<std::collections::HashMap<String, Lease>>,
+    limits: std::sync::RwLock<std::collections::HashMap<TenantId, RateLimits>>,
+}
+
+struct Lease {
+    start: chrono::NaiveDateTime,
+    left: i32,
+    next: i32,
+}
+
+/// Entries of past windows go once the map holds this many.
+const LEASES_KEPT: usize = 4096;
+
+impl Leases {
+    /// The tenant's limits as this instance last read them.
+    pub fn limits(&self, tenant: TenantId) -> Option<RateLimits> {
+        self.limits.read().unwrap_or_else(|p| p.into_inner()).get(&tenant).copied()
+    }
+
+    /// The tenant's limits as just read. When they changed, every lease
+    /// held goes (they were granted under the old limits; changes are rare).
+    pub fn learn(&self, tenant: TenantId, limits: RateLimits) {
+        let known = self.limits(tenant);
+        if known != Some(limits) {
+            if known.is_some() {
+                self.held.lock().unwrap_or_else(|p| p.into_inner()).clear();
+            }
+            self.limits.write().unwrap_or_else(|p| p.into_inner()).insert(tenant, limits);
+        }
+    }
+
+    /// Spends a hit held for `bucket` in the window `start`; otherwise how
+    /// many to count now.
+    fn spend(&self, bucket: &str, start: chrono::NaiveDateTime) -> Result<(), i32> {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        match held.get_mut(bucket) {
+            Some(l) if l.start == start && l.left > 0 => {
+                l.left -= 1;
+                Ok(())
+            }
+            Some(l) => Err(l.next),
+            None => Err(1),
+        }
+    }
+
+    /// Keeps what a count granted beyond this request's hit.
+    fn keep(&self, bucket: &str, start: chrono::NaiveDateTime, left: i32, next: i32) {
+        let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
+        if held.len() >= LEASES_KEPT {
+            held.retain(|_, l| l.start >= start);
+        }
+        let l = held.entry(bucket.to_owned()).or_insert(Lease { start, left: 0, next: 1 });
+        // Two requests may have counted at once: both grants are kept.
+        let left = if l.start == start { l.left + left } else { left };
+        *l = Lease { start, left, next };
+    }
+}
+
+/// Counts a request against its address's and its tenant's buckets from
+/// [`Leases`], under `limits` (the tenant's, as last read): PostgreSQL is
+/// asked only when a lease is spent. 429 with the longest wait when a
+/// limit is exceeded; every attempt counts, refused ones included.
+pub async fn enforce_leased(
+    state: &AppState,
+    group: &'static str,
+    address: Option<&str>,
+    tenant: TenantId,
+    limits: RateLimits,
+) -> Result<(), ApiError> {
+    let now = db::now();
+    let (scopes, hits) = buckets(&[(group, None)], address, None, Some(tenant), now);
+    let mut wanted = Vec::new();
+    for (scope, hit) in scopes.into_iter().zip(hits) {
+        if let Err(n) = state.leases.spend(&hit.bucket, hit.start) {
+            wanted.push((scope, (hit, n.min(lease_cap(scope.limit(&limits))))));
+        }
+    }
+    if wanted.is_empty() {
+        return Ok(());
+    }
+    let (scopes, counting): (Vec<Scope>, Vec<(db::rate::Hit, i32)>) = wanted.into_iter().unzip();
+    let (counting, counts) = state
+        .db
+        .run(move |conn| -> Result<_, ApiError> {
+            let counts = db::rate::hit_all_by(conn, &counting)?;
+            Ok((counting, counts))
+        })
+        .await?;
+    let mut wait = None;
+    for ((scope, (hit, n)), (previous, current)) in scopes.into_iter().zip(counting).zip(counts) {
+        let limit = scope.limit(&limits);
+        let granted = fitting(limit, previous, current, n, hit.start, now);
+        if granted > 0 {
+            let next = if granted == n { (n * 2).min(lease_cap(limit)) } else { 1 };
+            state.leases.keep(&hit.bucket, hit.start, granted - 1, next);
+        } else {
+            // Retry-After as for this one hit alone.
+            let refused = check(limit, previous, current - i64::from(n) + 1, hit.start, now).err().unwrap_or(1);
+            state.leases.keep(&hit.bucket, hit.start, 0, 1);
+            wait = wait.max(Some(refused));
+        }
+    }
+    match wait {
+        None => Ok(()),
+        Some(secs) => Err(ApiError::RateLimited(secs)),
+    }
+}
+
+/// A request's bucket for its target (a filing number) in `tenant`, with
+/// the window `now` falls in, counted where the caller counts it.
+pub fn target_hit(group: &'static str, tenant: TenantId, target: &str, now: chrono::NaiveDateTime) -> db::rate::Hit {
+    let (_, mut hits) = buckets(&[(group, Some(target.to_owned()))], None, None, Some(tenant), now);
+    hits.pop().expect("a tenant's target has a bucket")
+}
+
+/// `Err(seconds to wait)` when a target's counts pass its limit.
+pub fn check_target(
+    limits: &RateLimits,
+    hit: &db::rate::Hit,
+    counts: (i64, i64),
+    now: chrono::NaiveDateTime,
+) -> Result<(), u64> {
+    check(Scope::Target.limit(limits), counts.0, counts.1, hit.start, now)
 }

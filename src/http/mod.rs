@@ -58,4 +58,6 @@ pub struct AppState {
     pub numbers: Arc<crate::tickets::numbers::NumberBlocks>,
     /// The tenant ids of slugs this instance has seen (rate limits).
     pub tenant_ids: Arc<limits::TenantIds>,
+    /// Hits this instance has counted ahead on busy buckets.
+    pub leases: Arc<limits::Leases>,
 }

@@ -202,6 +202,13 @@ where
     db::write_transaction_keeping_plans_for(conn, tenant, |conn| f(conn, number))
 }
 
+impl Reserved {
+    /// When the submission happens: its ticket's time.
+    pub fn at(&self) -> NaiveDateTime {
+        self.at
+    }
+}
+
 /// Stores the ticket with its verification, in the caller's transaction,
 /// under the number reserved for it (its time is the submission's).
 #[allow(clippy::too_many_arguments)]
@@ -215,11 +222,29 @@ pub fn submit(
     by: Submitter,
     number: Reserved,
 ) -> anyhow::Result<Submitted> {
-    let now = number.at;
     let tenant_id = TenantId::parse(&tenant.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
     // The filing, its recent mismatches and the tenant's webhooks, read in
     // one round trip on PostgreSQL.
-    let context = db::tickets::submission_context(conn, tenant_id, s.number.as_str(), now - MISMATCH_WINDOW)?;
+    let context = db::tickets::submission_context(conn, tenant_id, s.number.as_str(), number.at - MISMATCH_WINDOW)?;
+    submit_in_context(conn, env, meta, tenant, settings, s, by, number, context)
+}
+
+/// [`submit`] with its context already read (by
+/// `db::tickets::submission_context_counting`, a public submission's).
+#[allow(clippy::too_many_arguments)]
+pub fn submit_in_context(
+    conn: &mut DbConnection,
+    env: &Env<'_>,
+    meta: &RequestMeta,
+    tenant: &TenantRow,
+    settings: &TenantSettings,
+    s: Submission,
+    by: Submitter,
+    number: Reserved,
+    context: db::tickets::SubmissionContext,
+) -> anyhow::Result<Submitted> {
+    let now = number.at;
+    let tenant_id = TenantId::parse(&tenant.id).ok_or_else(|| anyhow::anyhow!("bad tenant id"))?;
     let filing = context.filing;
     let cipher = env.cipher;
     let found = filing.is_some();

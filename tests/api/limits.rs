@@ -317,3 +317,68 @@ async fn a_remembered_slug_still_reads_the_tenant_every_time() {
     assert_limited(app.post("/api/v1/public/acme/tickets", None, ticket(3)).await).await;
     assert_problem(app.post("/api/v1/public/nobody/tickets", None, ticket(4)).await, 404, "not_found").await;
 }
+
+fn ticket_for(number: &str) -> Value {
+    json!({"kind": "password_reset", "filing_number": number, "contact_name": "张三",
+           "phone": "13900001111", "id_number": "11010519491231002X"})
+}
+
+/// A submission counts its filing number's hit inside its own transaction:
+/// a refused attempt writes no ticket, and still counts.
+#[tokio::test]
+async fn a_filings_submissions_are_limited_and_refused_ones_count() {
+    let app = spawn_app().await;
+    let t = app.tenant("acme").await;
+    limited(&app, &t.admin.access, 1000, 1000, 2).await;
+    for _ in 0..2 {
+        assert_eq!(app.post("/api/v1/public/acme/tickets", None, ticket_for("京ICP备12345678号")).await.status(), 201);
+    }
+    for _ in 0..2 {
+        let retry =
+            assert_limited(app.post("/api/v1/public/acme/tickets", None, ticket_for("京ICP备12345678号")).await).await;
+        assert!(retry > 60, "an hour's window: {retry}");
+    }
+    assert_eq!(app.sql_strings("SELECT id AS v FROM tickets").len(), 2, "nothing written when refused");
+    let hits =
+        app.sql_strings("SELECT CAST(hits AS TEXT) AS v FROM rate_windows WHERE bucket LIKE 'f:ticket_submit:%'");
+    assert_eq!(hits, ["4"], "every attempt counted");
+    assert_eq!(app.post("/api/v1/public/acme/tickets", None, ticket_for("沪ICP备12345678号")).await.status(), 201);
+    // Another tenant's filing of the same number has its own count.
+    let other = app.tenant("beta").await;
+    limited(&app, &other.admin.access, 1000, 1000, 2).await;
+    assert_eq!(app.post("/api/v1/public/beta/tickets", None, ticket_for("京ICP备12345678号")).await.status(), 201);
+}
+
+/// Instances count a busy tenant's hits a few at a time and spend them
+/// themselves: together they never pass the tenant's limit, and what they
+/// hold unspent is at most a lease each (two hits for a limit of 128).
+#[tokio::test]
+async fn leases_let_instances_together_never_pass_a_tenants_limit() {
+    let first = spawn_app().await;
+    let t = first.tenant("acme").await;
+    limited(&first, &t.admin.access, 1_000_000, 128, 1000).await;
+    let url = first.database_url();
+    let second = spawn_app_with(move |s| s.database_url = filingdesk::db::DatabaseUrl::parse(&url).unwrap()).await;
+    // All of it within one minute's window: the count starts afresh in the
+    // next one, where the previous window's share is what limits.
+    let second_of_minute = chrono::Utc::now().timestamp() % 60;
+    if second_of_minute >= 40 {
+        tokio::time::sleep(std::time::Duration::from_secs((61 - second_of_minute) as u64)).await;
+    }
+    let minute = chrono::Utc::now().timestamp() / 60;
+    let (mut accepted, mut refused) = (0, 0);
+    for n in 0..140u32 {
+        let app = if n % 2 == 0 { &first } else { &second };
+        let resp = app.post("/api/v1/public/acme/tickets", None, ticket_for(&format!("京ICP备{n:08}号"))).await;
+        match resp.status().as_u16() {
+            201 => accepted += 1,
+            _ => {
+                assert_limited(resp).await;
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(chrono::Utc::now().timestamp() / 60, minute, "the run stayed within one window");
+    assert!((124..=128).contains(&accepted), "{accepted} accepted, {refused} refused");
+    assert_eq!(first.sql_strings("SELECT id AS v FROM tickets").len(), accepted);
+}

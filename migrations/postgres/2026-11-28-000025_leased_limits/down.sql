@@ -1,0 +1,3 @@
+DROP FUNCTION filingdesk_submission_context_counting(TEXT, TEXT, TIMESTAMP, TEXT, TIMESTAMP, TIMESTAMP);
+DROP FUNCTION filingdesk_count_hits(TEXT, INTEGER, TIMESTAMP, TIMESTAMP);
+DROP FUNCTION filingdesk_hit_rates_by(TEXT[], INTEGER[], TIMESTAMP[], TIMESTAMP[], BOOLEAN);

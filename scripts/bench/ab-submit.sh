@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Two builds of the server side by side on public submissions across 100
+# tenants (wrk, 32 connections, scripts/bench/submit.lua): one database per
+# binary (each migrates its own), the same generated tickets and settings
+# in both, the servers run in turn, ROUNDS times each, so that both meet
+# the machine in the same state. Prints each run and the medians.
+#
+#   ./scripts/bench/ab-submit.sh OLD_BINARY NEW_BINARY [ROUNDS [SECONDS [TICKETS]]]
+#
+# (Build the old one from a worktree: `git worktree add /tmp/old REV` and
+# `cargo build --release` there.) Needs PostgreSQL, psql and wrk.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+OLD=$1 NEW=$2 ROUNDS=${3:-3} SECS=${4:-10} N=${5:-100000}
+PG=${FILINGDESK_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
+PORT=18384
+BASE=http://127.0.0.1:$PORT
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$WORK"; for d in a b; do psql "$PG" -qc "DROP DATABASE IF EXISTS filingdesk_ab_$d WITH (FORCE)" 2>/dev/null || true; done' EXIT
+export FILINGDESK_DATA_KEY="$(head -c32 /dev/urandom | base64)" FILINGDESK_LOG=warn FILINGDESK_SCHEDULER=0 \
+  FILINGDESK_BOOTSTRAP_PASSWORD=Ab-Bench-Pass-1 FILINGDESK_LISTEN=127.0.0.1:$PORT \
+  FILINGDESK_DB_POOL_SIZE=${FILINGDESK_DB_POOL_SIZE:-8}
+
+url() { echo "${PG%/*}/filingdesk_ab_$1"; }
+for d in a b; do
+  bin=$OLD; [ $d = b ] && bin=$NEW
+  psql "$PG" -qc "DROP DATABASE IF EXISTS filingdesk_ab_$d WITH (FORCE)" -c "CREATE DATABASE filingdesk_ab_$d"
+  FILINGDESK_DATABASE_URL=$(url $d) "$bin" migrate >/dev/null
+  psql "$(url $d)" -q -v tenants=100 -v tickets="$N" -f scripts/bench/generate-tickets.sql
+  # Load from one address: every tenant's limits out of the way (as bench-tickets.sh).
+  psql "$(url $d)" -qc "INSERT INTO tenant_settings (tenant_id, document, updated_at)
+    SELECT id, '{\"rate_limits\":{\"per_address_per_minute\":1000000,\"per_tenant_per_minute\":10000000,\"per_filing_per_hour\":1000}}', now() FROM tenants
+    ON CONFLICT (tenant_id) DO UPDATE SET document = EXCLUDED.document" -c "ANALYZE"
+done
+
+run() { # binary, database
+  FILINGDESK_DATABASE_URL=$(url "$2") "$1" serve >"$WORK/serve.log" 2>&1 &
+  local pid=$!
+  for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
+  TENANTS=100 wrk -t2 -c32 -d"${SECS}s" --latency -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets" >"$WORK/wrk.txt"
+  kill "$pid"; wait "$pid" 2>/dev/null || true
+  local bad
+  bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.txt")
+  [ -z "$bad" ] || { echo "non-2xx answers: $bad" >&2; cat "$WORK/serve.log" >&2; exit 1; }
+  awk '/Requests\/sec/ {printf "%s", $2} $1 == "99%" {p99 = $2} END {printf " %s\n", p99}' "$WORK/wrk.txt"
+}
+for r in $(seq 1 "$ROUNDS"); do
+  a=$(run "$OLD" a); echo "round $r  old  ${a%% *} req/s, p99 ${a##* }"; echo "${a%% *}" >>"$WORK/a"
+  b=$(run "$NEW" b); echo "round $r  new  ${b%% *} req/s, p99 ${b##* }"; echo "${b%% *}" >>"$WORK/b"
+done
+median() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+echo "medians: old $(median "$WORK/a") req/s, new $(median "$WORK/b") req/s"

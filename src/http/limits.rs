@@ -270,6 +270,11 @@ impl Leases {
         let mut held = self.held.lock().unwrap_or_else(|p| p.into_inner());
         if held.len() >= LEASES_KEPT {
             held.retain(|_, l| l.start >= start);
+            // Many addresses within one window: forgetting a lease only
+            // forfeits hits already counted, so the map never grows past this.
+            if held.len() >= LEASES_KEPT {
+                held.clear();
+            }
         }
         let l = held.entry(bucket.to_owned()).or_insert(Lease { start, left: 0, next: 1 });
         // Two requests may have counted at once: both grants are kept.
@@ -312,13 +317,16 @@ pub async fn enforce_leased(
     for ((scope, (hit, n)), (previous, current)) in scopes.into_iter().zip(counting).zip(counts) {
         let limit = scope.limit(&limits);
         let granted = fitting(limit, previous, current, n, hit.start, now);
-        if granted > 0 {
-            let next = if granted == n { (n * 2).min(lease_cap(limit)) } else { 1 };
-            state.leases.keep(&hit.bucket, hit.start, granted - 1, next);
-        } else {
+        // A bucket counted a hit at a time (a limit under 128: an address's
+        // by default) holds nothing to remember.
+        let cap = lease_cap(limit);
+        if cap > 1 || n > 1 {
+            let next = if granted == n { (n * 2).min(cap) } else { 1 };
+            state.leases.keep(&hit.bucket, hit.start, (granted - 1).max(0), next);
+        }
+        if granted == 0 {
             // Retry-After as for this one hit alone.
             let refused = check(limit, previous, current - i64::from(n) + 1, hit.start, now).err().unwrap_or(1);
-            state.leases.keep(&hit.bucket, hit.start, 0, 1);
             wait = wait.max(Some(refused));
         }
     }
@@ -343,4 +351,36 @@ pub fn check_target(
     now: chrono::NaiveDateTime,
 ) -> Result<(), u64> {
     check(Scope::Target.limit(limits), counts.0, counts.1, hit.start, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leases_are_spent_once_and_the_map_stays_bounded() {
+        let leases = Leases::default();
+        let start = window_start(db::now(), Duration::minutes(1));
+        assert_eq!(leases.spend("a:x:1", start), Err(1), "nothing held yet: count one");
+        leases.keep("a:x:1", start, 2, 4);
+        assert_eq!(leases.spend("a:x:1", start), Ok(()));
+        assert_eq!(leases.spend("a:x:1", start), Ok(()));
+        assert_eq!(leases.spend("a:x:1", start), Err(4), "spent: count the next lease");
+        // A lease of an earlier window is never spent.
+        leases.keep("a:x:2", start - Duration::minutes(1), 5, 8);
+        assert_eq!(leases.spend("a:x:2", start), Err(8));
+        // Many addresses in one window: the map is emptied, never grown past its bound.
+        for n in 0..2 * LEASES_KEPT {
+            leases.keep(&format!("a:x:{n}"), start, 1, 2);
+        }
+        assert!(leases.held.lock().unwrap().len() <= LEASES_KEPT);
+        // Changed limits end every lease.
+        let tenant = TenantId::parse("00000000-0000-7000-8000-000000000001").unwrap();
+        leases.learn(tenant, RateLimits::default());
+        leases.keep("t:x:1", start, 3, 4);
+        leases.learn(tenant, RateLimits::default());
+        assert_eq!(leases.spend("t:x:1", start), Ok(()), "the same limits keep the leases");
+        leases.learn(tenant, RateLimits { per_tenant_per_minute: 10, ..RateLimits::default() });
+        assert_eq!(leases.spend("t:x:1", start), Err(1), "gone: leasing starts again at one hit");
+    }
 }

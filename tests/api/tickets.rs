@@ -974,8 +974,11 @@ async fn ticket_news_names_the_state_in_the_messages_language() {
     d.app.put("/api/v1/settings", Some(&d.t.admin.access), json!({"default_locale": "zh-CN"})).await;
     d.submit(body).await;
     d.deliver().await;
-    let received: Vec<Value> =
+    let mut received: Vec<Value> =
         d.sms.delivered().into_iter().filter(|m| m["template_code"] == "FD_TICKET_RECEIVED").collect();
+    // The worker sends a batch at once: the gateway may see them in either
+    // order. Ticket numbers follow the submissions.
+    received.sort_by_key(|m| m["template_param"]["number"].as_str().unwrap_or_default().to_owned());
     assert_eq!(received.len(), 2);
     assert_eq!(received[0]["template_param"]["status"], "pending review");
     assert_eq!(received[1]["template_param"]["status"], "待审核");

@@ -202,14 +202,24 @@ pub fn hit_all_for_tenant(
             super::outside_transaction(c),
         ))
         .get_result(c)?;
-    let now = match (slug, name, status, created_at, updated_at) {
-        (Some(slug), Some(name), Some(status), Some(created_at), Some(updated_at)) => {
+    let now = tenant_now(tenant, (slug, name, status, created_at, updated_at, document))?;
+    Ok((pairs(&counts, hits.len())?, now))
+}
+
+/// A tenant's columns as a counting call returns them (NULL: no such
+/// tenant): `(slug, name, status, created_at, updated_at, settings)`.
+pub type TenantColumns =
+    (Option<String>, Option<String>, Option<String>, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<String>);
+
+/// The tenant `tenant` as a counting call read it.
+pub fn tenant_now(tenant: TenantId, columns: TenantColumns) -> anyhow::Result<Option<TenantNow>> {
+    Ok(match columns {
+        (Some(slug), Some(name), Some(status), Some(created_at), Some(updated_at), document) => {
             let row = TenantRow { id: tenant.to_string(), slug, name, status, created_at, updated_at };
             Some((row, super::settings::stored(document)?))
         }
         _ => None,
-    };
-    Ok((pairs(&counts, hits.len())?, now))
+    })
 }
 
 /// The previous windows' counts in order, then the current ones', as pairs.

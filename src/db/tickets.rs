@@ -397,13 +397,7 @@ pub fn submission_context_counting(
             Vec<String>,
             Vec<String>,
         )>(c)?;
-    let now = match (a, b, c2, d, e) {
-        (Some(slug), Some(name), Some(status), Some(created_at), Some(updated_at)) => {
-            let row = super::tenants::TenantRow { id: tenant.to_string(), slug, name, status, created_at, updated_at };
-            Some((row, super::settings::stored(f)?))
-        }
-        _ => None,
-    };
+    let now = super::rate::tenant_now(tenant, (a, b, c2, d, e, f))?;
     let counts = match super::rate::pairs(&counts, 1)?.as_slice() {
         [pair] => *pair,
         _ => anyhow::bail!("one count pair"),

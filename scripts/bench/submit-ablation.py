@@ -14,7 +14,10 @@ binary (for `migrate`), psql and pgbench.
     ./scripts/bench/submit-ablation.py [ROUNDS [SECONDS [TICKETS]]]
     FILINGDESK_ABLATION_ONLY="both|without the limits' call" ./scripts/bench/submit-ablation.py
 
-BENCHMARKS.md, "Eleventh part", shows what it printed.
+BENCHMARKS.md, "Eleventh part" to "Thirteenth part", shows what it printed.
+The models of the thirteenth part (the audit event inserted unlinked and
+linked by a sequencer beside the load, `ablation-sequencer.sql`; the
+context as one plain statement) are variants here too.
 """
 
 import os
@@ -82,8 +85,31 @@ def variants():
     uncounted = [line.replace(context, "SELECT filingdesk_submission_context(") for line in uncounted]
     lease = uncounted.index("\\set lease random(1, 32)")
     before_leases = uncounted[:lease] + [before] + uncounted[lease + 4:]
+    # The audit event inserted unlinked; a sequencer runs beside (SEQUENCER).
+    pending = ("INSERT INTO ablation_audit_pending (event_id, chain, tenant_id, at, actor_type, actor_id, action, "
+               "target_type, target_id, request_id, ip, user_agent, details, content_digest) "
+               f"VALUES (gen_random_uuid()::text, {TENANT}, {TENANT}, now()::timestamp, 'anonymous', NULL, "
+               "'ticket.submitted', 'ticket', md5(:n::bigint::text), 'pgbench', '127.0.0.1', 'pgbench', "
+               f"'{{{details}}}', md5(:n::bigint::text || 'd'));")
+    # The context's reads and the filing's hit as one plain statement (no PL/pgSQL).
+    number = "('京ICP备' || lpad((:n % 100000000)::text, 8, '0') || '号')"
+    plain = ("SELECT t.slug, t.name, t.status, t.created_at, t.updated_at, s.document, "
+             f"filingdesk_count_hits('f' || ':' || 'ticket_submit' || ':' || {TENANT} || ':' || :n::text, 1, "
+             "date_trunc('hour', now())::timestamp, (date_trunc('hour', now()) - interval '1 hour')::timestamp), "
+             "f.id, f.responsible_person, f.phone_index, f.id_number_index, f.email_index, "
+             f"(SELECT count(*) FROM tickets k WHERE k.tenant_id = {TENANT} AND k.filing_number = {number} "
+             "AND k.created_at >= (now() - interval '7 days')::timestamp AND k.mismatch_count > 0), wh.ids, wh.events "
+             "FROM tenants t LEFT JOIN tenant_settings s ON s.tenant_id = t.id "
+             f"LEFT JOIN filings f ON f.tenant_id = {TENANT} AND f.filing_number = {number} "
+             "CROSS JOIN LATERAL (SELECT COALESCE(array_agg(w.id ORDER BY w.id), '{}') AS ids, "
+             "COALESCE(array_agg(w.events ORDER BY w.id), '{}') AS events FROM webhooks w "
+             f"WHERE w.tenant_id = {TENANT} AND w.deleted_at IS NULL AND w.enabled) wh WHERE t.id = {TENANT};")
+    both = [plain if line.startswith(context) else pending if line.startswith(audit) else line for line in lines]
     return {
         "the route's SQL": lines,
+        "audit pending + sequencer": replacing(audit, pending),
+        "context as one statement": replacing(context, plain),
+        "both of the two above": both,
         "before: limits apart, every request": before_leases,
         "the leases' call every request": [line.replace("random(1, 32)", "random(1, 1)") for line in lines],
         "without the filing's hit": uncounted,
@@ -93,9 +119,21 @@ def variants():
     }
 
 
-def pgbench(script, plans, extra=()):
+def pgbench(script, plans, extra=(), sequencer=False):
+    # A sequencer's loop beside the load: one client, a batch every 20 ms.
+    seq = None
+    if sequencer:
+        seq_script = os.path.join(tempfile.mkdtemp(prefix="sequencer-"), "loop.sql")
+        with open(seq_script, "w") as f:
+            f.write(open(os.path.join(HERE, "ablation-sequencer.sql")).read() + "\n\\sleep 20 ms\n")
+        seq = subprocess.Popen(["pgbench", "-n", "-c1", "-j1", f"-T{SECONDS}", "-M", "prepared", "-f", seq_script, URL],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     out = subprocess.run(["pgbench", "-n", "-c32", "-j2", f"-T{SECONDS}", "-M", "prepared", *extra, "-f", script, URL],
                          capture_output=True, text=True, env=dict(os.environ, PGOPTIONS=f"-c plan_cache_mode={plans}"))
+    if seq:
+        s_out, s_err = seq.communicate()
+        if "error" in s_out + s_err:
+            print("sequencer:", (s_out + s_err)[-400:], flush=True)
     tps = re.search(r"^tps = ([0-9.]+)", out.stdout, re.M)
     errors = (out.stdout + out.stderr).count("error")
     return (float(tps.group(1)) if tps else 0.0), errors
@@ -123,13 +161,14 @@ def main():
         for r in range(ROUNDS):
             for name in results:
                 psql(URL, "-c", "DELETE FROM tickets WHERE number LIKE 'PGB-%'", "-c", "DELETE FROM rate_windows",
-                     "-c", HEADS, "-c", "VACUUM ANALYZE tickets, rate_windows, ablation_audit_heads")
+                     "-c", HEADS, "-c", "DELETE FROM ablation_audit_pending",
+                     "-c", "VACUUM ANALYZE tickets, rate_windows, ablation_audit_heads, ablation_audit_pending")
                 if name == "the physical limit":
                     tps, errors = pgbench(os.path.join(HERE, "limit-submit.sql"), "auto",
                                           ("-D", "tenant=00000000-0000-7000-8000-000000000001"))
                 else:
                     # The writers' session setting (db::pool); the transaction keeps plans itself.
-                    tps, errors = pgbench(scripts[name], "force_custom_plan")
+                    tps, errors = pgbench(scripts[name], "force_custom_plan", sequencer="pending" in name or "both" in name)
                 results[name].append(tps)
                 print(f"round {r + 1}  {name:32} {tps:8.0f} tx/s" + (f"  ({errors} errors)" if errors else ""),
                       flush=True)

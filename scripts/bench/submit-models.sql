@@ -15,3 +15,34 @@ CREATE TABLE ablation_audit_heads (
     hash      TEXT NOT NULL
 );
 GRANT SELECT, INSERT, UPDATE ON ablation_audit_heads TO filingdesk_tenant;
+
+-- ablation_audit_pending: the audit event inserted unlinked by the
+-- request (no lock, no head read, no PL/pgSQL), under the tenant's
+-- row-level security; a sequencer (ablation-sequencer.sql, run beside the
+-- load) moves the oldest pending events into audit_events in one statement
+-- per batch. Only the cost to PostgreSQL is modelled: the model's hashes
+-- are not a chain.
+DROP TABLE IF EXISTS ablation_audit_pending;
+CREATE TABLE ablation_audit_pending (
+    id             BIGSERIAL PRIMARY KEY,
+    event_id       TEXT NOT NULL,
+    chain          TEXT NOT NULL,
+    tenant_id      TEXT,
+    at             TIMESTAMP NOT NULL,
+    actor_type     TEXT NOT NULL,
+    actor_id       TEXT,
+    action         TEXT NOT NULL,
+    target_type    TEXT,
+    target_id      TEXT,
+    request_id     TEXT,
+    ip             TEXT,
+    user_agent     TEXT,
+    details        TEXT NOT NULL,
+    content_digest TEXT NOT NULL
+);
+ALTER TABLE ablation_audit_pending ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON ablation_audit_pending
+    USING (tenant_id = current_setting('filingdesk.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('filingdesk.tenant_id', true));
+GRANT INSERT ON ablation_audit_pending TO filingdesk_tenant;
+GRANT USAGE ON SEQUENCE ablation_audit_pending_id_seq TO filingdesk_tenant;

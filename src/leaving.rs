@@ -14,6 +14,10 @@
 //! handshake that never completes is safe instead: the client retries the
 //! SYN after a second, finds the port closed (or the instance back), and a
 //! proxy moves a refused connection to another instance.
+//!
+//! Before the server stops, the pipelined database connections are ended
+//! properly (`Db::close_pipelined`): the HTTP workers' runtimes drive them,
+//! and end with the server.
 
 use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,22 +26,29 @@ use std::time::Duration;
 
 use actix_web::dev::ServerHandle;
 
+use crate::db::Db;
+
 /// Long enough for actix's accept thread to take what the kernel queued
 /// and for its workers to pick it up (both react within microseconds;
 /// every request that reaches the instance meanwhile waits for its SYN to
 /// be resent, so this is kept short).
 const QUEUED_PICKUP: Duration = Duration::from_millis(100);
 
+/// How long the stop waits for pipelined database connections still in use
+/// (a read takes milliseconds).
+const PIPELINED_CLOSE: Duration = Duration::from_secs(2);
+
 pub struct Leaving {
     handle: ServerHandle,
     draining: Arc<AtomicBool>,
     /// The server's own listening socket (a second descriptor of it).
     listener: TcpListener,
+    db: Db,
 }
 
 impl Leaving {
-    pub(crate) fn new(handle: ServerHandle, draining: Arc<AtomicBool>, listener: TcpListener) -> Self {
-        Self { handle, draining, listener }
+    pub(crate) fn new(handle: ServerHandle, draining: Arc<AtomicBool>, listener: TcpListener, db: Db) -> Self {
+        Self { handle, draining, listener, db }
     }
 
     /// Out of the load balancer: `/readyz` answers 503, requests are still served.
@@ -51,6 +62,11 @@ impl Leaving {
             tracing::warn!(error = %e, "could not hold back new connections; queued ones may be reset");
         }
         tokio::time::sleep(QUEUED_PICKUP).await;
+        // While the HTTP workers' runtimes still drive them (they end with
+        // the server); the requests still to come read without them.
+        if !self.db.close_pipelined(PIPELINED_CLOSE).await {
+            tracing::warn!("a pipelined database connection was still in use at the stop");
+        }
         self.handle.stop(true).await;
     }
 }

@@ -120,7 +120,7 @@ impl Application {
 
     /// Takes the instance out of service in steps (see [`Leaving`]).
     pub fn leaving(&self) -> anyhow::Result<Leaving> {
-        Ok(Leaving::new(self.server.handle(), self.draining.clone(), self.listener.try_clone()?))
+        Ok(Leaving::new(self.server.handle(), self.draining.clone(), self.listener.try_clone()?, self.db.clone()))
     }
 
     /// Stops the server from elsewhere (tests stop theirs when done).

@@ -46,7 +46,7 @@ mod transactions;
 mod url;
 
 pub use locks::{LeaderLock, StartupLock};
-pub use pipeline::Pipelined;
+pub use pipeline::{Pipelined, APPLICATION_NAME as PIPELINED_APPLICATION_NAME};
 pub use pool::{Db, DbError, Manager};
 pub use tenancy::{enter_tenant, write_transaction_for, write_transaction_keeping_plans_for, StandingCheck};
 pub use transactions::write_transaction;

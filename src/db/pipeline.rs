@@ -12,6 +12,12 @@
 //! role `filingdesk_tenant`, read-only for the whole session, plans kept.
 //! Each read enters its tenant first, so a connection's last tenant never
 //! leaks into the next read.
+//!
+//! Each connection's driver (the task that moves its bytes) is spawned here
+//! and tracked, so that a stop can end them properly ([`Pipelined::close`]):
+//! dropped with the HTTP workers' runtimes instead, they left PostgreSQL
+//! logging "could not receive data from client: Connection reset by peer"
+//! for every connection at every stop.
 
 use std::str::FromStr;
 use std::sync::Arc;
@@ -23,6 +29,7 @@ use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfi
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use tokio_util::task::TaskTracker;
 
 use super::tenancy::{filingdesk_enter_tenant, StandingCheck};
 use super::{DatabaseUrl, DbError};
@@ -42,10 +49,16 @@ const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
 /// small is only made again on a new connection.
 pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 
+/// What PostgreSQL shows as these sessions' `application_name` (unless the
+/// URL names one), so that an operator tells them from the others.
+pub const APPLICATION_NAME: &str = "filingdesk pipelined reads";
+
 /// Connections for pipelined tenant reads.
 #[derive(Clone)]
 pub struct Pipelined {
     pool: Pool<AsyncPgConnection>,
+    /// The connections' drivers.
+    drivers: TaskTracker,
 }
 
 impl std::fmt::Debug for Pipelined {
@@ -67,7 +80,12 @@ impl Pipelined {
     /// `lifetime` old, at their next checkout.
     pub fn with_lifetime(url: &DatabaseUrl, size: usize, lifetime: Duration) -> Option<Self> {
         let config = match tokio_postgres::Config::from_str(&url.target) {
-            Ok(config) => Arc::new(config),
+            Ok(mut config) => {
+                if config.get_application_name().is_none() {
+                    config.application_name(APPLICATION_NAME);
+                }
+                Arc::new(config)
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "the database URL has options the pipelined reads cannot honour; \
                      tenant reads stay on the synchronous driver");
@@ -78,7 +96,9 @@ impl Pipelined {
         // Like the synchronous pool, connections are not tested on every
         // checkout: a read that fails tests its own connection (`read_for_staff`).
         manager.recycling_method = RecyclingMethod::Fast;
-        manager.custom_setup = Box::new(move |_| establish(config.clone()).boxed());
+        let drivers = TaskTracker::new();
+        let tracker = drivers.clone();
+        manager.custom_setup = Box::new(move |_| establish(config.clone(), tracker.clone()).boxed());
         let manager = AsyncDieselConnectionManager::new_with_config(url.target.clone(), manager);
         let renew = Hook::sync_fn(move |_, metrics| {
             if metrics.age() < lifetime {
@@ -88,7 +108,23 @@ impl Pipelined {
             }
         });
         let pool = Pool::builder(manager).max_size(size).pre_recycle(renew).build().ok()?;
-        Some(Self { pool })
+        Some(Self { pool, drivers })
+    }
+
+    /// Whether [`Pipelined::close`] was called: reads then take the
+    /// synchronous path.
+    pub fn is_closed(&self) -> bool {
+        self.pool.is_closed()
+    }
+
+    /// Ends every connection properly (PostgreSQL's Terminate, then the
+    /// socket closed), idle ones at once and those in use as their reads
+    /// give them back; returns once every driver has ended, or `false` when
+    /// some had not after `within`. Any read after this is refused.
+    pub async fn close(&self, within: Duration) -> bool {
+        self.pool.close();
+        self.drivers.close();
+        tokio::time::timeout(within, self.drivers.wait()).await.is_ok()
     }
 
     /// Enters `tenant` confirming `check` (see [`super::Db::read_for_staff`])
@@ -171,21 +207,36 @@ async fn after_failure(mut conn: Object<AsyncPgConnection>, error: DbError) -> D
 /// `prefer`, the default, and `require`: encrypted when the server offers it,
 /// without verifying its certificate — libpq's meaning of those modes), then
 /// the tenant reads' session.
-async fn establish(config: Arc<tokio_postgres::Config>) -> ConnectionResult<AsyncPgConnection> {
+///
+/// The driver runs until the connection's client is dropped, and then sends
+/// PostgreSQL a Terminate and closes the socket (diesel-async's own driver
+/// stops at once when its connection is dropped, closing nothing).
+async fn establish(config: Arc<tokio_postgres::Config>, drivers: TaskTracker) -> ConnectionResult<AsyncPgConnection> {
     let bad = |e: tokio_postgres::Error| ConnectionError::BadConnection(e.to_string());
-    let mut conn = match config.get_ssl_mode() {
+    let client = match config.get_ssl_mode() {
         tokio_postgres::config::SslMode::Disable => {
             let (client, connection) = config.connect(tokio_postgres::NoTls).await.map_err(bad)?;
-            AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+            drivers.spawn(drive(connection));
+            client
         }
         _ => {
             let tls = tokio_postgres_rustls::MakeRustlsConnect::new(encrypt_only());
             let (client, connection) = config.connect(tls).await.map_err(bad)?;
-            AsyncPgConnection::try_from_client_and_connection(client, connection).await?
+            drivers.spawn(drive(connection));
+            client
         }
     };
+    let mut conn = AsyncPgConnection::try_from(client).await?;
     conn.batch_execute(SESSION).await.map_err(ConnectionError::CouldntSetupConfiguration)?;
     Ok(conn)
+}
+
+/// Moves a connection's bytes until its client is gone (or the connection
+/// fails: the reads on it then fail too, and `after_failure` drops it).
+async fn drive<F: std::future::Future<Output = Result<(), tokio_postgres::Error>>>(connection: F) {
+    if let Err(e) = connection.await {
+        tracing::debug!(error = %e, "a pipelined connection ended");
+    }
 }
 
 /// A TLS client that encrypts without checking who answers: what libpq's

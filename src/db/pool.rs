@@ -275,10 +275,22 @@ impl Db {
     }
 
     /// On PostgreSQL, the connections that send a tenant read in the same
-    /// flight as the statement entering the tenant (`None` on SQLite, or
-    /// when the URL needs libpq: [`super::Pipelined::for_url`]).
+    /// flight as the statement entering the tenant (`None` on SQLite, when
+    /// the URL needs libpq: [`super::Pipelined::for_url`], or once a stop
+    /// has closed them: [`Db::close_pipelined`]).
     pub fn pipelined(&self) -> Option<&super::Pipelined> {
-        self.pipelined.as_ref()
+        self.pipelined.as_ref().filter(|p| !p.is_closed())
+    }
+
+    /// For a stop, while the HTTP workers (whose runtimes drive these
+    /// connections) still run: ends the pipelined connections properly
+    /// ([`super::Pipelined::close`]); reads from then on take the
+    /// synchronous path. `false` when some had not ended after `within`.
+    pub async fn close_pipelined(&self, within: Duration) -> bool {
+        match &self.pipelined {
+            Some(p) => p.close(within).await,
+            None => true,
+        }
     }
 
     /// Applies every embedded migration not yet applied.

@@ -620,3 +620,87 @@ async fn pipelined_connections_are_renewed_at_the_end_of_their_lifetime() {
     let first = backend_pid(&renewed, tenant, staff).await;
     assert_ne!(backend_pid(&renewed, tenant, staff).await, first, "an old one is replaced");
 }
+
+/// A stop ends the pipelined connections properly while the HTTP workers
+/// that drive them still run (`Leaving::stop` calls `Db::close_pipelined`
+/// before the server stops): their PostgreSQL sessions end before `close`
+/// returns, and the reads that still come take the synchronous path.
+/// (Left to the workers' end, each connection was cut without a Terminate,
+/// and PostgreSQL logged "Connection reset by peer" for it at every stop.)
+#[tokio::test]
+async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without_them() {
+    use diesel_async::RunQueryDsl;
+    use filingdesk::db::{DatabaseUrl, Pipelined, StandingCheck, PIPELINED_APPLICATION_NAME};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::domain::role::Role;
+    use futures_util::FutureExt;
+
+    let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
+    let tenant = TenantId::parse(&a.id).unwrap();
+    let staff = StaffId::parse(&crate::helpers::token_subject(&a.admin.access)).unwrap();
+    // The connection goes through a relay that keeps what the client sent
+    // (unencrypted, so that its messages can be read).
+    let mut target = reqwest::Url::parse(&app.database_url()).unwrap();
+    let upstream = format!("{}:{}", target.host_str().unwrap(), target.port().unwrap_or(5432));
+    let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    target.set_port(Some(relay.local_addr().unwrap().port())).unwrap();
+    target.query_pairs_mut().append_pair("sslmode", "disable");
+    let sent = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::<u8>::new()));
+    let relayed = {
+        let sent = sent.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncReadExt, AsyncWriteExt};
+            let (client, _) = relay.accept().await.unwrap();
+            let server = tokio::net::TcpStream::connect(upstream).await.unwrap();
+            let ((mut client_in, mut client_out), (mut server_in, mut server_out)) =
+                (client.into_split(), server.into_split());
+            let answers = tokio::spawn(async move { tokio::io::copy(&mut server_in, &mut client_out).await });
+            let mut buf = [0u8; 8192];
+            while let Ok(n @ 1..) = client_in.read(&mut buf).await {
+                sent.lock().await.extend_from_slice(&buf[..n]);
+                server_out.write_all(&buf[..n]).await.unwrap();
+            }
+            let _ = server_out.shutdown().await;
+            let _ = answers.await;
+        })
+    };
+    let url = DatabaseUrl::parse(target.as_str()).unwrap();
+    let check = StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
+    let pid_of = |reads: Pipelined| async move {
+        reads
+            .read_for_staff(tenant, check, |mut conn| {
+                diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+                    .get_result::<i32>(&mut conn)
+                    .boxed()
+            })
+            .await
+    };
+    let sessions = |pid: i32| {
+        app.sql_strings(&format!(
+            "SELECT application_name AS v FROM pg_stat_activity WHERE pid = {pid} AND datname = current_database()"
+        ))
+    };
+    let reads = Pipelined::for_url(&url, 1).unwrap();
+    let pid = pid_of(reads.clone()).await.unwrap();
+    assert_eq!(sessions(pid), vec![PIPELINED_APPLICATION_NAME.to_owned()], "named for the operator");
+
+    assert!(reads.close(std::time::Duration::from_secs(5)).await, "every driver ended");
+    relayed.await.unwrap();
+    // PostgreSQL's Terminate message ('X', length 4) is the last the client sent.
+    assert!(sent.lock().await.ends_with(&[b'X', 0, 0, 0, 4]), "the connection was ended with a Terminate");
+    // PostgreSQL ends the session once it has read the Terminate; wait for that.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !sessions(pid).is_empty() {
+        assert!(std::time::Instant::now() < deadline, "the session outlived the closed connection");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(pid_of(reads.clone()).await.is_err(), "a closed set of connections reads nothing");
+
+    // The application's own: once closed, the queue is read without them.
+    let before = created(app.get("/api/v1/tickets", Some(&a.admin.access)).await).await;
+    assert!(app.db.pipelined().is_some());
+    assert!(app.db.close_pipelined(std::time::Duration::from_secs(5)).await);
+    assert!(app.db.pipelined().is_none(), "reads no longer take the closed connections");
+    let after = created(app.get("/api/v1/tickets", Some(&a.admin.access)).await).await;
+    assert_eq!(before, after);
+}

@@ -5,7 +5,8 @@
 //! a quiet tenant's numbers follow each other as before, a busy one asks
 //! the database once per 64 submissions. Numbers never repeat across
 //! instances; an instance that stops forgets the rest of its block (a gap,
-//! as a submission that fails after taking its number leaves), and two
+//! as a submission that fails after taking its number leaves; one refused
+//! by its filing's limit gives its number back), and two
 //! instances' numbers of one day interleave rather than follow submission
 //! order (the queue orders by ticket id, not number).
 
@@ -65,6 +66,18 @@ impl NumberBlocks {
         }
         Ok(first)
     }
+
+    /// Hands `n`, taken by [`NumberBlocks::next`] for `day` and written
+    /// nowhere, out again (the next submission gets it, being the lowest):
+    /// an attempt refused after its number was taken leaves no gap. A
+    /// number from a day that is over is of no use and is dropped.
+    pub fn give_back(&self, tenant: TenantId, day: &str, n: i64) {
+        let mut guard = self.days.lock().unwrap_or_else(|p| p.into_inner());
+        let (current, tenants) = &mut *guard;
+        if current == day {
+            tenants.entry(tenant).or_default().free.push((n, n));
+        }
+    }
 }
 
 /// The lowest free number, removed from `free`.
@@ -80,7 +93,8 @@ fn take(free: &mut Vec<(i64, i64)>) -> Option<i64> {
 
 #[cfg(test)]
 mod tests {
-    use super::take;
+    use super::{take, NumberBlocks};
+    use crate::domain::ids::TenantId;
 
     #[test]
     fn free_numbers_are_handed_out_lowest_first_and_once() {
@@ -88,5 +102,22 @@ mod tests {
         let taken: Vec<_> = std::iter::from_fn(|| take(&mut free)).collect();
         assert_eq!(taken, [3, 4, 8, 9]);
         assert!(free.is_empty());
+    }
+
+    #[test]
+    fn a_number_given_back_is_the_next_handed_out_on_its_day_only() {
+        let blocks = NumberBlocks::default();
+        let tenant = TenantId::parse("00000000-0000-7000-8000-000000000001").unwrap();
+        {
+            let mut days = blocks.days.lock().unwrap();
+            days.0 = "20261128".to_owned();
+            days.1.entry(tenant).or_default().free.push((5, 9));
+        }
+        blocks.give_back(tenant, "20261128", 4);
+        blocks.give_back(tenant, "20261127", 1);
+        let mut days = blocks.days.lock().unwrap();
+        let free = &mut days.1.get_mut(&tenant).unwrap().free;
+        let taken: Vec<_> = std::iter::from_fn(|| take(free)).collect();
+        assert_eq!(taken, [4, 5, 6, 7, 8, 9], "yesterday's number is not handed out today");
     }
 }

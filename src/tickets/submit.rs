@@ -207,6 +207,11 @@ impl Reserved {
     pub fn at(&self) -> NaiveDateTime {
         self.at
     }
+
+    /// The number, unused (no ticket was written with it), handed out again.
+    pub fn give_back(self, numbers: &NumberBlocks, tenant: TenantId) {
+        numbers.give_back(tenant, &self.at.format("%Y%m%d").to_string(), self.seq);
+    }
 }
 
 /// Stores the ticket with its verification, in the caller's transaction,

@@ -330,8 +330,11 @@ async fn a_filings_submissions_are_limited_and_refused_ones_count() {
     let app = spawn_app().await;
     let t = app.tenant("acme").await;
     limited(&app, &t.admin.access, 1000, 1000, 2).await;
+    let mut numbers = Vec::new();
     for _ in 0..2 {
-        assert_eq!(app.post("/api/v1/public/acme/tickets", None, ticket_for("京ICP备12345678号")).await.status(), 201);
+        let resp = app.post("/api/v1/public/acme/tickets", None, ticket_for("京ICP备12345678号")).await;
+        assert_eq!(resp.status(), 201);
+        numbers.push(resp.json::<serde_json::Value>().await.unwrap()["number"].as_str().unwrap().to_owned());
     }
     for _ in 0..2 {
         let retry =
@@ -342,7 +345,12 @@ async fn a_filings_submissions_are_limited_and_refused_ones_count() {
     let hits =
         app.sql_strings("SELECT CAST(hits AS TEXT) AS v FROM rate_windows WHERE bucket LIKE 'f:ticket_submit:%'");
     assert_eq!(hits, ["4"], "every attempt counted");
-    assert_eq!(app.post("/api/v1/public/acme/tickets", None, ticket_for("沪ICP备12345678号")).await.status(), 201);
+    let resp = app.post("/api/v1/public/acme/tickets", None, ticket_for("沪ICP备12345678号")).await;
+    assert_eq!(resp.status(), 201);
+    numbers.push(resp.json::<serde_json::Value>().await.unwrap()["number"].as_str().unwrap().to_owned());
+    // The refused attempts took no number for good: the day's numbers follow each other.
+    let seqs: Vec<u32> = numbers.iter().map(|n| n.rsplit('-').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(seqs, [seqs[0], seqs[0] + 1, seqs[0] + 2], "{numbers:?}");
     // Another tenant's filing of the same number has its own count.
     let other = app.tenant("beta").await;
     limited(&app, &other.admin.access, 1000, 1000, 2).await;

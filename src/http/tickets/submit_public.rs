@@ -126,22 +126,31 @@ async fn submit_leased(
                     at - MISMATCH_WINDOW,
                     &hit,
                 )?;
-                let Some((tenant, settings)) = now.filter(|(t, _)| t.status == "active") else {
-                    return Ok(Leased::NotFound);
+                let refused = match now.filter(|(t, _)| t.status == "active") {
+                    None => Err(Leased::NotFound),
+                    Some((tenant, _)) if tenant.slug != slug => {
+                        // A slug's id never changes; should that ever not
+                        // hold, the slug is looked up afresh next time.
+                        st.tenant_ids.forget(&slug);
+                        Err(Leased::NotFound)
+                    }
+                    Some((_, settings)) if settings.rate_limits != limits => {
+                        st.leases.learn(tenant_id, settings.rate_limits);
+                        Err(Leased::Changed)
+                    }
+                    Some((tenant, settings)) => match check_target(&settings.rate_limits, &hit, counts, at) {
+                        Err(wait) => Err(Leased::Limited(wait)),
+                        Ok(()) => Ok((tenant, settings)),
+                    },
                 };
-                if tenant.slug != slug {
-                    // A slug's id never changes; should that ever not hold,
-                    // the slug is looked up afresh next time.
-                    st.tenant_ids.forget(&slug);
-                    return Ok(Leased::NotFound);
-                }
-                if settings.rate_limits != limits {
-                    st.leases.learn(tenant_id, settings.rate_limits);
-                    return Ok(Leased::Changed);
-                }
-                if let Err(wait) = check_target(&settings.rate_limits, &hit, counts, at) {
-                    return Ok(Leased::Limited(wait));
-                }
+                let (tenant, settings) = match refused {
+                    Ok(found) => found,
+                    Err(outcome) => {
+                        // No ticket takes the number: the next one does.
+                        number.give_back(&st.numbers, tenant_id);
+                        return Ok(outcome);
+                    }
+                };
                 let done = submit_in_context(
                     conn,
                     &env(&st),

@@ -126,7 +126,7 @@ async fn submit_leased(
                     at - MISMATCH_WINDOW,
                     &hit,
                 )?;
-                let refused = match now.filter(|(t, _)| t.status == "active") {
+                let checked = match now.filter(|(t, _)| t.status == "active") {
                     None => Err(Leased::NotFound),
                     Some((tenant, _)) if tenant.slug != slug => {
                         // A slug's id never changes; should that ever not
@@ -143,7 +143,7 @@ async fn submit_leased(
                         Ok(()) => Ok((tenant, settings)),
                     },
                 };
-                let (tenant, settings) = match refused {
+                let (tenant, settings) = match checked {
                     Ok(found) => found,
                     Err(outcome) => {
                         // No ticket takes the number: the next one does.

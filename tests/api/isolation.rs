@@ -346,6 +346,26 @@ async fn postgres_with_one_and_two_filings() -> Option<(TestApp, crate::helpers:
     Some((app, a, b))
 }
 
+/// The PostgreSQL backend that served a pipelined read of `staff` (a tenant
+/// admin of `tenant`).
+async fn pipelined_backend_pid(
+    reads: &filingdesk::db::Pipelined,
+    tenant: filingdesk::domain::ids::TenantId,
+    staff: filingdesk::domain::ids::StaffId,
+) -> Result<i32, filingdesk::db::DbError> {
+    use diesel_async::RunQueryDsl;
+    use futures_util::FutureExt;
+    let check =
+        filingdesk::db::StandingCheck { staff, epoch: 0, roles: &[filingdesk::domain::role::Role::TenantAdmin] };
+    reads
+        .read_for_staff(tenant, check, |mut conn| {
+            diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+                .get_result::<i32>(&mut conn)
+                .boxed()
+        })
+        .await
+}
+
 /// The second enforcement (PostgreSQL only; SQLite has the first alone):
 /// inside a tenant's transaction, row-level security hides other tenants'
 /// rows from a query that deliberately has no tenant filter, and refuses to
@@ -592,27 +612,17 @@ async fn pipelined_reads_connect_as_the_urls_sslmode_says() {
 /// generic plans their sessions keep are made again.
 #[tokio::test]
 async fn pipelined_connections_are_renewed_at_the_end_of_their_lifetime() {
-    use diesel_async::RunQueryDsl;
-    use filingdesk::db::{DatabaseUrl, Pipelined, StandingCheck};
+    use filingdesk::db::{DatabaseUrl, Pipelined};
     use filingdesk::domain::ids::{StaffId, TenantId};
-    use filingdesk::domain::role::Role;
-    use futures_util::FutureExt;
 
     let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
     let tenant = TenantId::parse(&a.id).unwrap();
     let staff = StaffId::parse(&crate::helpers::token_subject(&a.admin.access)).unwrap();
     let url = DatabaseUrl::parse(&app.database_url()).unwrap();
-    async fn backend_pid(reads: &Pipelined, tenant: TenantId, staff: StaffId) -> i32 {
-        let check = StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
-        reads
-            .read_for_staff(tenant, check, |mut conn| {
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-                    .get_result::<i32>(&mut conn)
-                    .boxed()
-            })
-            .await
-            .unwrap()
-    }
+    let backend_pid = |reads: &Pipelined, tenant, staff| {
+        let reads = reads.clone();
+        async move { pipelined_backend_pid(&reads, tenant, staff).await.unwrap() }
+    };
     let kept = Pipelined::for_url(&url, 2).unwrap();
     let first = backend_pid(&kept, tenant, staff).await;
     assert_eq!(backend_pid(&kept, tenant, staff).await, first, "a young connection is reused");
@@ -629,11 +639,8 @@ async fn pipelined_connections_are_renewed_at_the_end_of_their_lifetime() {
 /// and PostgreSQL logged "Connection reset by peer" for it at every stop.)
 #[tokio::test]
 async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without_them() {
-    use diesel_async::RunQueryDsl;
-    use filingdesk::db::{DatabaseUrl, Pipelined, StandingCheck, PIPELINED_APPLICATION_NAME};
+    use filingdesk::db::{DatabaseUrl, Pipelined, PIPELINED_APPLICATION_NAME};
     use filingdesk::domain::ids::{StaffId, TenantId};
-    use filingdesk::domain::role::Role;
-    use futures_util::FutureExt;
 
     let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
     let tenant = TenantId::parse(&a.id).unwrap();
@@ -665,16 +672,7 @@ async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without
         })
     };
     let url = DatabaseUrl::parse(target.as_str()).unwrap();
-    let check = StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
-    let pid_of = |reads: Pipelined| async move {
-        reads
-            .read_for_staff(tenant, check, |mut conn| {
-                diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-                    .get_result::<i32>(&mut conn)
-                    .boxed()
-            })
-            .await
-    };
+    let pid_of = |reads: Pipelined| async move { pipelined_backend_pid(&reads, tenant, staff).await };
     let sessions = |pid: i32| {
         app.sql_strings(&format!(
             "SELECT application_name AS v FROM pg_stat_activity WHERE pid = {pid} AND datname = current_database()"

@@ -6,7 +6,7 @@
 //! the database once per 64 submissions. Numbers never repeat across
 //! instances; an instance that stops forgets the rest of its block (a gap,
 //! as a submission that fails after taking its number leaves; one refused
-//! by its filing's limit gives its number back), and two
+//! inside its transaction, before writing anything, gives it back), and two
 //! instances' numbers of one day interleave rather than follow submission
 //! order (the queue orders by ticket id, not number).
 

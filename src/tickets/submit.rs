@@ -146,6 +146,12 @@ pub const MISMATCH_WINDOW: Duration = Duration::days(7);
 /// From this many mismatching submissions in the window, the ticket is flagged.
 pub const FLAG_AT: i32 = 3;
 
+/// The day a number is reserved for, as [`NumberBlocks`] keys it: taking
+/// and giving back must agree, or a number given back is silently dropped.
+fn number_day(at: NaiveDateTime) -> String {
+    at.format("%Y%m%d").to_string()
+}
+
 /// A ticket number of the day, taken before the submission's transaction.
 pub struct Reserved {
     seq: i64,
@@ -163,7 +169,7 @@ fn reserve_number(
     tenant: TenantId,
     at: NaiveDateTime,
 ) -> diesel::QueryResult<Reserved> {
-    let seq = numbers.next(conn, tenant, &at.format("%Y%m%d").to_string())?;
+    let seq = numbers.next(conn, tenant, &number_day(at))?;
     Ok(Reserved { seq, at })
 }
 
@@ -210,7 +216,7 @@ impl Reserved {
 
     /// The number, unused (no ticket was written with it), handed out again.
     pub fn give_back(self, numbers: &NumberBlocks, tenant: TenantId) {
-        numbers.give_back(tenant, &self.at.format("%Y%m%d").to_string(), self.seq);
+        numbers.give_back(tenant, &number_day(self.at), self.seq);
     }
 }
 

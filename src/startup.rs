@@ -42,7 +42,7 @@ impl Application {
     /// Connects and migrates the database, seeds an empty one, and binds the
     /// listener (port 0 picks a free port, as the tests do).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::connect(&settings.database_url, settings.db_pool_size)?;
+        let db = Db::connect_serving(&settings.database_url, settings.db_pool_size, settings.workers)?;
         // One instance at a time makes the keys and the first admin; the
         // others then find them (instances started together all come up).
         let startup = db.startup_lock()?;

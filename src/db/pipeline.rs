@@ -19,16 +19,20 @@
 //! logging "could not receive data from client: Connection reset by peer"
 //! for every connection at every stop.
 
+use std::collections::HashMap;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use deadpool::managed::ObjectId;
 use diesel::{ConnectionError, ConnectionResult, QueryResult};
 use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use thread_local::ThreadLocal;
 use tokio_util::task::TaskTracker;
 
 use super::tenancy::{filingdesk_enter_tenant, StandingCheck};
@@ -53,32 +57,77 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// URL names one), so that an operator tells them from the others.
 pub const APPLICATION_NAME: &str = "filingdesk pipelined reads";
 
-/// Connections for pipelined tenant reads.
+/// Connections for pipelined tenant reads: a small pool for each thread that
+/// reads (the HTTP workers), opened on that thread, so that a read, its
+/// connection and the connection's driver share one thread. One pool shared
+/// by every worker had a read on one thread wake the driver on another, and
+/// be woken back, for half of all pages: the server spent a fifth more per
+/// page than with one worker (BENCHMARKS "Fourteenth part").
 #[derive(Clone)]
 pub struct Pipelined {
-    pool: Pool<AsyncPgConnection>,
+    pools: Arc<ThreadLocal<ThreadReads>>,
+    /// What every thread's pool is made from.
+    config: Arc<tokio_postgres::Config>,
+    url: Arc<str>,
+    per_thread: usize,
+    lifetime: Duration,
+    closed: Arc<AtomicBool>,
     /// The connections' drivers.
     drivers: TaskTracker,
 }
 
+/// One thread's connections, and the tenant each one's session is in.
+struct ThreadReads {
+    pool: Pool<AsyncPgConnection>,
+    /// Set when a statement entering the tenant succeeded on the connection,
+    /// forgotten when anything on it fails. Only the entering statement sets
+    /// the session's tenant, and a statement that fails leaves it as it was.
+    entered: Mutex<HashMap<ObjectId, TenantId>>,
+}
+
+impl ThreadReads {
+    fn entered(&self, conn: &Object<AsyncPgConnection>) -> Option<TenantId> {
+        self.entered.lock().ok()?.get(&Object::id(conn)).copied()
+    }
+
+    fn remember(&self, conn: &Object<AsyncPgConnection>, tenant: TenantId, per_thread: usize) {
+        if let Ok(mut entered) = self.entered.lock() {
+            // Connections renewed or dropped leave their entry behind; bounded
+            // here (the next read on each connection then enters again).
+            if entered.len() >= 4 * per_thread {
+                entered.clear();
+            }
+            entered.insert(Object::id(conn), tenant);
+        }
+    }
+
+    fn forget(&self, conn: &Object<AsyncPgConnection>) {
+        if let Ok(mut entered) = self.entered.lock() {
+            entered.remove(&Object::id(conn));
+        }
+    }
+}
+
 impl std::fmt::Debug for Pipelined {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pipelined").field("status", &self.pool.status()).finish()
+        let statuses: Vec<_> = self.pools.iter().map(|t| t.pool.status()).collect();
+        f.debug_struct("Pipelined").field("per_thread", &self.per_thread).field("pools", &statuses).finish()
     }
 }
 
 impl Pipelined {
-    /// Connections to `url` (opened on first use), or `None` when the URL
+    /// Connections to `url` (opened on first use), `size` in all for
+    /// `threads` reading threads (at least one each), or `None` when the URL
     /// holds a libpq option the asynchronous driver does not know (such as
     /// `sslrootcert` or `sslmode=verify-full`): those reads then keep the
     /// synchronous path, which honours every libpq option.
-    pub fn for_url(url: &DatabaseUrl, size: usize) -> Option<Self> {
-        Self::with_lifetime(url, size, MAX_LIFETIME)
+    pub fn for_url(url: &DatabaseUrl, size: usize, threads: usize) -> Option<Self> {
+        Self::with_lifetime(url, size.div_ceil(threads.max(1)).max(1), MAX_LIFETIME)
     }
 
-    /// [`Pipelined::for_url`] whose connections are replaced once they are
-    /// `lifetime` old, at their next checkout.
-    pub fn with_lifetime(url: &DatabaseUrl, size: usize, lifetime: Duration) -> Option<Self> {
+    /// Up to `per_thread` connections for each reading thread, replaced once
+    /// they are `lifetime` old, at their next checkout.
+    pub fn with_lifetime(url: &DatabaseUrl, per_thread: usize, lifetime: Duration) -> Option<Self> {
         let config = match tokio_postgres::Config::from_str(&url.target) {
             Ok(mut config) => {
                 if config.get_application_name().is_none() {
@@ -92,29 +141,53 @@ impl Pipelined {
                 return None;
             }
         };
-        let mut manager = ManagerConfig::default();
-        // Like the synchronous pool, connections are not tested on every
-        // checkout: a read that fails tests its own connection (`read_for_staff`).
-        manager.recycling_method = RecyclingMethod::Fast;
-        let drivers = TaskTracker::new();
-        let tracker = drivers.clone();
-        manager.custom_setup = Box::new(move |_| establish(config.clone(), tracker.clone()).boxed());
-        let manager = AsyncDieselConnectionManager::new_with_config(url.target.clone(), manager);
-        let renew = Hook::sync_fn(move |_, metrics| {
-            if metrics.age() < lifetime {
-                Ok(())
-            } else {
-                Err(HookError::message("renewed at the end of its lifetime"))
+        Some(Self {
+            pools: Arc::new(ThreadLocal::new()),
+            config,
+            url: url.target.as_str().into(),
+            per_thread,
+            lifetime,
+            closed: Arc::new(AtomicBool::new(false)),
+            drivers: TaskTracker::new(),
+        })
+    }
+
+    /// This thread's connections. They are opened, and their drivers
+    /// spawned, on this thread.
+    fn local(&self) -> &ThreadReads {
+        self.pools.get_or(|| {
+            let mut manager = ManagerConfig::default();
+            // Like the synchronous pool, connections are not tested on every
+            // checkout: a read that fails tests its own connection (`read_for_staff`).
+            manager.recycling_method = RecyclingMethod::Fast;
+            let (config, drivers) = (self.config.clone(), self.drivers.clone());
+            manager.custom_setup = Box::new(move |_| establish(config.clone(), drivers.clone()).boxed());
+            let manager = AsyncDieselConnectionManager::new_with_config(&*self.url, manager);
+            let lifetime = self.lifetime;
+            let renew = Hook::sync_fn(move |_, metrics| {
+                if metrics.age() < lifetime {
+                    Ok(())
+                } else {
+                    Err(HookError::message("renewed at the end of its lifetime"))
+                }
+            });
+            let pool = Pool::builder(manager)
+                .max_size(self.per_thread)
+                .pre_recycle(renew)
+                .build()
+                .expect("a pool without a runtime or timeouts builds");
+            if self.is_closed() {
+                // A thread that came after `close`: nothing may open.
+                pool.close();
             }
-        });
-        let pool = Pool::builder(manager).max_size(size).pre_recycle(renew).build().ok()?;
-        Some(Self { pool, drivers })
+            ThreadReads { pool, entered: Mutex::new(HashMap::new()) }
+        })
     }
 
     /// Whether [`Pipelined::close`] was called: reads then take the
     /// synchronous path.
     pub fn is_closed(&self) -> bool {
-        self.pool.is_closed()
+        AtomicBool::load(&self.closed, Ordering::Acquire)
     }
 
     /// Ends every connection properly (PostgreSQL's Terminate, then the
@@ -122,40 +195,66 @@ impl Pipelined {
     /// give them back; returns once every driver has ended, or `false` when
     /// some had not after `within`. Any read after this is refused.
     pub async fn close(&self, within: Duration) -> bool {
-        self.pool.close();
+        self.closed.store(true, Ordering::Release);
+        for local in self.pools.iter() {
+            local.pool.close();
+        }
         self.drivers.close();
         tokio::time::timeout(within, self.drivers.wait()).await.is_ok()
     }
 
-    /// Enters `tenant` confirming `check` (see [`super::Db::read_for_staff`])
-    /// and runs `read` in the same flight: `read`'s statements are sent right
-    /// behind the entering one, without waiting for its answer. PostgreSQL
-    /// runs them in order; when the standing is refused, `read`'s result is
-    /// thrown away (it ran under the connection's previous tenant, whose
-    /// row-level security and the read's own tenant filter together show it
-    /// nothing of this tenant, and it is never looked at).
+    /// Reads in `tenant` for a staff member whose standing is confirmed by
+    /// `check` in the same flight. On a connection whose session last
+    /// entered another tenant (or none), the statement entering `tenant` and
+    /// confirming `check` goes first and `read`'s statements right behind it,
+    /// without waiting for its answer; PostgreSQL runs them in order, and
+    /// when the standing is refused `read`'s result is thrown away (it ran
+    /// under the connection's previous tenant, whose row-level security and
+    /// the read's own tenant filter together show it nothing of this tenant,
+    /// and it is never looked at). On a connection already in `tenant`,
+    /// `read` alone goes, and is given `check` to confirm in its own
+    /// statement ([`StandingCheck::gate`]): one statement for a queue page
+    /// instead of two, each costing PostgreSQL about as much again as the
+    /// page's work (BENCHMARKS "Fourteenth part").
+    ///
+    /// `read` is given `Some(check)` exactly when it must confirm it.
     pub async fn read_for_staff<T, F>(&self, tenant: TenantId, check: StandingCheck, read: F) -> Result<T, DbError>
     where
-        F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>>,
+        F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
         self.read_entering(tenant, Some(check), read).await
     }
 
     /// [`Pipelined::read_for_staff`] for a caller whose standing `read`
-    /// confirms itself (an API client's row, read in the same flight).
+    /// confirms itself (an API client's row, read in the same flight); `read`
+    /// is always given `None`.
     pub async fn read_for<T, F>(&self, tenant: TenantId, read: F) -> Result<T, DbError>
     where
-        F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>>,
+        F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
         self.read_entering(tenant, None, read).await
     }
 
     async fn read_entering<T, F>(&self, tenant: TenantId, check: Option<StandingCheck>, read: F) -> Result<T, DbError>
     where
-        F: for<'c> FnOnce(&'c AsyncPgConnection) -> BoxFuture<'c, QueryResult<T>>,
+        F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
-        let conn = self.checkout().await?;
+        let local = self.local();
+        let conn = self.checkout(local).await?;
         let held = std::time::Instant::now();
+        if local.entered(&conn) == Some(tenant) {
+            let result = read(&conn, check).await;
+            tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
+            return match result.map_err(DbError::from_standing) {
+                Ok(v) => Ok(v),
+                // The statement failed, the session is as it was.
+                Err(e @ (DbError::NotInStanding | DbError::PasswordChangeRequired | DbError::RoleNotAllowed)) => Err(e),
+                Err(e) => {
+                    local.forget(&conn);
+                    Err(after_failure(conn, e).await)
+                }
+            };
+        }
         let (staff, epoch, roles) = match &check {
             Some(check) => (Some(check.staff.to_string()), check.epoch, check.role_names()),
             None => (None, 0, Vec::new()),
@@ -168,21 +267,25 @@ impl Pipelined {
         let (entered, result) = futures_util::join!(
             diesel::select(filingdesk_enter_tenant(tenant.to_string(), staff, epoch, roles))
                 .get_result::<bool>(&mut entering),
-            read(&conn)
+            read(&conn, None)
         );
         tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
+        local.forget(&conn);
         match entered.map_err(DbError::from_standing) {
             Err(e @ (DbError::NotInStanding | DbError::PasswordChangeRequired | DbError::RoleNotAllowed)) => Err(e),
             Err(e) => Err(after_failure(conn, e).await),
-            Ok(_) => match result {
-                Ok(v) => Ok(v),
-                Err(e) => Err(after_failure(conn, DbError::Query(e)).await),
-            },
+            Ok(_) => {
+                local.remember(&conn, tenant, self.per_thread);
+                match result {
+                    Ok(v) => Ok(v),
+                    Err(e) => Err(after_failure(conn, DbError::Query(e)).await),
+                }
+            }
         }
     }
 
-    async fn checkout(&self) -> Result<Object<AsyncPgConnection>, DbError> {
-        match tokio::time::timeout(CHECKOUT_TIMEOUT, self.pool.get()).await {
+    async fn checkout(&self, local: &ThreadReads) -> Result<Object<AsyncPgConnection>, DbError> {
+        match tokio::time::timeout(CHECKOUT_TIMEOUT, local.pool.get()).await {
             Err(_) => Err(DbError::Busy),
             Ok(Ok(conn)) => Ok(conn),
             // Opening a connection failed (the database is away).

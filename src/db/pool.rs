@@ -226,6 +226,13 @@ impl DbError {
 impl Db {
     /// Connects and runs pending migrations.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
+        Self::connect_serving(url, pool_size, None)
+    }
+
+    /// [`Db::connect`] for a server of `workers` HTTP workers (default: one
+    /// per core, as the server's), among which the pipelined connections are
+    /// shared out.
+    pub fn connect_serving(url: &DatabaseUrl, pool_size: u32, workers: Option<usize>) -> anyhow::Result<Self> {
         let builder = |min_idle, timeout| {
             Pool::builder()
                 .max_size(pool_size)
@@ -247,7 +254,11 @@ impl Db {
             builder(0, READ_CHECKOUT_TIMEOUT).build_unchecked(Manager { url: url.clone(), tenant_reads: true })
         });
         let pipelined = match url.backend {
-            Backend::Postgres => super::Pipelined::for_url(url, pool_size as usize),
+            Backend::Postgres => {
+                let workers = workers
+                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
+                super::Pipelined::for_url(url, pool_size as usize, workers)
+            }
             Backend::Sqlite => None,
         };
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));

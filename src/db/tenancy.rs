@@ -4,6 +4,8 @@
 //! query also takes its tenant). SQLite has only the first.
 
 use diesel::connection::SimpleConnection;
+use diesel::expression::BoxableExpression;
+use diesel::sql_types::Bool;
 use diesel::QueryResult;
 
 use super::{Db, DbConnection, DbError};
@@ -85,6 +87,26 @@ impl StandingCheck {
         use crate::domain::role::Role;
         self.roles.iter().filter(|r| **r != Role::Agent).map(|r| r.as_str()).collect()
     }
+
+    /// A condition that confirms this standing inside a read's own statement,
+    /// for a session already in the staff member's tenant: true, or the
+    /// statement fails as the entering one does when the standing is refused
+    /// (`filingdesk_confirm_staff`, the rule kept in one place). It names no
+    /// column, so PostgreSQL makes it a one-time filter, evaluated before the
+    /// statement's first row is looked for: also when there is none.
+    pub fn gate<QS>(&self) -> Box<dyn BoxableExpression<QS, diesel::pg::Pg, SqlType = Bool>> {
+        let roles: Vec<String> = self.role_names().into_iter().map(str::to_owned).collect();
+        Box::new(filingdesk_in_standing(self.staff.to_string(), self.epoch, roles))
+    }
+}
+
+diesel::define_sql_function! {
+    /// Migration `…_standing_gate`.
+    fn filingdesk_in_standing(
+        staff_id: diesel::sql_types::Text,
+        epoch: diesel::sql_types::Integer,
+        roles: diesel::sql_types::Array<diesel::sql_types::Text>,
+    ) -> diesel::sql_types::Bool;
 }
 
 impl Db {

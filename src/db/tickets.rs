@@ -508,8 +508,11 @@ pub async fn queue_pipelined(
 ) -> Result<Vec<QueueRow>, super::DbError> {
     use futures_util::FutureExt;
     reads
-        .read_for_staff(tenant, check, move |mut conn| {
-            let q = queue_query!(tenant, &f, before_id.as_deref(), limit);
+        .read_for_staff(tenant, check, move |mut conn, unconfirmed| {
+            let mut q = queue_query!(tenant, &f, before_id.as_deref(), limit);
+            if let Some(check) = unconfirmed {
+                q = q.filter(check.gate());
+            }
             diesel_async::RunQueryDsl::load(q, &mut conn).boxed()
         })
         .await
@@ -529,7 +532,7 @@ pub async fn queue_pipelined_for_client(
 ) -> Result<(Option<String>, Vec<QueueRow>), super::DbError> {
     use futures_util::FutureExt;
     reads
-        .read_for(tenant, move |mut conn| {
+        .read_for(tenant, move |mut conn, _| {
             async move {
                 let (id, epoch) = client;
                 let q = queue_query!(tenant, &f, before_id.as_deref(), limit);

@@ -353,15 +353,18 @@ async fn pipelined_backend_pid(
     tenant: filingdesk::domain::ids::TenantId,
     staff: filingdesk::domain::ids::StaffId,
 ) -> Result<i32, filingdesk::db::DbError> {
+    use diesel::QueryDsl;
     use diesel_async::RunQueryDsl;
     use futures_util::FutureExt;
     let check =
         filingdesk::db::StandingCheck { staff, epoch: 0, roles: &[filingdesk::domain::role::Role::TenantAdmin] };
     reads
-        .read_for_staff(tenant, check, |mut conn| {
-            diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-                .get_result::<i32>(&mut conn)
-                .boxed()
+        .read_for_staff(tenant, check, |mut conn, unconfirmed| {
+            let mut q = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()")).into_boxed();
+            if let Some(check) = unconfirmed {
+                q = q.filter(check.gate());
+            }
+            q.get_result::<i32>(&mut conn).boxed()
         })
         .await
 }
@@ -520,9 +523,13 @@ async fn pipelined_reads_on_one_reused_connection_each_see_only_their_tenant() {
 
     // (filings seen with no tenant filter, the server process of the connection)
     let read = |tenant: TenantId, staff: StaffId| {
-        reads.read_for_staff(tenant, check(staff), |mut conn| {
+        reads.read_for_staff(tenant, check(staff), |mut conn, unconfirmed| {
             async move {
-                let seen: i64 = filings::table.count().get_result(&mut conn).await?;
+                let mut unfiltered = filings::table.into_boxed();
+                if let Some(check) = unconfirmed {
+                    unfiltered = unfiltered.filter(check.gate());
+                }
+                let seen: i64 = unfiltered.count().get_result(&mut conn).await?;
                 let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
                     .get_result(&mut conn)
                     .await?;
@@ -545,7 +552,7 @@ async fn pipelined_reads_on_one_reused_connection_each_see_only_their_tenant() {
 
     // Read-only for its whole session.
     let write = reads
-        .read_for_staff(alpha, check(admin(&a)), |mut conn| {
+        .read_for_staff(alpha, check(admin(&a)), |mut conn, _| {
             diesel::update(tenants::table).set(tenants::name.eq("taken")).execute(&mut conn).boxed()
         })
         .await;
@@ -559,11 +566,8 @@ async fn pipelined_reads_on_one_reused_connection_each_see_only_their_tenant() {
 /// knows (`sslrootcert`, `sslmode=verify-full`) keeps the synchronous reads.
 #[tokio::test]
 async fn pipelined_reads_connect_as_the_urls_sslmode_says() {
-    use diesel_async::RunQueryDsl;
-    use filingdesk::db::{DatabaseUrl, Pipelined, StandingCheck};
+    use filingdesk::db::{DatabaseUrl, Pipelined};
     use filingdesk::domain::ids::{StaffId, TenantId};
-    use filingdesk::domain::role::Role;
-    use futures_util::FutureExt;
 
     let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
     let tenant = TenantId::parse(&a.id).unwrap();
@@ -575,16 +579,7 @@ async fn pipelined_reads_connect_as_the_urls_sslmode_says() {
     let encrypted = |reads: Option<Pipelined>| {
         let database_url = database_url.clone();
         async move {
-            let check = StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
-            let pid = reads
-                .expect("pipelined")
-                .read_for_staff(tenant, check, |mut conn| {
-                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-                        .get_result::<i32>(&mut conn)
-                        .boxed()
-                })
-                .await
-                .unwrap();
+            let pid = pipelined_backend_pid(&reads.expect("pipelined"), tenant, staff).await.unwrap();
             use diesel::Connection;
             let mut admin = diesel::PgConnection::establish(&database_url).unwrap();
             let ssl = diesel::select(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
@@ -599,7 +594,7 @@ async fn pipelined_reads_connect_as_the_urls_sslmode_says() {
         let base = full.split_once('?').map_or(full.as_str(), |(base, _)| base);
         DatabaseUrl::parse(&format!("{base}{options}")).unwrap()
     };
-    let reads = |options: &str| Pipelined::for_url(&url(options), 2);
+    let reads = |options: &str| Pipelined::for_url(&url(options), 2, 1);
     assert!(encrypted(reads("")).await, "sslmode=prefer (the default) encrypts when the server offers it");
     assert!(encrypted(reads("?sslmode=require")).await);
     assert!(!encrypted(reads("?sslmode=disable")).await);
@@ -623,12 +618,107 @@ async fn pipelined_connections_are_renewed_at_the_end_of_their_lifetime() {
         let reads = reads.clone();
         async move { pipelined_backend_pid(&reads, tenant, staff).await.unwrap() }
     };
-    let kept = Pipelined::for_url(&url, 2).unwrap();
+    let kept = Pipelined::for_url(&url, 2, 1).unwrap();
     let first = backend_pid(&kept, tenant, staff).await;
     assert_eq!(backend_pid(&kept, tenant, staff).await, first, "a young connection is reused");
     let renewed = Pipelined::with_lifetime(&url, 2, std::time::Duration::ZERO).unwrap();
     let first = backend_pid(&renewed, tenant, staff).await;
     assert_ne!(backend_pid(&renewed, tenant, staff).await, first, "an old one is replaced");
+}
+
+/// Each thread that reads (each HTTP worker) has pipelined connections of
+/// its own, opened on it and driven by it: a read never waits for another
+/// thread to move its bytes. The connections are shared out among the
+/// threads, and a close ends every thread's.
+#[tokio::test]
+async fn each_thread_reads_on_connections_of_its_own_and_a_close_ends_them_all() {
+    use filingdesk::db::{DatabaseUrl, Pipelined};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+
+    let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
+    let tenant = TenantId::parse(&a.id).unwrap();
+    let staff = StaffId::parse(&crate::helpers::token_subject(&a.admin.access)).unwrap();
+    let url = DatabaseUrl::parse(&app.database_url()).unwrap();
+    // Two connections for two threads: one each.
+    let reads = Pipelined::for_url(&url, 2, 2).unwrap();
+    let here = pipelined_backend_pid(&reads, tenant, staff).await.unwrap();
+    assert_eq!(pipelined_backend_pid(&reads, tenant, staff).await.unwrap(), here);
+
+    // Another thread with a runtime of its own, as an HTTP worker has; it
+    // keeps running (driving its connection) until told to end.
+    let (pids, mut got) = tokio::sync::mpsc::unbounded_channel();
+    let (end, ended) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let reads = reads.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async move {
+                for _ in 0..2 {
+                    pids.send(pipelined_backend_pid(&reads, tenant, staff).await).unwrap();
+                }
+                let _ = ended.await;
+                pids.send(pipelined_backend_pid(&reads, tenant, staff).await).unwrap();
+            })
+        })
+    };
+    let there = got.recv().await.unwrap().unwrap();
+    assert_eq!(got.recv().await.unwrap().unwrap(), there, "the other thread keeps its connection");
+    assert_ne!(there, here, "and it is not this thread's");
+    // This thread's one connection is its own: a second read at the same
+    // time waits for it rather than taking the other thread's.
+    let (one, two) =
+        tokio::join!(pipelined_backend_pid(&reads, tenant, staff), pipelined_backend_pid(&reads, tenant, staff));
+    assert_eq!((one.unwrap(), two.unwrap()), (here, here));
+
+    assert!(reads.close(std::time::Duration::from_secs(5)).await, "every thread's drivers ended");
+    let alive =
+        |pid: i32| app.sql_strings(&format!("SELECT pid::text AS v FROM pg_stat_activity WHERE pid = {pid}")).len();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while alive(here) + alive(there) > 0 {
+        assert!(std::time::Instant::now() < deadline, "a session outlived the close");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(pipelined_backend_pid(&reads, tenant, staff).await.is_err(), "closed here");
+    end.send(()).unwrap();
+    assert!(got.recv().await.unwrap().is_err(), "and on the other thread");
+    worker.join().unwrap();
+}
+
+/// A connection whose session is already in the reader's tenant sends the
+/// read alone, which confirms the standing in its own statement: a token
+/// whose standing has lapsed is refused there as on a fresh connection,
+/// also when the page it asks for is empty (the check runs before any row
+/// is looked for), and the refusal leaves the connection in use.
+#[tokio::test]
+async fn a_read_on_a_connection_kept_in_its_tenant_still_confirms_the_standing() {
+    use filingdesk::db::{tickets, DatabaseUrl, DbError, Pipelined, StandingCheck};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::domain::role::Role;
+
+    let Some((app, a, _)) = postgres_with_one_and_two_filings().await else { return };
+    let tenant = TenantId::parse(&a.id).unwrap();
+    let staff = StaffId::parse(&crate::helpers::token_subject(&a.admin.access)).unwrap();
+    let url = DatabaseUrl::parse(&app.database_url()).unwrap();
+    let reads = Pipelined::for_url(&url, 1, 1).unwrap();
+    let check = StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
+    let empty = || tickets::QueueFilter { filing_number: Some("none".into()), ..Default::default() };
+    let page = |check: StandingCheck| tickets::queue_pipelined(&reads, tenant, check, empty(), None, 10);
+    // The first read enters the tenant; the next ones keep it.
+    let first = pipelined_backend_pid(&reads, tenant, staff).await.unwrap();
+    assert_eq!(pipelined_backend_pid(&reads, tenant, staff).await.unwrap(), first);
+    assert!(page(check).await.unwrap().is_empty());
+    // The role the route allows is checked against the row, not the token.
+    let reviewers_only = StandingCheck { roles: &[Role::Reviewer], ..check };
+    assert!(matches!(page(reviewers_only).await, Err(DbError::RoleNotAllowed)));
+    // The token's sessions end (a password change, a sign-out everywhere).
+    app.sql(&format!("UPDATE staff SET session_epoch = session_epoch + 1 WHERE id = '{staff}'")).unwrap();
+    assert!(matches!(page(check).await, Err(DbError::NotInStanding)), "an empty page is refused too");
+    assert!(matches!(pipelined_backend_pid(&reads, tenant, staff).await, Err(DbError::NotInStanding)));
+    // The connection stayed, in its tenant: the current epoch reads on it.
+    let current = StandingCheck { epoch: 1, ..check };
+    assert!(page(current).await.unwrap().is_empty());
+    app.sql(&format!("UPDATE staff SET status = 'disabled' WHERE id = '{staff}'")).unwrap();
+    assert!(matches!(page(current).await, Err(DbError::NotInStanding)));
 }
 
 /// A stop ends the pipelined connections properly while the HTTP workers
@@ -678,7 +768,7 @@ async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without
             "SELECT application_name AS v FROM pg_stat_activity WHERE pid = {pid} AND datname = current_database()"
         ))
     };
-    let reads = Pipelined::for_url(&url, 1).unwrap();
+    let reads = Pipelined::for_url(&url, 1, 1).unwrap();
     let pid = pid_of(reads.clone()).await.unwrap();
     assert_eq!(sessions(pid), vec![PIPELINED_APPLICATION_NAME.to_owned()], "named for the operator");
 

@@ -1,0 +1,1 @@
+DROP FUNCTION filingdesk_in_standing(text, integer, text[]);

@@ -10,8 +10,11 @@
 //!
 //! The connections are what [`super::Manager`] opens for tenant reads: the
 //! role `filingdesk_tenant`, read-only for the whole session, plans kept.
-//! Each read enters its tenant first, so a connection's last tenant never
-//! leaks into the next read.
+//! A read enters its tenant first unless its connection's session is known
+//! to be in that tenant already (entered by this code, on this connection,
+//! with nothing failed since); a staff member's standing is then confirmed
+//! inside the read's own statement. Either way a connection's last tenant
+//! never leaks into the next read.
 //!
 //! Each connection's driver (the task that moves its bytes) is spawned here
 //! and tracked, so that a stop can end them properly ([`Pipelined::close`]):

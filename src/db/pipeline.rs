@@ -93,20 +93,31 @@ impl ThreadReads {
         self.entered.lock().ok()?.get(&Object::id(conn)).copied()
     }
 
-    fn remember(&self, conn: &Object<AsyncPgConnection>, tenant: TenantId, per_thread: usize) {
-        if let Ok(mut entered) = self.entered.lock() {
-            // Connections renewed or dropped leave their entry behind; bounded
-            // here (the next read on each connection then enters again).
-            if entered.len() >= 4 * per_thread {
-                entered.clear();
+    /// Notes the tenant `conn`'s session is now in; `None` when that is no
+    /// longer certain (something on it failed).
+    fn note(&self, conn: &Object<AsyncPgConnection>, tenant: Option<TenantId>, per_thread: usize) {
+        let Ok(mut entered) = self.entered.lock() else { return };
+        match tenant {
+            None => {
+                entered.remove(&Object::id(conn));
             }
-            entered.insert(Object::id(conn), tenant);
+            Some(tenant) => {
+                // Connections renewed or dropped leave their entry behind;
+                // bounded here (the next read on each then enters again).
+                if entered.len() >= 4 * per_thread {
+                    entered.clear();
+                }
+                entered.insert(Object::id(conn), tenant);
+            }
         }
     }
 
-    fn forget(&self, conn: &Object<AsyncPgConnection>) {
-        if let Ok(mut entered) = self.entered.lock() {
-            entered.remove(&Object::id(conn));
+    async fn checkout(&self) -> Result<Object<AsyncPgConnection>, DbError> {
+        match tokio::time::timeout(CHECKOUT_TIMEOUT, self.pool.get()).await {
+            Err(_) => Err(DbError::Busy),
+            Ok(Ok(conn)) => Ok(conn),
+            // Opening a connection failed (the database is away).
+            Ok(Err(e)) => Err(DbError::Unreachable(e.to_string())),
         }
     }
 }
@@ -243,7 +254,7 @@ impl Pipelined {
         F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
         let local = self.local();
-        let conn = self.checkout(local).await?;
+        let conn = local.checkout().await?;
         let held = std::time::Instant::now();
         if local.entered(&conn) == Some(tenant) {
             let result = read(&conn, check).await;
@@ -251,9 +262,9 @@ impl Pipelined {
             return match result.map_err(DbError::from_standing) {
                 Ok(v) => Ok(v),
                 // The statement failed, the session is as it was.
-                Err(e @ (DbError::NotInStanding | DbError::PasswordChangeRequired | DbError::RoleNotAllowed)) => Err(e),
+                Err(e) if e.is_refused_standing() => Err(e),
                 Err(e) => {
-                    local.forget(&conn);
+                    local.note(&conn, None, self.per_thread);
                     Err(after_failure(conn, e).await)
                 }
             };
@@ -273,26 +284,15 @@ impl Pipelined {
             read(&conn, None)
         );
         tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
-        local.forget(&conn);
-        match entered.map_err(DbError::from_standing) {
-            Err(e @ (DbError::NotInStanding | DbError::PasswordChangeRequired | DbError::RoleNotAllowed)) => Err(e),
+        let entered = entered.map_err(DbError::from_standing);
+        local.note(&conn, entered.is_ok().then_some(tenant), self.per_thread);
+        match entered {
+            Err(e) if e.is_refused_standing() => Err(e),
             Err(e) => Err(after_failure(conn, e).await),
-            Ok(_) => {
-                local.remember(&conn, tenant, self.per_thread);
-                match result {
-                    Ok(v) => Ok(v),
-                    Err(e) => Err(after_failure(conn, DbError::Query(e)).await),
-                }
-            }
-        }
-    }
-
-    async fn checkout(&self, local: &ThreadReads) -> Result<Object<AsyncPgConnection>, DbError> {
-        match tokio::time::timeout(CHECKOUT_TIMEOUT, local.pool.get()).await {
-            Err(_) => Err(DbError::Busy),
-            Ok(Ok(conn)) => Ok(conn),
-            // Opening a connection failed (the database is away).
-            Ok(Err(e)) => Err(DbError::Unreachable(e.to_string())),
+            Ok(_) => match result {
+                Ok(v) => Ok(v),
+                Err(e) => Err(after_failure(conn, DbError::Query(e)).await),
+            },
         }
     }
 }

@@ -205,6 +205,12 @@ impl DbError {
         }
     }
 
+    /// A staff member's standing refused ([`DbError::from_standing`]): the
+    /// statement failed, the connection is sound.
+    pub(super) fn is_refused_standing(&self) -> bool {
+        matches!(self, DbError::NotInStanding | DbError::PasswordChangeRequired | DbError::RoleNotAllowed)
+    }
+
     /// The database is away (not reachable, or the connection died under
     /// the work), as opposed to a failing query: worth trying again later.
     pub fn is_unavailable(&self) -> bool {

@@ -14,7 +14,9 @@
 //! to be in that tenant already (entered by this code, on this connection,
 //! with nothing failed since); a staff member's standing is then confirmed
 //! inside the read's own statement. Either way a connection's last tenant
-//! never leaks into the next read.
+//! never leaks into the next read. Reads in the tenant a connection is in
+//! share it, their statements queued on it one behind another; a read that
+//! enters a tenant holds its connection alone until it is done.
 //!
 //! Each connection's driver (the task that moves its bytes) is spawned here
 //! and tracked, so that a stop can end them properly ([`Pipelined::close`]):
@@ -22,20 +24,16 @@
 //! logging "could not receive data from client: Connection reset by peer"
 //! for every connection at every stop.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
 
-use deadpool::managed::ObjectId;
-use diesel::{ConnectionError, ConnectionResult, QueryResult};
-use diesel_async::pooled_connection::deadpool::{Hook, HookError, Object, Pool};
-use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig, RecyclingMethod};
+use diesel::{ConnectionError, ConnectionResult, IntoSql, QueryResult};
 use diesel_async::{AsyncPgConnection, RunQueryDsl, SimpleAsyncConnection};
 use futures_util::future::BoxFuture;
-use futures_util::FutureExt;
 use thread_local::ThreadLocal;
+use tokio::sync::Notify;
 use tokio_util::task::TaskTracker;
 
 use super::tenancy::{filingdesk_enter_tenant, StandingCheck};
@@ -50,6 +48,14 @@ const SESSION: &str = "SET default_transaction_read_only = on; SET plan_cache_mo
 /// for the synchronous tenant reads.
 const CHECKOUT_TIMEOUT: Duration = Duration::from_secs(1);
 
+/// How many reads in one tenant one connection carries at once before the
+/// next is given another: PostgreSQL answers a connection's statements one
+/// after the other, so this bounds how long a read queues behind others
+/// (16 queue pages ≈ 3 ms of one backend), while one connection taking a
+/// worker's whole load is what costs PostgreSQL least (BENCHMARKS
+/// "Fifteenth part").
+const SHARED_AT_ONCE: usize = 16;
+
 /// How long a connection serves before it is replaced, as the synchronous
 /// pool's are (r2d2's default): these sessions keep the generic plans
 /// PostgreSQL makes for their statements, and a plan made while a table was
@@ -60,8 +66,8 @@ pub const MAX_LIFETIME: Duration = Duration::from_secs(30 * 60);
 /// URL names one), so that an operator tells them from the others.
 pub const APPLICATION_NAME: &str = "filingdesk pipelined reads";
 
-/// Connections for pipelined tenant reads: a small pool for each thread that
-/// reads (the HTTP workers), opened on that thread, so that a read, its
+/// Connections for pipelined tenant reads: a few for each thread that reads
+/// (the HTTP workers), opened on that thread, so that a read, its
 /// connection and the connection's driver share one thread. One pool shared
 /// by every worker had a read on one thread wake the driver on another, and
 /// be woken back, for half of all pages: the server spent a fifth more per
@@ -69,9 +75,8 @@ pub const APPLICATION_NAME: &str = "filingdesk pipelined reads";
 #[derive(Clone)]
 pub struct Pipelined {
     pools: Arc<ThreadLocal<ThreadReads>>,
-    /// What every thread's pool is made from.
+    /// What every thread's connections are opened with.
     config: Arc<tokio_postgres::Config>,
-    url: Arc<str>,
     per_thread: usize,
     lifetime: Duration,
     closed: Arc<AtomicBool>,
@@ -79,53 +84,193 @@ pub struct Pipelined {
     drivers: TaskTracker,
 }
 
-/// One thread's connections, and the tenant each one's session is in.
+/// One thread's connections, each with the tenant its session is in and the
+/// reads on it. Reads in the tenant a connection is in share it, their
+/// statements pipelined on it with nothing between them that could move its
+/// session elsewhere; a read that must enter its tenant has a connection to
+/// itself, so that no other read's statements go between its entering and
+/// its own. (A pool that lends each connection to one read at a time kept
+/// four backends per worker busy with a page each: PostgreSQL spent a
+/// quarter more per page than when one backend took them in turn,
+/// BENCHMARKS "Fifteenth part".)
 struct ThreadReads {
-    pool: Pool<AsyncPgConnection>,
-    /// Set when a statement entering the tenant succeeded on the connection,
-    /// forgotten when anything on it fails. Only the entering statement sets
-    /// the session's tenant, and a statement that fails leaves it as it was.
-    entered: Mutex<HashMap<ObjectId, TenantId>>,
+    slots: Mutex<Slots>,
+    /// Told whenever a connection is given back, settles in a tenant, or
+    /// leaves: reads waiting for one look again.
+    changed: Notify,
+}
+
+#[derive(Default)]
+struct Slots {
+    open: Vec<Slot>,
+    /// Connections being opened (counted against the thread's share).
+    opening: usize,
+    next_id: u64,
+}
+
+struct Slot {
+    id: u64,
+    conn: Arc<AsyncPgConnection>,
+    born: Instant,
+    /// The tenant the session is in, when that is certain: set when a
+    /// statement entering it succeeded on the connection held alone,
+    /// forgotten when anything on it fails (a failing statement leaves the
+    /// session as it was, and only the entering statement moves it).
+    tenant: Option<TenantId>,
+    /// Held by a read that enters its tenant.
+    alone: bool,
+    /// Reads in `tenant` on it now.
+    shared: usize,
+    /// Takes no new shared read, so that it comes free for a read that
+    /// waits for a connection to itself.
+    draining: bool,
+    /// Leaves once nothing is on it: it failed, served its lifetime, or the
+    /// connections are closed.
+    retired: bool,
+}
+
+impl Slot {
+    fn idle(&self) -> bool {
+        !self.alone && self.shared == 0
+    }
+}
+
+/// What a read may do now.
+enum Take {
+    Lease(u64, Arc<AsyncPgConnection>, bool),
+    /// Open a connection (counted in `opening`).
+    Open,
+    Wait,
 }
 
 impl ThreadReads {
-    fn entered(&self, conn: &Object<AsyncPgConnection>) -> Option<TenantId> {
-        self.entered.lock().ok()?.get(&Object::id(conn)).copied()
+    fn slots(&self) -> MutexGuard<'_, Slots> {
+        self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Notes the tenant `conn`'s session is now in; `None` when that is no
-    /// longer certain (something on it failed).
-    fn note(&self, conn: &Object<AsyncPgConnection>, tenant: Option<TenantId>, per_thread: usize) {
-        let Ok(mut entered) = self.entered.lock() else { return };
-        match tenant {
-            None => {
-                entered.remove(&Object::id(conn));
-            }
-            Some(tenant) => {
-                // Connections renewed or dropped leave their entry behind;
-                // bounded here (the next read on each then enters again).
-                if entered.len() >= 4 * per_thread {
-                    entered.clear();
-                }
-                entered.insert(Object::id(conn), tenant);
+    fn take(&self, tenant: TenantId, per_thread: usize, lifetime: Duration, closed: bool) -> Result<Take, DbError> {
+        let mut slots = self.slots();
+        if closed {
+            slots.open.retain(|s| !s.idle());
+            slots.open.iter_mut().for_each(|s| s.retired = true);
+            return Err(DbError::Unreachable("the pipelined connections are closed".into()));
+        }
+        for slot in slots.open.iter_mut().filter(|s| s.born.elapsed() >= lifetime) {
+            slot.retired = true;
+        }
+        slots.open.retain(|s| !(s.retired && s.idle()));
+        let usable = |s: &&mut Slot| !s.retired;
+        if let Some(slot) = slots
+            .open
+            .iter_mut()
+            .filter(usable)
+            .find(|s| s.tenant == Some(tenant) && !s.alone && !s.draining && s.shared < SHARED_AT_ONCE)
+        {
+            slot.shared += 1;
+            return Ok(Take::Lease(slot.id, slot.conn.clone(), false));
+        }
+        if let Some(slot) = slots.open.iter_mut().filter(usable).find(|s| s.idle()) {
+            (slot.alone, slot.draining) = (true, false);
+            return Ok(Take::Lease(slot.id, slot.conn.clone(), true));
+        }
+        if slots.open.len() + slots.opening < per_thread {
+            slots.opening += 1;
+            return Ok(Take::Open);
+        }
+        // Every connection is busy. A read in a tenant that one of them is
+        // in waits to share it; any other needs one to itself: the least
+        // busy stops taking shared reads until it comes free.
+        let in_tenant = slots.open.iter().any(|s| s.tenant == Some(tenant) && !s.retired);
+        if !in_tenant && !slots.open.iter().any(|s| s.draining) {
+            if let Some(slot) = slots.open.iter_mut().filter(|s| !s.alone && !s.retired).min_by_key(|s| s.shared) {
+                slot.draining = true;
             }
         }
+        Ok(Take::Wait)
     }
 
-    async fn checkout(&self) -> Result<Object<AsyncPgConnection>, DbError> {
-        match tokio::time::timeout(CHECKOUT_TIMEOUT, self.pool.get()).await {
-            Err(_) => Err(DbError::Busy),
-            Ok(Ok(conn)) => Ok(conn),
-            // Opening a connection failed (the database is away).
-            Ok(Err(e)) => Err(DbError::Unreachable(e.to_string())),
+    /// Counts a connection opened for a read that holds it alone, or
+    /// `None` when opening failed.
+    fn opened(&self, conn: Option<AsyncPgConnection>) -> Option<(u64, Arc<AsyncPgConnection>)> {
+        let mut slots = self.slots();
+        slots.opening -= 1;
+        let conn = Arc::new(conn?);
+        let id = slots.next_id;
+        slots.next_id += 1;
+        slots.open.push(Slot {
+            id,
+            conn: conn.clone(),
+            born: Instant::now(),
+            tenant: None,
+            alone: true,
+            shared: 0,
+            draining: false,
+            retired: false,
+        });
+        Some((id, conn))
+    }
+
+    fn with_slot(&self, id: u64, change: impl FnOnce(&mut Slot)) {
+        let mut slots = self.slots();
+        if let Some(slot) = slots.open.iter_mut().find(|s| s.id == id) {
+            change(slot);
+        }
+        slots.open.retain(|s| !(s.retired && s.idle()));
+        drop(slots);
+        self.changed.notify_waiters();
+    }
+}
+
+/// A read's use of a connection, given back when dropped.
+struct Lease<'a> {
+    local: &'a ThreadReads,
+    id: u64,
+    conn: Arc<AsyncPgConnection>,
+    /// Held alone (to enter a tenant), or shared with reads in its tenant.
+    alone: bool,
+}
+
+impl Lease<'_> {
+    /// Notes the tenant the session is now in; `None` when that is no
+    /// longer certain (something on it failed).
+    fn settle(&self, tenant: Option<TenantId>) {
+        self.local.with_slot(self.id, |s| s.tenant = tenant);
+    }
+
+    fn retire(&self) {
+        self.local.with_slot(self.id, |s| (s.retired, s.tenant) = (true, None));
+    }
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        let alone = self.alone;
+        self.local.with_slot(self.id, |s| {
+            if alone {
+                s.alone = false;
+            } else {
+                s.shared -= 1;
+            }
+        });
+    }
+}
+
+/// A connection being opened: uncounted again if the read gives up.
+struct Opening<'a>(Option<&'a ThreadReads>);
+
+impl Drop for Opening<'_> {
+    fn drop(&mut self) {
+        if let Some(local) = self.0.take() {
+            local.opened(None);
+            local.changed.notify_waiters();
         }
     }
 }
 
 impl std::fmt::Debug for Pipelined {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let statuses: Vec<_> = self.pools.iter().map(|t| t.pool.status()).collect();
-        f.debug_struct("Pipelined").field("per_thread", &self.per_thread).field("pools", &statuses).finish()
+        let open: Vec<_> = self.pools.iter().map(|t| t.slots().open.len()).collect();
+        f.debug_struct("Pipelined").field("per_thread", &self.per_thread).field("open", &open).finish()
     }
 }
 
@@ -140,7 +285,7 @@ impl Pipelined {
     }
 
     /// Up to `per_thread` connections for each reading thread, replaced once
-    /// they are `lifetime` old, at their next checkout.
+    /// they are `lifetime` old, when nothing is on them.
     pub fn with_lifetime(url: &DatabaseUrl, per_thread: usize, lifetime: Duration) -> Option<Self> {
         let config = match tokio_postgres::Config::from_str(&url.target) {
             Ok(mut config) => {
@@ -158,7 +303,6 @@ impl Pipelined {
         Some(Self {
             pools: Arc::new(ThreadLocal::new()),
             config,
-            url: url.target.as_str().into(),
             per_thread,
             lifetime,
             closed: Arc::new(AtomicBool::new(false)),
@@ -169,33 +313,42 @@ impl Pipelined {
     /// This thread's connections. They are opened, and their drivers
     /// spawned, on this thread.
     fn local(&self) -> &ThreadReads {
-        self.pools.get_or(|| {
-            let mut manager = ManagerConfig::default();
-            // Like the synchronous pool, connections are not tested on every
-            // checkout: a read that fails tests its own connection (`read_for_staff`).
-            manager.recycling_method = RecyclingMethod::Fast;
-            let (config, drivers) = (self.config.clone(), self.drivers.clone());
-            manager.custom_setup = Box::new(move |_| establish(config.clone(), drivers.clone()).boxed());
-            let manager = AsyncDieselConnectionManager::new_with_config(&*self.url, manager);
-            let lifetime = self.lifetime;
-            let renew = Hook::sync_fn(move |_, metrics| {
-                if metrics.age() < lifetime {
-                    Ok(())
-                } else {
-                    Err(HookError::message("renewed at the end of its lifetime"))
+        self.pools.get_or(|| ThreadReads { slots: Mutex::default(), changed: Notify::new() })
+    }
+
+    /// A connection for a read in `tenant` on this thread: shared with the
+    /// reads already on one in that tenant, else one to itself (idle, or
+    /// opened), else the first of those to come within [`CHECKOUT_TIMEOUT`].
+    async fn lease(&self, tenant: TenantId) -> Result<Lease<'_>, DbError> {
+        let local = self.local();
+        let deadline = tokio::time::Instant::now() + CHECKOUT_TIMEOUT;
+        loop {
+            let changed = local.changed.notified();
+            tokio::pin!(changed);
+            changed.as_mut().enable();
+            match local.take(tenant, self.per_thread, self.lifetime, self.is_closed())? {
+                Take::Lease(id, conn, alone) => return Ok(Lease { local, id, conn, alone }),
+                Take::Open => {
+                    let mut opening = Opening(Some(local));
+                    let opened =
+                        tokio::time::timeout_at(deadline, establish(self.config.clone(), self.drivers.clone()));
+                    let conn = match opened.await {
+                        Err(_) => return Err(DbError::Busy),
+                        // The database is away.
+                        Ok(Err(e)) => return Err(DbError::Unreachable(e.to_string())),
+                        Ok(Ok(conn)) => conn,
+                    };
+                    opening.0 = None;
+                    let (id, conn) = local.opened(Some(conn)).expect("a connection was given");
+                    return Ok(Lease { local, id, conn, alone: true });
                 }
-            });
-            let pool = Pool::builder(manager)
-                .max_size(self.per_thread)
-                .pre_recycle(renew)
-                .build()
-                .expect("a pool without a runtime or timeouts builds");
-            if self.is_closed() {
-                // A thread that came after `close`: nothing may open.
-                pool.close();
+                Take::Wait => {
+                    if tokio::time::timeout_at(deadline, changed).await.is_err() {
+                        return Err(DbError::Busy);
+                    }
+                }
             }
-            ThreadReads { pool, entered: Mutex::new(HashMap::new()) }
-        })
+        }
     }
 
     /// Whether [`Pipelined::close`] was called: reads then take the
@@ -211,25 +364,27 @@ impl Pipelined {
     pub async fn close(&self, within: Duration) -> bool {
         self.closed.store(true, Ordering::Release);
         for local in self.pools.iter() {
-            local.pool.close();
+            let mut slots = local.slots();
+            slots.open.retain(|s| !s.idle());
+            slots.open.iter_mut().for_each(|s| s.retired = true);
         }
         self.drivers.close();
         tokio::time::timeout(within, self.drivers.wait()).await.is_ok()
     }
 
     /// Reads in `tenant` for a staff member whose standing is confirmed by
-    /// `check` in the same flight. On a connection whose session last
-    /// entered another tenant (or none), the statement entering `tenant` and
-    /// confirming `check` goes first and `read`'s statements right behind it,
-    /// without waiting for its answer; PostgreSQL runs them in order, and
+    /// `check` in the same flight. On a connection whose session is in
+    /// another tenant (or none), held alone, the statement entering `tenant`
+    /// and confirming `check` goes first and `read`'s statements right behind
+    /// it, without waiting for its answer; PostgreSQL runs them in order, and
     /// when the standing is refused `read`'s result is thrown away (it ran
     /// under the connection's previous tenant, whose row-level security and
     /// the read's own tenant filter together show it nothing of this tenant,
     /// and it is never looked at). On a connection already in `tenant`,
-    /// `read` alone goes, and is given `check` to confirm in its own
-    /// statement ([`StandingCheck::gate`]): one statement for a queue page
-    /// instead of two, each costing PostgreSQL about as much again as the
-    /// page's work (BENCHMARKS "Fourteenth part").
+    /// shared with the other reads in it, `read` alone goes, and is given
+    /// `check` to confirm in its own statement ([`StandingCheck::gate`]): one
+    /// statement for a queue page instead of two, each costing PostgreSQL
+    /// about as much again as the page's work (BENCHMARKS "Fourteenth part").
     ///
     /// `read` is given `Some(check)` exactly when it must confirm it.
     pub async fn read_for_staff<T, F>(&self, tenant: TenantId, check: StandingCheck, read: F) -> Result<T, DbError>
@@ -253,19 +408,18 @@ impl Pipelined {
     where
         F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
-        let local = self.local();
-        let conn = local.checkout().await?;
-        let held = std::time::Instant::now();
-        if local.entered(&conn) == Some(tenant) {
-            let result = read(&conn, check).await;
+        let lease = self.lease(tenant).await?;
+        let held = Instant::now();
+        if !lease.alone {
+            let result = read(&lease.conn, check).await;
             tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
             return match result.map_err(DbError::from_standing) {
                 Ok(v) => Ok(v),
                 // The statement failed, the session is as it was.
                 Err(e) if e.is_refused_standing() => Err(e),
                 Err(e) => {
-                    local.note(&conn, None, self.per_thread);
-                    Err(after_failure(conn, e).await)
+                    lease.settle(None);
+                    Err(after_failure(lease, e).await)
                 }
             };
         }
@@ -273,7 +427,7 @@ impl Pipelined {
             Some(check) => (Some(check.staff.to_string()), check.epoch, check.role_names()),
             None => (None, 0, Vec::new()),
         };
-        let mut entering = &*conn;
+        let mut entering = &*lease.conn;
         // Polled in order on each wake: the entering statement is handed to
         // the connection before the read's (a prepared statement is sent on
         // the first poll; one not yet prepared holds the connection's
@@ -281,31 +435,32 @@ impl Pipelined {
         let (entered, result) = futures_util::join!(
             diesel::select(filingdesk_enter_tenant(tenant.to_string(), staff, epoch, roles))
                 .get_result::<bool>(&mut entering),
-            read(&conn, None)
+            read(&lease.conn, None)
         );
         tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
         let entered = entered.map_err(DbError::from_standing);
-        local.note(&conn, entered.is_ok().then_some(tenant), self.per_thread);
+        lease.settle(entered.is_ok().then_some(tenant));
         match entered {
             Err(e) if e.is_refused_standing() => Err(e),
-            Err(e) => Err(after_failure(conn, e).await),
+            Err(e) => Err(after_failure(lease, e).await),
             Ok(_) => match result {
                 Ok(v) => Ok(v),
-                Err(e) => Err(after_failure(conn, DbError::Query(e)).await),
+                Err(e) => Err(after_failure(lease, DbError::Query(e)).await),
             },
         }
     }
 }
 
 /// After a failed read: is the connection itself still good? One that
-/// is not (the server restarted or ended the session) leaves the pool,
-/// and the failure is [`DbError::Lost`] (503), whatever PostgreSQL said
-/// as it went, as on the synchronous pool.
-async fn after_failure(mut conn: Object<AsyncPgConnection>, error: DbError) -> DbError {
-    if (*conn).batch_execute("SELECT 1").await.is_ok() {
+/// is not (the server restarted or ended the session) leaves once the reads
+/// on it are done, and the failure is [`DbError::Lost`] (503), whatever
+/// PostgreSQL said as it went, as on the synchronous pool.
+async fn after_failure(lease: Lease<'_>, error: DbError) -> DbError {
+    let mut conn = &*lease.conn;
+    if diesel::select(1.into_sql::<diesel::sql_types::Integer>()).execute(&mut conn).await.is_ok() {
         return error;
     }
-    drop(Object::take(conn));
+    lease.retire();
     DbError::Lost(Box::new(error))
 }
 

@@ -792,3 +792,90 @@ async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without
     let after = created(app.get("/api/v1/tickets", Some(&a.admin.access)).await).await;
     assert_eq!(before, after);
 }
+
+/// A pipelined read of `staff` (a tenant admin of `tenant`): the filings it
+/// sees with no tenant filter and the backend that served it, holding its
+/// connection `hold` seconds longer.
+async fn seen_and_backend(
+    reads: &filingdesk::db::Pipelined,
+    tenant: filingdesk::domain::ids::TenantId,
+    staff: filingdesk::domain::ids::StaffId,
+    hold: f64,
+) -> (i64, i32) {
+    use diesel::prelude::*;
+    use diesel_async::RunQueryDsl;
+    use filingdesk::db::schema::filings;
+    use futures_util::FutureExt;
+    let check =
+        filingdesk::db::StandingCheck { staff, epoch: 0, roles: &[filingdesk::domain::role::Role::TenantAdmin] };
+    reads
+        .read_for_staff(tenant, check, move |mut conn, unconfirmed| {
+            async move {
+                let mut unfiltered = filings::table.into_boxed();
+                if let Some(check) = unconfirmed {
+                    unfiltered = unfiltered.filter(check.gate());
+                }
+                let seen: i64 = unfiltered.count().get_result(&mut conn).await?;
+                let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
+                    .get_result(&mut conn)
+                    .await?;
+                diesel::sql_query(format!("SELECT pg_sleep({hold})")).execute(&mut conn).await?;
+                Ok((seen, pid))
+            }
+            .boxed()
+        })
+        .await
+        .unwrap()
+}
+
+/// Reads in the tenant a pipelined connection is in share it, their
+/// statements queued on it one behind the other; a read that must enter
+/// another tenant has a connection to itself (another one, or the same once
+/// the reads on it are done), so that nothing moves a session under a read
+/// in flight; and reads that come while it waits do not keep that
+/// connection from coming free.
+#[tokio::test]
+async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_has_one_to_itself() {
+    use filingdesk::db::{DatabaseUrl, Pipelined};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+
+    let Some((app, a, b)) = postgres_with_one_and_two_filings().await else { return };
+    let (alpha, bravo) = (TenantId::parse(&a.id).unwrap(), TenantId::parse(&b.id).unwrap());
+    let admin = |t: &crate::helpers::Tenant| StaffId::parse(&crate::helpers::token_subject(&t.admin.access)).unwrap();
+    let (alpha_admin, bravo_admin) = (admin(&a), admin(&b));
+    let url = DatabaseUrl::parse(&app.database_url()).unwrap();
+
+    // Two connections for this thread; the first read leaves one in alpha.
+    let reads = Pipelined::for_url(&url, 2, 1).unwrap();
+    let (_, first) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await;
+    let (held, shared, entered) = tokio::join!(
+        seen_and_backend(&reads, alpha, alpha_admin, 0.3),
+        seen_and_backend(&reads, alpha, alpha_admin, 0.0),
+        seen_and_backend(&reads, bravo, bravo_admin, 0.0),
+    );
+    assert_eq!(held, (1, first));
+    assert_eq!(shared, (1, first), "shared with the read holding it, in the same tenant");
+    assert_eq!(entered.0, 2);
+    assert_ne!(entered.1, first, "entering bravo took the other connection");
+
+    // One connection: bravo waits for alpha's read on it to end; an alpha
+    // read coming after bravo's does not slip onto it meanwhile.
+    let reads = Pipelined::for_url(&url, 1, 1).unwrap();
+    let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await;
+    let ended = std::sync::Mutex::new(Vec::new());
+    let noted = |name: &'static str, read| {
+        let ended = &ended;
+        async move {
+            let seen = read.await;
+            ended.lock().unwrap().push(name);
+            seen
+        }
+    };
+    let (held, entered, late) = tokio::join!(
+        noted("alpha, held", seen_and_backend(&reads, alpha, alpha_admin, 0.3)),
+        noted("bravo", seen_and_backend(&reads, bravo, bravo_admin, 0.0)),
+        noted("alpha, late", seen_and_backend(&reads, alpha, alpha_admin, 0.0)),
+    );
+    assert_eq!((held, entered, late), ((1, only), (2, only), (1, only)), "each saw its own tenant");
+    assert_eq!(*ended.lock().unwrap(), ["alpha, held", "bravo", "alpha, late"]);
+}

@@ -114,8 +114,9 @@ struct Slot {
     born: Instant,
     /// The tenant the session is in, when that is certain: set when a
     /// statement entering it succeeded on the connection held alone,
-    /// forgotten when anything on it fails (a failing statement leaves the
-    /// session as it was, and only the entering statement moves it).
+    /// forgotten when it is taken to enter one and when anything on it fails
+    /// (a failing statement leaves the session as it was, and only the
+    /// entering statement moves it).
     tenant: Option<TenantId>,
     /// Held by a read that enters its tenant.
     alone: bool,
@@ -170,7 +171,10 @@ impl ThreadReads {
             return Ok(Take::Lease(slot.id, slot.conn.clone(), false));
         }
         if let Some(slot) = slots.open.iter_mut().filter(usable).find(|s| s.idle()) {
-            (slot.alone, slot.draining) = (true, false);
+            // Its session is in no known tenant until the entering statement
+            // is answered: a read dropped after sending it (its client gone)
+            // leaves the session wherever that statement took it.
+            (slot.alone, slot.draining, slot.tenant) = (true, false, None);
             return Ok(Take::Lease(slot.id, slot.conn.clone(), true));
         }
         if slots.open.len() + slots.opening < per_thread {

@@ -879,3 +879,34 @@ async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_
     assert_eq!((held, entered, late), ((1, only), (2, only), (1, only)), "each saw its own tenant");
     assert_eq!(*ended.lock().unwrap(), ["alpha, held", "bravo", "alpha, late"]);
 }
+
+/// A read given up while it enters its tenant (its client went away, the
+/// request's task was dropped) has already sent the entering statement,
+/// which PostgreSQL still runs: the connection is then in no known tenant,
+/// and the next read on it enters its own rather than trusting the one the
+/// connection was in before.
+#[tokio::test]
+async fn a_read_given_up_while_entering_its_tenant_leaves_its_connection_in_no_known_tenant() {
+    use filingdesk::db::{DatabaseUrl, Pipelined};
+    use filingdesk::domain::ids::{StaffId, TenantId};
+
+    let Some((app, a, b)) = postgres_with_one_and_two_filings().await else { return };
+    let (alpha, bravo) = (TenantId::parse(&a.id).unwrap(), TenantId::parse(&b.id).unwrap());
+    let admin = |t: &crate::helpers::Tenant| StaffId::parse(&crate::helpers::token_subject(&t.admin.access)).unwrap();
+    let (alpha_admin, bravo_admin) = (admin(&a), admin(&b));
+    let url = DatabaseUrl::parse(&app.database_url()).unwrap();
+    let reads = Pipelined::for_url(&url, 1, 1).unwrap();
+    let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await;
+
+    // Bravo's read is dropped while its last statement still runs, long
+    // after its entering statement was sent.
+    let given_up =
+        tokio::time::timeout(std::time::Duration::from_millis(50), seen_and_backend(&reads, bravo, bravo_admin, 1.0))
+            .await;
+    assert!(given_up.is_err(), "the read was given up before it ended");
+    assert_eq!(
+        seen_and_backend(&reads, alpha, alpha_admin, 0.0).await,
+        (1, only),
+        "alpha's own, on the same connection"
+    );
+}

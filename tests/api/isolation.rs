@@ -793,6 +793,22 @@ async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without
     assert_eq!(before, after);
 }
 
+/// [`postgres_with_one_and_two_filings`] as pipelined reads see it: each
+/// tenant with its admin, and the URL to open connections of the test's own.
+async fn alpha_and_bravo() -> Option<(
+    TestApp,
+    [(filingdesk::domain::ids::TenantId, filingdesk::domain::ids::StaffId); 2],
+    filingdesk::db::DatabaseUrl,
+)> {
+    use filingdesk::domain::ids::{StaffId, TenantId};
+    let (app, a, b) = postgres_with_one_and_two_filings().await?;
+    let ids = |t: &crate::helpers::Tenant| {
+        (TenantId::parse(&t.id).unwrap(), StaffId::parse(&crate::helpers::token_subject(&t.admin.access)).unwrap())
+    };
+    let url = filingdesk::db::DatabaseUrl::parse(&app.database_url()).unwrap();
+    Some((app, [ids(&a), ids(&b)], url))
+}
+
 /// A pipelined read of `staff` (a tenant admin of `tenant`): the filings it
 /// sees with no tenant filter and the backend that served it, holding its
 /// connection `hold` seconds longer.
@@ -836,14 +852,9 @@ async fn seen_and_backend(
 /// connection from coming free.
 #[tokio::test]
 async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_has_one_to_itself() {
-    use filingdesk::db::{DatabaseUrl, Pipelined};
-    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::db::Pipelined;
 
-    let Some((app, a, b)) = postgres_with_one_and_two_filings().await else { return };
-    let (alpha, bravo) = (TenantId::parse(&a.id).unwrap(), TenantId::parse(&b.id).unwrap());
-    let admin = |t: &crate::helpers::Tenant| StaffId::parse(&crate::helpers::token_subject(&t.admin.access)).unwrap();
-    let (alpha_admin, bravo_admin) = (admin(&a), admin(&b));
-    let url = DatabaseUrl::parse(&app.database_url()).unwrap();
+    let Some((_app, [(alpha, alpha_admin), (bravo, bravo_admin)], url)) = alpha_and_bravo().await else { return };
 
     // Two connections for this thread; the first read leaves one in alpha.
     let reads = Pipelined::for_url(&url, 2, 1).unwrap();
@@ -887,14 +898,9 @@ async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_
 /// connection was in before.
 #[tokio::test]
 async fn a_read_given_up_while_entering_its_tenant_leaves_its_connection_in_no_known_tenant() {
-    use filingdesk::db::{DatabaseUrl, Pipelined};
-    use filingdesk::domain::ids::{StaffId, TenantId};
+    use filingdesk::db::Pipelined;
 
-    let Some((app, a, b)) = postgres_with_one_and_two_filings().await else { return };
-    let (alpha, bravo) = (TenantId::parse(&a.id).unwrap(), TenantId::parse(&b.id).unwrap());
-    let admin = |t: &crate::helpers::Tenant| StaffId::parse(&crate::helpers::token_subject(&t.admin.access)).unwrap();
-    let (alpha_admin, bravo_admin) = (admin(&a), admin(&b));
-    let url = DatabaseUrl::parse(&app.database_url()).unwrap();
+    let Some((_app, [(alpha, alpha_admin), (bravo, bravo_admin)], url)) = alpha_and_bravo().await else { return };
     let reads = Pipelined::for_url(&url, 1, 1).unwrap();
     let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await;
 

@@ -509,7 +509,7 @@ async fn tenant_reads_on_one_reused_connection_each_see_only_their_tenant() {
 async fn pipelined_reads_on_one_reused_connection_each_see_only_their_tenant() {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
-    use filingdesk::db::schema::{filings, tenants};
+    use filingdesk::db::schema::tenants;
     use filingdesk::db::{DbError, StandingCheck};
     use filingdesk::domain::ids::{StaffId, TenantId};
     use filingdesk::domain::role::Role;
@@ -521,23 +521,7 @@ async fn pipelined_reads_on_one_reused_connection_each_see_only_their_tenant() {
     let admin = |t: &crate::helpers::Tenant| StaffId::parse(&crate::helpers::token_subject(&t.admin.access)).unwrap();
     let check = |staff| StandingCheck { staff, epoch: 0, roles: &[Role::TenantAdmin] };
 
-    // (filings seen with no tenant filter, the server process of the connection)
-    let read = |tenant: TenantId, staff: StaffId| {
-        reads.read_for_staff(tenant, check(staff), |mut conn, unconfirmed| {
-            async move {
-                let mut unfiltered = filings::table.into_boxed();
-                if let Some(check) = unconfirmed {
-                    unfiltered = unfiltered.filter(check.gate());
-                }
-                let seen: i64 = unfiltered.count().get_result(&mut conn).await?;
-                let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
-                    .get_result(&mut conn)
-                    .await?;
-                Ok((seen, pid))
-            }
-            .boxed()
-        })
-    };
+    let read = |tenant: TenantId, staff: StaffId| seen_and_backend(reads, tenant, staff, 0.0);
     let (_, pid) = read(alpha, admin(&a)).await.unwrap();
     for _ in 0..5 {
         assert_eq!(read(alpha, admin(&a)).await.unwrap(), (1, pid));
@@ -817,7 +801,7 @@ async fn seen_and_backend(
     tenant: filingdesk::domain::ids::TenantId,
     staff: filingdesk::domain::ids::StaffId,
     hold: f64,
-) -> (i64, i32) {
+) -> Result<(i64, i32), filingdesk::db::DbError> {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use filingdesk::db::schema::filings;
@@ -835,13 +819,25 @@ async fn seen_and_backend(
                 let pid: i32 = diesel::select(diesel::dsl::sql::<diesel::sql_types::Integer>("pg_backend_pid()"))
                     .get_result(&mut conn)
                     .await?;
-                diesel::sql_query(format!("SELECT pg_sleep({hold})")).execute(&mut conn).await?;
+                if hold > 0.0 {
+                    diesel::sql_query(format!("SELECT pg_sleep({hold})")).execute(&mut conn).await?;
+                }
                 Ok((seen, pid))
             }
             .boxed()
         })
         .await
-        .unwrap()
+}
+
+/// `read`'s outcome, with `name` noted in `ended` as it comes.
+async fn noting<T>(
+    ended: &std::sync::Mutex<Vec<&'static str>>,
+    name: &'static str,
+    read: impl std::future::Future<Output = T>,
+) -> T {
+    let outcome = read.await;
+    ended.lock().unwrap().push(name);
+    outcome
 }
 
 /// Reads in the tenant a pipelined connection is in share it, their
@@ -858,11 +854,11 @@ async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_
 
     // Two connections for this thread; the first read leaves one in alpha.
     let reads = Pipelined::for_url(&url, 2, 1).unwrap();
-    let (_, first) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await;
+    let (_, first) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await.unwrap();
     let (held, shared, entered) = tokio::join!(
-        seen_and_backend(&reads, alpha, alpha_admin, 0.3),
-        seen_and_backend(&reads, alpha, alpha_admin, 0.0),
-        seen_and_backend(&reads, bravo, bravo_admin, 0.0),
+        async { seen_and_backend(&reads, alpha, alpha_admin, 0.3).await.unwrap() },
+        async { seen_and_backend(&reads, alpha, alpha_admin, 0.0).await.unwrap() },
+        async { seen_and_backend(&reads, bravo, bravo_admin, 0.0).await.unwrap() },
     );
     assert_eq!(held, (1, first));
     assert_eq!(shared, (1, first), "shared with the read holding it, in the same tenant");
@@ -872,22 +868,18 @@ async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_
     // One connection: bravo waits for alpha's read on it to end; an alpha
     // read coming after bravo's does not slip onto it meanwhile.
     let reads = Pipelined::for_url(&url, 1, 1).unwrap();
-    let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await;
+    let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await.unwrap();
     let ended = std::sync::Mutex::new(Vec::new());
-    let noted = |name: &'static str, read| {
-        let ended = &ended;
-        async move {
-            let seen = read.await;
-            ended.lock().unwrap().push(name);
-            seen
-        }
-    };
     let (held, entered, late) = tokio::join!(
-        noted("alpha, held", seen_and_backend(&reads, alpha, alpha_admin, 0.3)),
-        noted("bravo", seen_and_backend(&reads, bravo, bravo_admin, 0.0)),
-        noted("alpha, late", seen_and_backend(&reads, alpha, alpha_admin, 0.0)),
+        noting(&ended, "alpha, held", seen_and_backend(&reads, alpha, alpha_admin, 0.3)),
+        noting(&ended, "bravo", seen_and_backend(&reads, bravo, bravo_admin, 0.0)),
+        noting(&ended, "alpha, late", seen_and_backend(&reads, alpha, alpha_admin, 0.0)),
     );
-    assert_eq!((held, entered, late), ((1, only), (2, only), (1, only)), "each saw its own tenant");
+    assert_eq!(
+        (held.unwrap(), entered.unwrap(), late.unwrap()),
+        ((1, only), (2, only), (1, only)),
+        "each saw its own tenant"
+    );
     assert_eq!(*ended.lock().unwrap(), ["alpha, held", "bravo", "alpha, late"]);
 }
 
@@ -902,7 +894,7 @@ async fn a_read_given_up_while_entering_its_tenant_leaves_its_connection_in_no_k
 
     let Some((_app, [(alpha, alpha_admin), (bravo, bravo_admin)], url)) = alpha_and_bravo().await else { return };
     let reads = Pipelined::for_url(&url, 1, 1).unwrap();
-    let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await;
+    let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await.unwrap();
 
     // Bravo's read is dropped while its last statement still runs, long
     // after its entering statement was sent.
@@ -911,7 +903,7 @@ async fn a_read_given_up_while_entering_its_tenant_leaves_its_connection_in_no_k
             .await;
     assert!(given_up.is_err(), "the read was given up before it ended");
     assert_eq!(
-        seen_and_backend(&reads, alpha, alpha_admin, 0.0).await,
+        seen_and_backend(&reads, alpha, alpha_admin, 0.0).await.unwrap(),
         (1, only),
         "alpha's own, on the same connection"
     );

@@ -150,12 +150,11 @@ impl ThreadReads {
     }
 
     fn take(&self, tenant: TenantId, per_thread: usize, lifetime: Duration, closed: bool) -> Result<Take, DbError> {
-        let mut slots = self.slots();
         if closed {
-            slots.open.retain(|s| !s.idle());
-            slots.open.iter_mut().for_each(|s| s.retired = true);
-            return Err(DbError::Unreachable("the pipelined connections are closed".into()));
+            self.retire_all();
+            return Err(closed_error());
         }
+        let mut slots = self.slots();
         for slot in slots.open.iter_mut().filter(|s| s.born.elapsed() >= lifetime) {
             slot.retired = true;
         }
@@ -194,10 +193,15 @@ impl ThreadReads {
     }
 
     /// Counts a connection opened for a read that holds it alone, or
-    /// `None` when opening failed.
-    fn opened(&self, conn: Option<AsyncPgConnection>) -> Option<(u64, Arc<AsyncPgConnection>)> {
+    /// `None` when opening failed. One opened while the connections were
+    /// being closed is dropped (ended) here: under this lock, `closed` is
+    /// either seen or the close retires it.
+    fn opened(&self, conn: Option<AsyncPgConnection>, closed: &AtomicBool) -> Option<(u64, Arc<AsyncPgConnection>)> {
         let mut slots = self.slots();
         slots.opening -= 1;
+        if closed.load(Ordering::Acquire) {
+            return None;
+        }
         let conn = Arc::new(conn?);
         let id = slots.next_id;
         slots.next_id += 1;
@@ -212,6 +216,15 @@ impl ThreadReads {
             retired: false,
         });
         Some((id, conn))
+    }
+
+    /// Ends the idle connections now and the others as they are given back.
+    fn retire_all(&self) {
+        let mut slots = self.slots();
+        slots.open.retain(|s| !s.idle());
+        slots.open.iter_mut().for_each(|s| s.retired = true);
+        drop(slots);
+        self.changed.notify_waiters();
     }
 
     fn with_slot(&self, id: u64, change: impl FnOnce(&mut Slot)) {
@@ -260,15 +273,19 @@ impl Drop for Lease<'_> {
 }
 
 /// A connection being opened: uncounted again if the read gives up.
-struct Opening<'a>(Option<&'a ThreadReads>);
+struct Opening<'a>(Option<(&'a ThreadReads, &'a AtomicBool)>);
 
 impl Drop for Opening<'_> {
     fn drop(&mut self) {
-        if let Some(local) = self.0.take() {
-            local.opened(None);
+        if let Some((local, closed)) = self.0.take() {
+            local.opened(None, closed);
             local.changed.notify_waiters();
         }
     }
+}
+
+fn closed_error() -> DbError {
+    DbError::Unreachable("the pipelined connections are closed".into())
 }
 
 impl std::fmt::Debug for Pipelined {
@@ -333,7 +350,7 @@ impl Pipelined {
             match local.take(tenant, self.per_thread, self.lifetime, self.is_closed())? {
                 Take::Lease(id, conn, alone) => return Ok(Lease { local, id, conn, alone }),
                 Take::Open => {
-                    let mut opening = Opening(Some(local));
+                    let mut opening = Opening(Some((local, &self.closed)));
                     let opened =
                         tokio::time::timeout_at(deadline, establish(self.config.clone(), self.drivers.clone()));
                     let conn = match opened.await {
@@ -343,7 +360,7 @@ impl Pipelined {
                         Ok(Ok(conn)) => conn,
                     };
                     opening.0 = None;
-                    let (id, conn) = local.opened(Some(conn)).expect("a connection was given");
+                    let (id, conn) = local.opened(Some(conn), &self.closed).ok_or_else(closed_error)?;
                     return Ok(Lease { local, id, conn, alone: true });
                 }
                 Take::Wait => {
@@ -368,9 +385,7 @@ impl Pipelined {
     pub async fn close(&self, within: Duration) -> bool {
         self.closed.store(true, Ordering::Release);
         for local in self.pools.iter() {
-            let mut slots = local.slots();
-            slots.open.retain(|s| !s.idle());
-            slots.open.iter_mut().for_each(|s| s.retired = true);
+            local.retire_all();
         }
         self.drivers.close();
         tokio::time::timeout(within, self.drivers.wait()).await.is_ok()

@@ -105,11 +105,10 @@ struct Slots {
     open: Vec<Slot>,
     /// Connections being opened (counted against the thread's share).
     opening: usize,
-    next_id: u64,
 }
 
 struct Slot {
-    id: u64,
+    /// Also what a [`Lease`] finds its slot by.
     conn: Arc<AsyncPgConnection>,
     born: Instant,
     /// The tenant the session is in, when that is certain: set when a
@@ -138,7 +137,7 @@ impl Slot {
 
 /// What a read may do now.
 enum Take {
-    Lease(u64, Arc<AsyncPgConnection>, bool),
+    Lease(Arc<AsyncPgConnection>, bool),
     /// Open a connection (counted in `opening`).
     Open,
     Wait,
@@ -167,14 +166,14 @@ impl ThreadReads {
             .find(|s| s.tenant == Some(tenant) && !s.alone && !s.draining && s.shared < SHARED_AT_ONCE)
         {
             slot.shared += 1;
-            return Ok(Take::Lease(slot.id, slot.conn.clone(), false));
+            return Ok(Take::Lease(slot.conn.clone(), false));
         }
         if let Some(slot) = slots.open.iter_mut().filter(usable).find(|s| s.idle()) {
             // Its session is in no known tenant until the entering statement
             // is answered: a read dropped after sending it (its client gone)
             // leaves the session wherever that statement took it.
             (slot.alone, slot.draining, slot.tenant) = (true, false, None);
-            return Ok(Take::Lease(slot.id, slot.conn.clone(), true));
+            return Ok(Take::Lease(slot.conn.clone(), true));
         }
         if slots.open.len() + slots.opening < per_thread {
             slots.opening += 1;
@@ -196,17 +195,14 @@ impl ThreadReads {
     /// `None` when opening failed. One opened while the connections were
     /// being closed is dropped (ended) here: under this lock, `closed` is
     /// either seen or the close retires it.
-    fn opened(&self, conn: Option<AsyncPgConnection>, closed: &AtomicBool) -> Option<(u64, Arc<AsyncPgConnection>)> {
+    fn opened(&self, conn: Option<AsyncPgConnection>, closed: &AtomicBool) -> Option<Arc<AsyncPgConnection>> {
         let mut slots = self.slots();
         slots.opening -= 1;
         if closed.load(Ordering::Acquire) {
             return None;
         }
         let conn = Arc::new(conn?);
-        let id = slots.next_id;
-        slots.next_id += 1;
         slots.open.push(Slot {
-            id,
             conn: conn.clone(),
             born: Instant::now(),
             tenant: None,
@@ -215,7 +211,7 @@ impl ThreadReads {
             draining: false,
             retired: false,
         });
-        Some((id, conn))
+        Some(conn)
     }
 
     /// Ends the idle connections now and the others as they are given back.
@@ -227,9 +223,11 @@ impl ThreadReads {
         self.changed.notify_waiters();
     }
 
-    fn with_slot(&self, id: u64, change: impl FnOnce(&mut Slot)) {
+    /// Changes `conn`'s slot; one retired with nothing left on it leaves,
+    /// and the reads waiting look again.
+    fn with_slot(&self, conn: &Arc<AsyncPgConnection>, change: impl FnOnce(&mut Slot)) {
         let mut slots = self.slots();
-        if let Some(slot) = slots.open.iter_mut().find(|s| s.id == id) {
+        if let Some(slot) = slots.open.iter_mut().find(|s| Arc::ptr_eq(&s.conn, conn)) {
             change(slot);
         }
         slots.open.retain(|s| !(s.retired && s.idle()));
@@ -241,7 +239,6 @@ impl ThreadReads {
 /// A read's use of a connection, given back when dropped.
 struct Lease<'a> {
     local: &'a ThreadReads,
-    id: u64,
     conn: Arc<AsyncPgConnection>,
     /// Held alone (to enter a tenant), or shared with reads in its tenant.
     alone: bool,
@@ -251,18 +248,22 @@ impl Lease<'_> {
     /// Notes the tenant the session is now in; `None` when that is no
     /// longer certain (something on it failed).
     fn settle(&self, tenant: Option<TenantId>) {
-        self.local.with_slot(self.id, |s| s.tenant = tenant);
+        // No waiting read can take the connection because of this alone:
+        // giving it back (`drop`) is what tells them to look again.
+        if let Some(slot) = self.local.slots().open.iter_mut().find(|s| Arc::ptr_eq(&s.conn, &self.conn)) {
+            slot.tenant = tenant;
+        }
     }
 
     fn retire(&self) {
-        self.local.with_slot(self.id, |s| (s.retired, s.tenant) = (true, None));
+        self.local.with_slot(&self.conn, |s| (s.retired, s.tenant) = (true, None));
     }
 }
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
         let alone = self.alone;
-        self.local.with_slot(self.id, |s| {
+        self.local.with_slot(&self.conn, |s| {
             if alone {
                 s.alone = false;
             } else {
@@ -348,7 +349,7 @@ impl Pipelined {
             tokio::pin!(changed);
             changed.as_mut().enable();
             match local.take(tenant, self.per_thread, self.lifetime, self.is_closed())? {
-                Take::Lease(id, conn, alone) => return Ok(Lease { local, id, conn, alone }),
+                Take::Lease(conn, alone) => return Ok(Lease { local, conn, alone }),
                 Take::Open => {
                     let mut opening = Opening(Some((local, &self.closed)));
                     let opened =
@@ -360,8 +361,8 @@ impl Pipelined {
                         Ok(Ok(conn)) => conn,
                     };
                     opening.0 = None;
-                    let (id, conn) = local.opened(Some(conn), &self.closed).ok_or_else(closed_error)?;
-                    return Ok(Lease { local, id, conn, alone: true });
+                    let conn = local.opened(Some(conn), &self.closed).ok_or_else(closed_error)?;
+                    return Ok(Lease { local, conn, alone: true });
                 }
                 Take::Wait => {
                     if tokio::time::timeout_at(deadline, changed).await.is_err() {

@@ -13,6 +13,7 @@ pub mod fallback;
 pub mod filings;
 pub mod idempotency;
 pub mod jobs;
+pub mod json;
 pub mod limits;
 pub mod notifications;
 pub mod nul_bytes;

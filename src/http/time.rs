@@ -3,15 +3,28 @@
 //! serializer in one piece. chrono's own `Serialize` goes through
 //! `collect_str`, and serde_json escapes and copies what it is given one
 //! character at a time: on the queue page, three timestamps a ticket were
-//! 9 % of the server's CPU (BENCHMARKS.md, issue 18, eighth part).
+//! 9 % of the server's CPU (BENCHMARKS.md, issue 18, eighth part). Even
+//! `to_rfc3339_opts` costs ~1 200 instructions a timestamp through
+//! `core::fmt` (17 % of a queue page's, sixteenth part), so the years every
+//! stored timestamp has (0–9999) are written digit by digit here, and the
+//! rest (and leap seconds) by chrono; the test below holds both to chrono.
 //! Use with `#[serde(serialize_with = "crate::http::time::utc")]`; the
 //! OpenAPI schema still comes from the field's type.
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::Serializer;
 
 pub fn utc<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true))
+    with_text(at, |text| s.serialize_str(text))
+}
+
+/// Calls `f` with `at` as [`utc`] writes it.
+pub fn with_text<R>(at: &DateTime<Utc>, f: impl FnOnce(&str) -> R) -> R {
+    let mut text = [0u8; 30];
+    match rfc3339(at, &mut text) {
+        Some(text) => f(text),
+        None => f(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+    }
 }
 
 pub fn utc_opt<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
@@ -19,6 +32,50 @@ pub fn utc_opt<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok,
         Some(at) => utc(at, s),
         None => s.serialize_none(),
     }
+}
+
+/// `YYYY-MM-DDTHH:MM:SS[.fff[fff[fff]]]Z` into `out`; `None` for a year
+/// outside 0–9999 or a leap second, which chrono writes its own way.
+fn rfc3339<'a>(at: &DateTime<Utc>, out: &'a mut [u8; 30]) -> Option<&'a str> {
+    let (date, time) = (at.date_naive(), at.time());
+    let nanos = time.nanosecond();
+    let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
+    if nanos >= 1_000_000_000 {
+        return None;
+    }
+    let mut put = |at: usize, value: u32, width: usize| {
+        let mut value = value;
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
+    };
+    put(0, year, 4);
+    put(5, date.month(), 2);
+    put(8, date.day(), 2);
+    put(11, time.hour(), 2);
+    put(14, time.minute(), 2);
+    put(17, time.second(), 2);
+    let end = match nanos {
+        0 => 19,
+        n if n % 1_000_000 == 0 => {
+            put(20, n / 1_000_000, 3);
+            23
+        }
+        n if n % 1_000 == 0 => {
+            put(20, n / 1_000, 6);
+            26
+        }
+        n => {
+            put(20, n, 9);
+            29
+        }
+    };
+    for (at, mark) in [(4, b'-'), (7, b'-'), (10, b'T'), (13, b':'), (16, b':'), (19, b'.')] {
+        out[at] = mark;
+    }
+    out[end] = b'Z';
+    std::str::from_utf8(&out[..=end]).ok()
 }
 
 #[cfg(test)]
@@ -68,6 +125,8 @@ mod tests {
                 _ => rng.gen_range(0..1_000_000_000),
             };
             cases.push(DateTime::from_timestamp(secs, nanos).unwrap());
+            // Microseconds, as PostgreSQL and SQLite store them.
+            cases.push(DateTime::from_timestamp(secs, rng.gen_range(0..1_000_000) * 1000).unwrap());
         }
         for at in cases {
             for maybe in [None, Some(at)] {

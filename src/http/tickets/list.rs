@@ -1,5 +1,6 @@
 //! `GET /api/v1/tickets`.
 
+use actix_web::http::header::ContentType;
 use actix_web::{get, web, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
@@ -119,5 +120,6 @@ pub async fn list_tickets(
             }
         },
     };
-    Ok(HttpResponse::Ok().json(Page::from_rows(rows, page.limit, |r| r.id.clone(), TicketSummary::from)))
+    let page = Page::from_rows(rows, page.limit, |r| r.id.clone(), TicketSummary::from);
+    Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(super::queue_page_json(&page)))
 }

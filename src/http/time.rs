@@ -15,15 +15,19 @@ use chrono::{DateTime, Datelike, SecondsFormat, Timelike, Utc};
 use serde::Serializer;
 
 pub fn utc<S: Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
-    with_text(at, |text| s.serialize_str(text))
+    let mut text = [0u8; 30];
+    match rfc3339(at, &mut text).map(std::str::from_utf8) {
+        Some(Ok(text)) => s.serialize_str(text),
+        _ => s.serialize_str(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+    }
 }
 
-/// Calls `f` with `at` as [`utc`] writes it.
-pub fn with_text<R>(at: &DateTime<Utc>, f: impl FnOnce(&str) -> R) -> R {
+/// `at` as a JSON string, as [`utc`] has serde_json write it.
+pub fn write_json(out: &mut Vec<u8>, at: &DateTime<Utc>) {
     let mut text = [0u8; 30];
     match rfc3339(at, &mut text) {
-        Some(text) => f(text),
-        None => f(&at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
+        Some(text) => super::json::plain_string(out, text),
+        None => super::json::string(out, &at.to_rfc3339_opts(SecondsFormat::AutoSi, true)),
     }
 }
 
@@ -36,7 +40,7 @@ pub fn utc_opt<S: Serializer>(at: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok,
 
 /// `YYYY-MM-DDTHH:MM:SS[.fff[fff[fff]]]Z` into `out`; `None` for a year
 /// outside 0–9999 or a leap second, which chrono writes its own way.
-fn rfc3339<'a>(at: &DateTime<Utc>, out: &'a mut [u8; 30]) -> Option<&'a str> {
+fn rfc3339<'a>(at: &DateTime<Utc>, out: &'a mut [u8; 30]) -> Option<&'a [u8]> {
     let (date, time) = (at.date_naive(), at.time());
     let nanos = time.nanosecond();
     let year = u32::try_from(date.year()).ok().filter(|y| *y <= 9999)?;
@@ -75,7 +79,7 @@ fn rfc3339<'a>(at: &DateTime<Utc>, out: &'a mut [u8; 30]) -> Option<&'a str> {
         out[at] = mark;
     }
     out[end] = b'Z';
-    std::str::from_utf8(&out[..=end]).ok()
+    Some(&out[..=end])
 }
 
 #[cfg(test)]

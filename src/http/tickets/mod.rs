@@ -81,12 +81,14 @@ fn uuid(s: &str) -> uuid::Uuid {
 /// A verification is five fields of a few values each, so a queue shows the
 /// same few texts over and over: re-parsing each one to pass it through was
 /// 8 % of a queue page's instructions (BENCHMARKS.md, issue 18, sixteenth
-/// part); a hit costs a hash and a copy.
+/// part); a hit costs a hash and a copy. The texts are ours (a few values
+/// per field), so a fast hash serves.
 const VERIFICATIONS_KNOWN: usize = 256;
 
 thread_local! {
-    static KNOWN_VERIFICATIONS: std::cell::RefCell<std::collections::HashMap<String, Box<serde_json::value::RawValue>>> =
-        std::cell::RefCell::default();
+    static KNOWN_VERIFICATIONS: std::cell::RefCell<
+        std::collections::HashMap<String, Box<serde_json::value::RawValue>, foldhash::fast::RandomState>,
+    > = std::cell::RefCell::default();
 }
 
 /// A stored verification as it was written at submission, checked to be
@@ -158,13 +160,13 @@ pub fn queue_page_json(page: &Page<TicketSummary>) -> Vec<u8> {
         out.extend_from_slice(b",\"assignee_id\":");
         string_or_null(&mut out, t.assignee_id.as_ref().map(|a| a.hyphenated().encode_lower(&mut id) as &str));
         out.extend_from_slice(b",\"sla_due_at\":");
-        time::with_text(&t.sla_due_at, |at| string(&mut out, at));
+        time::write_json(&mut out, &t.sla_due_at);
         out.extend_from_slice(b",\"sla_breached\":");
         boolean(&mut out, t.sla_breached);
         out.extend_from_slice(b",\"created_at\":");
-        time::with_text(&t.created_at, |at| string(&mut out, at));
+        time::write_json(&mut out, &t.created_at);
         out.extend_from_slice(b",\"updated_at\":");
-        time::with_text(&t.updated_at, |at| string(&mut out, at));
+        time::write_json(&mut out, &t.updated_at);
         out.push(b'}');
     }
     out.extend_from_slice(b"],\"next_cursor\":");

@@ -17,6 +17,7 @@ pub mod filings;
 pub mod http;
 pub mod jobs;
 pub mod leaving;
+pub mod memo;
 pub mod notify;
 pub mod openapi;
 pub mod recovery;

@@ -17,11 +17,13 @@ pub fn ops_routes(cfg: &mut ServiceConfig) {
 pub fn api_routes(cfg: &mut ServiceConfig) {
     cfg.service(
         scope::scope("/api/v1")
-            // The busiest route first: actix tries a scope's routes in turn,
-            // and each pattern with a `{segment}` before it is a regex match
-            // (~20 of them: 4 % of a queue page's instructions, BENCHMARKS.md
-            // issue 18, sixteenth part). No pattern here overlaps it.
+            // The busiest routes first: actix tries a scope's routes in turn,
+            // and each pattern with a `{segment}` before a route is a regex
+            // match (4 % of a queue page's instructions, 9 % of a
+            // submission's: BENCHMARKS.md, issue 18, sixteenth part). No other
+            // pattern matches their paths.
             .service(tickets::list::list_tickets)
+            .service(tickets::submit_public::submit_public_ticket)
             // Staff sign-in
             .service(auth::login::login)
             .service(auth::refresh::refresh_token)
@@ -64,8 +66,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             .service(subject::tickets::list_own_tickets)
             .service(subject::tickets::submit_own_ticket)
             .service(subject::lookup::lookup_filing)
-            // Tickets, public
-            .service(tickets::submit_public::submit_public_ticket)
+            // Tickets, public (and the submission, first above)
             .service(tickets::track::track_ticket)
             .service(tickets::supplement::supplement_ticket)
             .service(tickets::cancel::cancel_ticket)
@@ -73,7 +74,7 @@ pub fn api_routes(cfg: &mut ServiceConfig) {
             // Self-service recovery
             .service(recovery::request::request_recovery)
             .service(recovery::complete::complete_recovery)
-            // Tickets, staff and agents
+            // Tickets, staff and agents (and the queue, first above)
             .service(tickets::submit::submit_ticket)
             .service(tickets::get::get_ticket)
             .service(tickets::claim::claim_ticket)

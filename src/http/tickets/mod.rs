@@ -77,36 +77,20 @@ fn uuid(s: &str) -> uuid::Uuid {
     uuid::Uuid::parse_str(s).unwrap_or_default()
 }
 
-/// How many distinct verification texts each thread remembers as valid.
-/// A verification is five fields of a few values each, so a queue shows the
-/// same few texts over and over: re-parsing each one to pass it through was
-/// 8 % of a queue page's instructions (BENCHMARKS.md, issue 18, sixteenth
-/// part); a hit costs a hash and a copy. The texts are ours (a few values
-/// per field), so a fast hash serves.
-const VERIFICATIONS_KNOWN: usize = 256;
-
 thread_local! {
-    static KNOWN_VERIFICATIONS: std::cell::RefCell<
-        std::collections::HashMap<String, Box<serde_json::value::RawValue>, foldhash::fast::RandomState>,
-    > = std::cell::RefCell::default();
+    /// Verifications known to be JSON. A verification is five fields of a
+    /// few values each, so a queue shows the same few texts over and over.
+    static VERIFICATIONS: crate::memo::ParsedTexts<Box<serde_json::value::RawValue>> =
+        crate::memo::ParsedTexts::new(256);
 }
 
 /// A stored verification as it was written at submission, checked to be
 /// JSON (once per distinct text and thread); `null` if it is not.
 fn stored_verification(text: String) -> Box<serde_json::value::RawValue> {
     use serde_json::value::RawValue;
-    KNOWN_VERIFICATIONS.with(|known| {
-        if let Some(raw) = known.borrow().get(&text) {
-            return raw.clone();
-        }
-        let raw =
-            RawValue::from_string(text).unwrap_or_else(|_| RawValue::from_string("null".into()).expect("valid JSON"));
-        let mut known = known.borrow_mut();
-        if known.len() < VERIFICATIONS_KNOWN {
-            known.insert(raw.get().to_owned(), raw.clone());
-        }
-        raw
-    })
+    VERIFICATIONS
+        .with(|known| known.get_or_parse(&text, |t| RawValue::from_string(t.to_owned())))
+        .unwrap_or_else(|_| RawValue::from_string("null".into()).expect("valid JSON"))
 }
 
 impl From<QueueRow> for TicketSummary {

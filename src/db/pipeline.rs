@@ -40,9 +40,18 @@ use super::tenancy::{filingdesk_enter_tenant, StandingCheck};
 use super::{DatabaseUrl, DbError};
 use crate::domain::ids::TenantId;
 
-/// The session of every pipelined connection, as [`super::Manager`] sets it
-/// for tenant reads.
-const SESSION: &str = "SET default_transaction_read_only = on; SET plan_cache_mode = auto; SET ROLE filingdesk_tenant";
+/// The session of every pipelined connection: as [`super::Manager`] sets it
+/// for tenant reads, but each statement runs the generic plan PostgreSQL
+/// makes once. These connections carry only the queue's pages (and the
+/// standing read with them), whose every shape leads with the tenant's
+/// indexes and walks ids backwards whatever the values. Under `auto`, a
+/// tenant with many tickets made PostgreSQL plan every page anew: the
+/// generic plan's cost, with the `LIMIT` unknown, never came under the
+/// custom plans' (0.18 ms of planning a page; PostgreSQL's time per page
+/// doubled with 10 000 tickets a tenant: BENCHMARKS.md, issue 18, sixteenth
+/// part).
+const SESSION: &str =
+    "SET default_transaction_read_only = on; SET plan_cache_mode = force_generic_plan; SET ROLE filingdesk_tenant";
 
 /// How long a read waits for a connection before it is answered 503, as
 /// for the synchronous tenant reads.

@@ -82,6 +82,17 @@ fn rfc3339<'a>(at: &DateTime<Utc>, out: &'a mut [u8; 30]) -> Option<&'a [u8]> {
     Some(&out[..=end])
 }
 
+/// Timestamps [`utc`] leaves to chrono (a year past 9999, a leap second as
+/// chrono represents one), for tests that hold a writer to chrono's text.
+#[cfg(test)]
+pub(crate) fn written_by_chrono() -> [DateTime<Utc>; 2] {
+    use chrono::NaiveDate;
+    [
+        NaiveDate::from_ymd_opt(12345, 6, 7).unwrap().and_hms_micro_opt(8, 9, 10, 11).unwrap().and_utc(),
+        NaiveDate::from_ymd_opt(2016, 12, 31).unwrap().and_hms_nano_opt(23, 59, 59, 1_500_000_000).unwrap().and_utc(),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::{NaiveDate, TimeZone};
@@ -112,14 +123,8 @@ mod tests {
             Utc.with_ymd_and_hms(2026, 11, 27, 21, 23, 17).unwrap(),
             NaiveDate::from_ymd_opt(1, 1, 1).unwrap().and_hms_nano_opt(0, 0, 0, 1).unwrap().and_utc(),
             NaiveDate::from_ymd_opt(9999, 12, 31).unwrap().and_hms_milli_opt(23, 59, 59, 999).unwrap().and_utc(),
-            NaiveDate::from_ymd_opt(12345, 6, 7).unwrap().and_hms_micro_opt(8, 9, 10, 11).unwrap().and_utc(),
-            // A leap second, as chrono represents one.
-            NaiveDate::from_ymd_opt(2016, 12, 31)
-                .unwrap()
-                .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
-                .unwrap()
-                .and_utc(),
         ];
+        cases.extend(written_by_chrono());
         for _ in 0..2000 {
             let secs = rng.gen_range(-62_000_000_000i64..250_000_000_000);
             let nanos = match rng.gen_range(0..4) {

@@ -544,7 +544,7 @@ pub async fn decide_as_applicant(
 
 #[cfg(test)]
 mod tests {
-    use chrono::{DateTime, NaiveDate, Utc};
+    use chrono::{DateTime, Utc};
     use rand::Rng;
 
     use super::{queue_page_json, stored_verification, Page, TicketSummary};
@@ -560,14 +560,7 @@ mod tests {
         let text = |rng: &mut rand::rngs::ThreadRng| -> String {
             (0..rng.gen_range(0..24)).map(|_| alphabet[rng.gen_range(0..alphabet.len())]).collect()
         };
-        let odd_times = [
-            NaiveDate::from_ymd_opt(12345, 6, 7).unwrap().and_hms_micro_opt(8, 9, 10, 11).unwrap().and_utc(),
-            NaiveDate::from_ymd_opt(2016, 12, 31)
-                .unwrap()
-                .and_hms_nano_opt(23, 59, 59, 1_500_000_000)
-                .unwrap()
-                .and_utc(),
-        ];
+        let odd_times = super::time::written_by_chrono();
         let at = |rng: &mut rand::rngs::ThreadRng| -> DateTime<Utc> {
             match rng.gen_range(0..10) {
                 0 => odd_times[rng.gen_range(0..2)],

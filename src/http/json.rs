@@ -11,10 +11,7 @@
 /// writes it.
 pub fn string(out: &mut Vec<u8>, s: &str) {
     if plain(s.as_bytes()) {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
+        plain_string(out, s.as_bytes());
     } else {
         serde_json::to_writer(&mut *out, s).expect("writing to a Vec does not fail");
     }

@@ -13,23 +13,28 @@ pub const GENESIS: &str = "00000000000000000000000000000000000000000000000000000
 
 /// SHA-256 of the event's own fields (everything but its place in the
 /// chain), as a canonical JSON array.
+///
+/// Written as a tuple, which serde_json writes as the array `json!` built
+/// before, byte for byte (the test below holds it to that form), without
+/// copying every field into a `Value` first.
 pub fn content_digest(e: &AuditEventRow) -> String {
-    let canonical = serde_json::json!([
-        e.id,
-        e.chain,
-        e.tenant_id,
-        e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
-        e.actor_type,
-        e.actor_id,
-        e.action,
-        e.target_type,
-        e.target_id,
-        e.request_id,
-        e.ip,
-        e.user_agent,
-        e.details,
-    ]);
-    hex_sha256(canonical.to_string().as_bytes())
+    let at = e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string();
+    let fields = (
+        &e.id,
+        &e.chain,
+        &e.tenant_id,
+        &at,
+        &e.actor_type,
+        &e.actor_id,
+        &e.action,
+        &e.target_type,
+        &e.target_id,
+        &e.request_id,
+        &e.ip,
+        &e.user_agent,
+        &e.details,
+    );
+    hex_sha256(&serde_json::to_vec(&fields).expect("strings always serialize"))
 }
 
 /// The link: SHA-256 of `"<prev_hash>:<seq>:<content digest>"`. PostgreSQL's
@@ -44,7 +49,7 @@ pub fn hash_of(e: &AuditEventRow) -> String {
 }
 
 fn hex_sha256(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(bytes))
 }
 
 /// Links `row` after its chain's head and inserts it, under the chain's
@@ -126,5 +131,110 @@ pub fn verify(conn: &mut DbConnection, chain: &str) -> diesel::QueryResult<Chain
             return Ok(ChainVerification { ok: true, checked, first_broken_id: None });
         }
         after = Some(seq);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::Rng;
+
+    /// The canonical form as it was first written: every chain stored
+    /// since links through it, so it may never change.
+    fn first_content_digest(e: &AuditEventRow) -> String {
+        let canonical = serde_json::json!([
+            e.id,
+            e.chain,
+            e.tenant_id,
+            e.at.format("%Y-%m-%dT%H:%M:%S%.6fZ").to_string(),
+            e.actor_type,
+            e.actor_id,
+            e.action,
+            e.target_type,
+            e.target_id,
+            e.request_id,
+            e.ip,
+            e.user_agent,
+            e.details,
+        ]);
+        hex_sha256(canonical.to_string().as_bytes())
+    }
+
+    fn text(rng: &mut impl Rng) -> String {
+        const PIECES: &[&str] = &[
+            "a",
+            "Z",
+            "9",
+            " ",
+            "\"",
+            "\\",
+            "/",
+            "\n",
+            "\t",
+            "\u{1}",
+            "\u{1f}",
+            "\u{7f}",
+            "é",
+            "备案",
+            "\u{2028}",
+            "😀",
+            "{\"k\":[1,null]}",
+            "</script>",
+        ];
+        (0..rng.gen_range(0..12)).map(|_| PIECES[rng.gen_range(0..PIECES.len())]).collect()
+    }
+
+    #[test]
+    fn the_content_digest_is_the_one_every_stored_chain_was_linked_with() {
+        let mut rng = rand::thread_rng();
+        for _ in 0..2000 {
+            let maybe = |rng: &mut rand::rngs::ThreadRng| rng.gen_bool(0.5).then(|| text(rng));
+            let e = AuditEventRow {
+                id: text(&mut rng),
+                chain: text(&mut rng),
+                tenant_id: maybe(&mut rng),
+                at: chrono::DateTime::from_timestamp(
+                    rng.gen_range(-62_000_000_000..253_000_000_000),
+                    rng.gen_range(0..2_000_000_000),
+                )
+                .map(|t| t.naive_utc())
+                .unwrap_or_default(),
+                actor_type: text(&mut rng),
+                actor_id: maybe(&mut rng),
+                action: text(&mut rng),
+                target_type: maybe(&mut rng),
+                target_id: maybe(&mut rng),
+                request_id: maybe(&mut rng),
+                ip: maybe(&mut rng),
+                user_agent: maybe(&mut rng),
+                details: text(&mut rng),
+                seq: rng.gen(),
+                prev_hash: text(&mut rng),
+                hash: text(&mut rng),
+            };
+            assert_eq!(content_digest(&e), first_content_digest(&e), "{e:?}");
+        }
+        // A known event's digest, as `sha256sum` gives it for the canonical text
+        // `["e1","platform",null,"2026-11-25T08:00:00.000001Z","system","bootstrap",
+        // "tenant.created","tenant","t",null,null,null,"{}"]`.
+        let known = AuditEventRow {
+            id: "e1".into(),
+            chain: "platform".into(),
+            tenant_id: None,
+            at: chrono::NaiveDate::from_ymd_opt(2026, 11, 25).unwrap().and_hms_micro_opt(8, 0, 0, 1).unwrap(),
+            actor_type: "system".into(),
+            actor_id: Some("bootstrap".into()),
+            action: "tenant.created".into(),
+            target_type: Some("tenant".into()),
+            target_id: Some("t".into()),
+            request_id: None,
+            ip: None,
+            user_agent: None,
+            details: "{}".into(),
+            seq: 1,
+            prev_hash: GENESIS.into(),
+            hash: String::new(),
+        };
+        assert_eq!(content_digest(&known), "a92428e6d15fe62489859a30180a24167cec94d1b12488d50a0b733aca021a40");
     }
 }

@@ -38,7 +38,7 @@ impl AuditSigner {
         let key = SigningKey::from_bytes(secret);
         let public = key.verifying_key().to_bytes();
         // A short name for the key: the first 8 bytes of its SHA-256, hex.
-        let key_id = Sha256::digest(public)[..8].iter().map(|b| format!("{b:02x}")).collect::<String>();
+        let key_id = hex::encode(&Sha256::digest(public)[..8]);
         Self { key, key_id: format!("ed25519:{key_id}") }
     }
 

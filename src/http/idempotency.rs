@@ -68,8 +68,7 @@ fn fingerprint(state: &AppState, req: &ServiceRequest, body: &[u8]) -> String {
     h.update(req.query_string());
     h.update([0]);
     h.update(body);
-    let digest: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-    state.cipher.blind_index("idempotency_request", &digest)
+    state.cipher.blind_index("idempotency_request", &hex::encode(h.finalize()))
 }
 
 fn error(e: ApiError) -> HttpResponse {

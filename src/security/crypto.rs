@@ -27,10 +27,6 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 #[derive(Clone)]
 struct Key {
     /// 8 hex digits; says which key sealed a value without revealing it.
@@ -44,14 +40,14 @@ struct Key {
 impl Key {
     fn new(key: &DataKey) -> Self {
         Self {
-            id: hex(&hmac(&key.0, &[b"filingdesk key id v1"])[..4]),
+            id: hex::encode(&hmac(&key.0, &[b"filingdesk key id v1"])[..4]),
             aead: XChaCha20Poly1305::new((&key.0).into()),
             index_key: hmac(&key.0, &[b"filingdesk blind index v1"]),
         }
     }
 
     fn blind_index(&self, context: &str, value: &str) -> String {
-        hex(&hmac(&self.index_key, &[context.as_bytes(), &[0], value.as_bytes()]))
+        hex::encode(hmac(&self.index_key, &[context.as_bytes(), &[0], value.as_bytes()]))
     }
 
     fn open(&self, context: &str, raw: &[u8]) -> Option<Vec<u8>> {

@@ -38,8 +38,7 @@ pub fn normalize_tracking_code(raw: &str) -> String {
 
 /// The stored form of a token: lower-case hex SHA-256.
 pub fn digest(token: &str) -> String {
-    let d = Sha256::digest(token.as_bytes());
-    d.iter().map(|b| format!("{b:02x}")).collect()
+    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// Equality that takes the same time wherever the inputs first differ.

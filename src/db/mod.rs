@@ -8,7 +8,9 @@
 /// Runs the same diesel statement on the concrete connection of each
 /// backend. diesel cannot build upserts (`ON CONFLICT`) for a
 /// `MultiConnection`, so those few statements are written once here and
-/// compiled twice.
+/// compiled twice; so is a hot statement, which through the
+/// `MultiConnection` has no static query id and has its SQL text written
+/// on every execution to find its prepared statement.
 macro_rules! per_backend {
     ($conn:expr, |$c:ident| $body:expr) => {
         match $conn {

@@ -187,8 +187,12 @@ diesel::define_sql_function! {
     ) -> diesel::sql_types::Integer;
 }
 
+/// On each backend's own connection: through the `MultiConnection` this
+/// statement has no static query id, so diesel wrote its SQL text anew on
+/// every submission to find the prepared statement (BENCHMARKS, issue 18,
+/// seventeenth part).
 pub fn insert(conn: &mut DbConnection, row: &TicketRow) -> QueryResult<()> {
-    diesel::insert_into(tickets::table).values(row).execute(conn).map(drop)
+    per_backend!(conn, |c| diesel::insert_into(tickets::table).values(row).execute(c)).map(drop)
 }
 
 pub fn find(conn: &mut DbConnection, tenant: TenantId, id: &str) -> QueryResult<Option<TicketRow>> {

@@ -46,3 +46,44 @@ CREATE POLICY tenant_isolation ON ablation_audit_pending
     WITH CHECK (tenant_id = current_setting('filingdesk.tenant_id', true));
 GRANT INSERT ON ablation_audit_pending TO filingdesk_tenant;
 GRANT USAGE ON SEQUENCE ablation_audit_pending_id_seq TO filingdesk_tenant;
+
+-- ablation_audit_at_commit: the event handed to a deferred constraint
+-- trigger, which appends it (audit_append: the chain's lock, its head, the
+-- link) while the transaction commits. The chain's lock is then held from
+-- COMMIT's start through the flush only, not also through a round trip to
+-- the client and back (the client's thread woken, scheduled, its COMMIT
+-- sent) as when the append is a statement of its own. The hand-off row is
+-- unlogged (it never outlives its transaction: the trigger deletes it).
+DROP TABLE IF EXISTS ablation_audit_at_commit;
+CREATE UNLOGGED TABLE ablation_audit_at_commit (
+    id             TEXT PRIMARY KEY,
+    chain          TEXT NOT NULL,
+    tenant_id      TEXT,
+    at             TIMESTAMP NOT NULL,
+    actor_type     TEXT NOT NULL,
+    actor_id       TEXT,
+    action         TEXT NOT NULL,
+    target_type    TEXT,
+    target_id      TEXT,
+    request_id     TEXT,
+    ip             TEXT,
+    user_agent     TEXT,
+    details        TEXT NOT NULL,
+    content_digest TEXT NOT NULL
+);
+ALTER TABLE ablation_audit_at_commit ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON ablation_audit_at_commit
+    USING (tenant_id = current_setting('filingdesk.tenant_id', true))
+    WITH CHECK (tenant_id = current_setting('filingdesk.tenant_id', true));
+GRANT SELECT, INSERT, DELETE ON ablation_audit_at_commit TO filingdesk_tenant;
+CREATE OR REPLACE FUNCTION ablation_audit_at_commit() RETURNS trigger AS $$
+BEGIN
+    PERFORM audit_append(NEW.id, NEW.chain, NEW.tenant_id, NEW.at, NEW.actor_type, NEW.actor_id, NEW.action,
+                         NEW.target_type, NEW.target_id, NEW.request_id, NEW.ip, NEW.user_agent, NEW.details,
+                         NEW.content_digest);
+    DELETE FROM ablation_audit_at_commit WHERE id = NEW.id;
+    RETURN NULL;
+END;
+$$ LANGUAGE plpgsql;
+CREATE CONSTRAINT TRIGGER ablation_audit_at_commit AFTER INSERT ON ablation_audit_at_commit
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ablation_audit_at_commit();

@@ -3,7 +3,9 @@
 # tenants (wrk, 32 connections, scripts/bench/submit.lua): one database per
 # binary (each migrates its own), the same generated tickets and settings
 # in both, the servers run in turn, ROUNDS times each, so that both meet
-# the machine in the same state. Prints each run and the medians.
+# the machine in the same state, in turns (old first in odd rounds, new
+# first in even ones). Prints each run — rate, p99, and the CPU per request
+# of the server, PostgreSQL and wrk (cpu-per-request.py) — and the medians.
 #
 #   ./scripts/bench/ab-submit.sh OLD_BINARY NEW_BINARY [ROUNDS [SECONDS [TICKETS]]]
 #
@@ -34,19 +36,28 @@ for d in a b; do
 done
 
 run() { # binary, database
+  # The benchmark's real filing takes one request in a hundred, and its
+  # bucket allows 1 000 an hour at most: each run starts that hour afresh.
+  psql "$(url "$2")" -qc "DELETE FROM rate_windows WHERE bucket LIKE 'f:%'"
   FILINGDESK_DATABASE_URL=$(url "$2") "$1" serve >"$WORK/serve.log" 2>&1 &
   local pid=$!
+  echo "$pid" >"$WORK/pid"
   for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
-  TENANTS=100 wrk -t2 -c32 -d"${SECS}s" --latency -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets" >"$WORK/wrk.txt"
+  # wrk under cpu-per-request.py: the rate, p99 and each process's CPU per request.
+  TENANTS=100 FILINGDESK_BENCH_PIDFILE=$WORK/pid python3 scripts/bench/cpu-per-request.py \
+    wrk -t2 -c32 -d"${SECS}s" --latency -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets" >"$WORK/run.txt" ||
+    { kill "$pid"; cat "$WORK/serve.log" >&2; exit 1; }
   kill "$pid"; wait "$pid" 2>/dev/null || true
-  local bad
-  bad=$(awk '/Non-2xx/ {print $NF}' "$WORK/wrk.txt")
-  [ -z "$bad" ] || { echo "non-2xx answers: $bad" >&2; cat "$WORK/serve.log" >&2; exit 1; }
-  awk '/Requests\/sec/ {printf "%s", $2} $1 == "99%" {p99 = $2} END {printf " %s\n", p99}' "$WORK/wrk.txt"
+  cat "$WORK/run.txt"
 }
+# The old binary first in odd rounds and second in even ones: the second
+# run of a round meets the first one's checkpoint and WAL.
 for r in $(seq 1 "$ROUNDS"); do
-  a=$(run "$OLD" a); echo "round $r  old  ${a%% *} req/s, p99 ${a##* }"; echo "${a%% *}" >>"$WORK/a"
-  b=$(run "$NEW" b); echo "round $r  new  ${b%% *} req/s, p99 ${b##* }"; echo "${b%% *}" >>"$WORK/b"
+  order="a b"; [ $((r % 2)) = 0 ] && order="b a"
+  for d in $order; do
+    bin=$OLD label=old; [ $d = b ] && bin=$NEW label=new
+    line=$(run "$bin" $d); echo "round $r  $label  $line"; echo "${line#rps }" | cut -d' ' -f1 >>"$WORK/$d"
+  done
 done
 median() { sort -n "$1" | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 echo "medians: old $(median "$WORK/a") req/s, new $(median "$WORK/b") req/s"

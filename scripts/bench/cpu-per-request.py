@@ -36,6 +36,9 @@ pgc=sum(v - s0[1].get(k,0) for k,v in s1[1].items())/HZ
 tot=(s1[2][0]-s0[2][0])/HZ; idle=(s1[2][1]-s0[2][1])/HZ
 ru = os.times()
 wrk=ru.children_user+ru.children_system
+# A run with any answer but 2xx measured something else: stop with wrk's report.
+if 'Non-2xx' in out:
+    sys.exit(out)
 rps=[l for l in out.splitlines() if 'Requests/sec' in l][0].split()[1]
 p99=[l for l in out.splitlines() if l.strip().startswith('99%')]
 n=float(rps)*(t1-t0)

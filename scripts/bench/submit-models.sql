@@ -55,22 +55,10 @@ GRANT USAGE ON SEQUENCE ablation_audit_pending_id_seq TO filingdesk_tenant;
 -- sent) as when the append is a statement of its own. The hand-off row is
 -- unlogged (it never outlives its transaction: the trigger deletes it).
 DROP TABLE IF EXISTS ablation_audit_at_commit;
-CREATE UNLOGGED TABLE ablation_audit_at_commit (
-    id             TEXT PRIMARY KEY,
-    chain          TEXT NOT NULL,
-    tenant_id      TEXT,
-    at             TIMESTAMP NOT NULL,
-    actor_type     TEXT NOT NULL,
-    actor_id       TEXT,
-    action         TEXT NOT NULL,
-    target_type    TEXT,
-    target_id      TEXT,
-    request_id     TEXT,
-    ip             TEXT,
-    user_agent     TEXT,
-    details        TEXT NOT NULL,
-    content_digest TEXT NOT NULL
-);
+-- The event's columns, without its place in the chain, with its digest.
+CREATE UNLOGGED TABLE ablation_audit_at_commit (LIKE audit_events);
+ALTER TABLE ablation_audit_at_commit DROP COLUMN seq, DROP COLUMN prev_hash, DROP COLUMN hash,
+    ADD COLUMN content_digest TEXT NOT NULL, ADD PRIMARY KEY (id);
 ALTER TABLE ablation_audit_at_commit ENABLE ROW LEVEL SECURITY;
 CREATE POLICY tenant_isolation ON ablation_audit_at_commit
     USING (tenant_id = current_setting('filingdesk.tenant_id', true))

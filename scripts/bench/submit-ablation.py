@@ -13,8 +13,13 @@ binary (for `migrate`), psql and pgbench.
 
     ./scripts/bench/submit-ablation.py [ROUNDS [SECONDS [TICKETS]]]
     FILINGDESK_ABLATION_ONLY="both|without the limits' call" ./scripts/bench/submit-ablation.py
+    FILINGDESK_ABLATION_TENANTS=1 ./scripts/bench/submit-ablation.py   # one tenant's chain
 
-BENCHMARKS.md, "Eleventh part" to "Thirteenth part", shows what it printed.
+A variant may change the schema for its own rounds (SCHEMA: a statement
+before, one after).
+
+BENCHMARKS.md, "Eleventh part" to "Thirteenth part" and "Seventeenth part",
+shows what it printed.
 The models of the thirteenth part (the audit event inserted unlinked and
 linked by a sequencer beside the load, `ablation-sequencer.sql`; the
 context as one plain statement) are variants here too.

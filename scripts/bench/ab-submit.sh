@@ -8,6 +8,7 @@
 # of the server, PostgreSQL and wrk (cpu-per-request.py) — and the medians.
 #
 #   ./scripts/bench/ab-submit.sh OLD_BINARY NEW_BINARY [ROUNDS [SECONDS [TICKETS]]]
+#   TENANTS=1 ./scripts/bench/ab-submit.sh …   # one tenant's submissions (one chain)
 #
 # (Build the old one from a worktree: `git worktree add /tmp/old REV` and
 # `cargo build --release` there.) Needs PostgreSQL, psql and wrk.
@@ -44,7 +45,7 @@ run() { # binary, database
   echo "$pid" >"$WORK/pid"
   for _ in $(seq 1 100); do curl -sf "$BASE/healthz" >/dev/null && break; sleep 0.1; done
   # wrk under cpu-per-request.py: the rate, p99 and each process's CPU per request.
-  TENANTS=100 FILINGDESK_BENCH_PIDFILE=$WORK/pid python3 scripts/bench/cpu-per-request.py \
+  TENANTS=${TENANTS:-100} FILINGDESK_BENCH_PIDFILE=$WORK/pid python3 scripts/bench/cpu-per-request.py \
     wrk -t2 -c32 -d"${SECS}s" --latency -s scripts/bench/submit.lua "$BASE/api/v1/public/tenant-001/tickets" >"$WORK/run.txt" ||
     { kill "$pid"; cat "$WORK/serve.log" >&2; exit 1; }
   kill "$pid"; wait "$pid" 2>/dev/null || true

@@ -118,6 +118,17 @@ def variants():
                  "'ticket.submitted', 'ticket', md5(:n::bigint::text), 'pgbench', '127.0.0.1', 'pgbench', "
                  f"'{{{details}}}', md5(:n::bigint::text || 'd'));")
     both = [plain if line.startswith(context) else pending if line.startswith(audit) else line for line in lines]
+    # Pipelined: the ticket, the audit append and COMMIT sent in one flight
+    # (they depend on the context's answer, not on each other's); and with
+    # the context in BEGIN's flight too (what a client can only do when the
+    # ticket does not depend on the context: a bound for two flights).
+    insert = next(line for line in lines if line.startswith("INSERT INTO tickets"))
+    append = next(line for line in lines if line.startswith(audit))
+    one_flight = [line for line in lines if line not in (insert, append, "COMMIT;")]
+    one_flight += ["\\startpipeline", insert, append, "COMMIT;", "\\endpipeline"]
+    ctx = next(line for line in one_flight if line.startswith(context))
+    two_flights = [line for line in one_flight if line != ctx]
+    two_flights.insert(two_flights.index("\\endpipeline"), ctx)
     return {
         "the route's SQL": lines,
         "audit pending + sequencer": replacing(audit, pending),
@@ -131,6 +142,8 @@ def variants():
         "audit through a head row": replacing(audit, heads),
         "audit appended at COMMIT": replacing(audit, at_commit),
         "without the tickets' tenant key": lines,
+        "the writes and COMMIT in one flight": one_flight,
+        "the context in BEGIN's flight, the writes in one": two_flights,
     }
 
 

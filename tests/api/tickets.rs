@@ -1309,3 +1309,46 @@ async fn ticket_numbers_never_repeat_across_instances() {
     numbers.dedup();
     assert_eq!(numbers.len(), 30, "no number twice");
 }
+
+/// A public submission whose last write fails (here the audit event,
+/// refused by a trigger the test installs) leaves nothing behind: not the
+/// ticket, not the applicant's e-mail queued before it; the answer is a
+/// problem, and the next submissions, on the same connections, go through
+/// with the audit chain intact.
+#[tokio::test]
+async fn a_submission_whose_last_write_fails_leaves_nothing_and_the_next_ones_go_through() {
+    let d = desk().await;
+    // The first submission to the tenant counts its limits afresh; the
+    // next ones take the leased path.
+    d.submit(request("password_reset")).await;
+    let refused = "京ICP备99999999号";
+    let trigger = if d.app.is_postgres() {
+        "CREATE FUNCTION fd_test_refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+         IF NEW.details LIKE '%99999999%' THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$; \
+         CREATE TRIGGER fd_test_refuse BEFORE INSERT ON audit_events FOR EACH ROW EXECUTE FUNCTION fd_test_refuse();"
+    } else {
+        "CREATE TRIGGER fd_test_refuse BEFORE INSERT ON audit_events WHEN NEW.details LIKE '%99999999%' \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+    };
+    d.app.sql(trigger).unwrap();
+    let count = |sql: &str| d.app.sql_strings(sql)[0].parse::<i64>().unwrap();
+    let notifications = count("SELECT CAST(count(*) AS TEXT) AS v FROM notifications");
+    for _ in 0..3 {
+        let mut body = request("password_reset");
+        body["filing_number"] = json!(refused);
+        body["email"] = json!("applicant@example.com");
+        let resp = d.app.post("/api/v1/public/acme/tickets", None, body).await;
+        assert_problem(resp, 500, "internal").await;
+    }
+    assert_eq!(count(&format!("SELECT CAST(count(*) AS TEXT) AS v FROM tickets WHERE filing_number = '{refused}'")), 0);
+    assert_eq!(count("SELECT CAST(count(*) AS TEXT) AS v FROM notifications"), notifications);
+    for n in 0..6 {
+        let mut body = request("password_reset");
+        body["filing_number"] = json!(format!("京ICP备{:08}号", 100 + n));
+        body["email"] = json!("applicant@example.com");
+        d.submit(body).await;
+    }
+    assert_eq!(count("SELECT CAST(count(*) AS TEXT) AS v FROM notifications"), notifications + 6);
+    let verified: Value = d.app.get("/api/v1/audit-events/verify", Some(&d.t.admin.access)).await.json().await.unwrap();
+    assert_eq!(verified["ok"], true, "{verified}");
+}

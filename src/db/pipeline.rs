@@ -150,6 +150,8 @@ enum Take {
     /// Open a connection (counted in `opening`).
     Open,
     Wait,
+    /// Nothing: the connections were closed (a stop).
+    Closed,
 }
 
 impl ThreadReads {
@@ -157,10 +159,10 @@ impl ThreadReads {
         self.slots.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn take(&self, tenant: TenantId, per_thread: usize, lifetime: Duration, closed: bool) -> Result<Take, DbError> {
+    fn take(&self, tenant: TenantId, per_thread: usize, lifetime: Duration, closed: bool) -> Take {
         if closed {
             self.retire_all();
-            return Err(closed_error());
+            return Take::Closed;
         }
         let mut slots = self.slots();
         for slot in slots.open.iter_mut().filter(|s| s.born.elapsed() >= lifetime) {
@@ -175,18 +177,18 @@ impl ThreadReads {
             .find(|s| s.tenant == Some(tenant) && !s.alone && !s.draining && s.shared < SHARED_AT_ONCE)
         {
             slot.shared += 1;
-            return Ok(Take::Lease(slot.conn.clone(), false));
+            return Take::Lease(slot.conn.clone(), false);
         }
         if let Some(slot) = slots.open.iter_mut().filter(usable).find(|s| s.idle()) {
             // Its session is in no known tenant until the entering statement
             // is answered: a read dropped after sending it (its client gone)
             // leaves the session wherever that statement took it.
             (slot.alone, slot.draining, slot.tenant) = (true, false, None);
-            return Ok(Take::Lease(slot.conn.clone(), true));
+            return Take::Lease(slot.conn.clone(), true);
         }
         if slots.open.len() + slots.opening < per_thread {
             slots.opening += 1;
-            return Ok(Take::Open);
+            return Take::Open;
         }
         // Every connection is busy. A read in a tenant that one of them is
         // in waits to share it; any other needs one to itself: the least
@@ -197,7 +199,7 @@ impl ThreadReads {
                 slot.draining = true;
             }
         }
-        Ok(Take::Wait)
+        Take::Wait
     }
 
     /// Counts a connection opened for a read that holds it alone, or
@@ -294,10 +296,6 @@ impl Drop for Opening<'_> {
     }
 }
 
-fn closed_error() -> DbError {
-    DbError::Unreachable("the pipelined connections are closed".into())
-}
-
 impl std::fmt::Debug for Pipelined {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let open: Vec<_> = self.pools.iter().map(|t| t.slots().open.len()).collect();
@@ -349,16 +347,19 @@ impl Pipelined {
 
     /// A connection for a read in `tenant` on this thread: shared with the
     /// reads already on one in that tenant, else one to itself (idle, or
-    /// opened), else the first of those to come within [`CHECKOUT_TIMEOUT`].
-    async fn lease(&self, tenant: TenantId) -> Result<Lease<'_>, DbError> {
+    /// opened), else the first of those to come within [`CHECKOUT_TIMEOUT`];
+    /// `None` once the connections are closed, also when that happens while
+    /// the read waits for one.
+    async fn lease(&self, tenant: TenantId) -> Result<Option<Lease<'_>>, DbError> {
         let local = self.local();
         let deadline = tokio::time::Instant::now() + CHECKOUT_TIMEOUT;
         loop {
             let changed = local.changed.notified();
             tokio::pin!(changed);
             changed.as_mut().enable();
-            match local.take(tenant, self.per_thread, self.lifetime, self.is_closed())? {
-                Take::Lease(conn, alone) => return Ok(Lease { local, conn, alone }),
+            match local.take(tenant, self.per_thread, self.lifetime, self.is_closed()) {
+                Take::Closed => return Ok(None),
+                Take::Lease(conn, alone) => return Ok(Some(Lease { local, conn, alone })),
                 Take::Open => {
                     let mut opening = Opening(Some((local, &self.closed)));
                     let opened =
@@ -370,8 +371,7 @@ impl Pipelined {
                         Ok(Ok(conn)) => conn,
                     };
                     opening.0 = None;
-                    let conn = local.opened(Some(conn), &self.closed).ok_or_else(closed_error)?;
-                    return Ok(Lease { local, conn, alone: true });
+                    return Ok(local.opened(Some(conn), &self.closed).map(|conn| Lease { local, conn, alone: true }));
                 }
                 Take::Wait => {
                     if tokio::time::timeout_at(deadline, changed).await.is_err() {
@@ -391,7 +391,9 @@ impl Pipelined {
     /// Ends every connection properly (PostgreSQL's Terminate, then the
     /// socket closed), idle ones at once and those in use as their reads
     /// give them back; returns once every driver has ended, or `false` when
-    /// some had not after `within`. Any read after this is refused.
+    /// some had not after `within`. Every read from then on, and every read
+    /// still waiting for a connection, is handed back unsent (`Ok(None)`):
+    /// its caller takes the synchronous path, so a stop fails no request.
     pub async fn close(&self, within: Duration) -> bool {
         self.closed.store(true, Ordering::Release);
         for local in self.pools.iter() {
@@ -416,7 +418,15 @@ impl Pipelined {
     /// about as much again as the page's work (BENCHMARKS "Fourteenth part").
     ///
     /// `read` is given `Some(check)` exactly when it must confirm it.
-    pub async fn read_for_staff<T, F>(&self, tenant: TenantId, check: StandingCheck, read: F) -> Result<T, DbError>
+    ///
+    /// `Ok(None)`: nothing was sent, because the connections are closed
+    /// ([`Pipelined::close`]); the caller reads on the synchronous pool.
+    pub async fn read_for_staff<T, F>(
+        &self,
+        tenant: TenantId,
+        check: StandingCheck,
+        read: F,
+    ) -> Result<Option<T>, DbError>
     where
         F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
@@ -426,24 +436,29 @@ impl Pipelined {
     /// [`Pipelined::read_for_staff`] for a caller whose standing `read`
     /// confirms itself (an API client's row, read in the same flight); `read`
     /// is always given `None`.
-    pub async fn read_for<T, F>(&self, tenant: TenantId, read: F) -> Result<T, DbError>
+    pub async fn read_for<T, F>(&self, tenant: TenantId, read: F) -> Result<Option<T>, DbError>
     where
         F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
         self.read_entering(tenant, None, read).await
     }
 
-    async fn read_entering<T, F>(&self, tenant: TenantId, check: Option<StandingCheck>, read: F) -> Result<T, DbError>
+    async fn read_entering<T, F>(
+        &self,
+        tenant: TenantId,
+        check: Option<StandingCheck>,
+        read: F,
+    ) -> Result<Option<T>, DbError>
     where
         F: for<'c> FnOnce(&'c AsyncPgConnection, Option<StandingCheck>) -> BoxFuture<'c, QueryResult<T>>,
     {
-        let lease = self.lease(tenant).await?;
+        let Some(lease) = self.lease(tenant).await? else { return Ok(None) };
         let held = Instant::now();
         if !lease.alone {
             let result = read(&lease.conn, check).await;
             tracing::debug!(held_ms = held.elapsed().as_secs_f64() * 1000.0, ok = result.is_ok(), "database work");
             return match result.map_err(DbError::from_standing) {
-                Ok(v) => Ok(v),
+                Ok(v) => Ok(Some(v)),
                 // The statement failed, the session is as it was.
                 Err(e) if e.is_refused_standing() => Err(e),
                 Err(e) => {
@@ -473,7 +488,7 @@ impl Pipelined {
             Err(e) if e.is_refused_standing() => Err(e),
             Err(e) => Err(after_failure(lease, e).await),
             Ok(_) => match result {
-                Ok(v) => Ok(v),
+                Ok(v) => Ok(Some(v)),
                 Err(e) => Err(after_failure(lease, DbError::Query(e)).await),
             },
         }

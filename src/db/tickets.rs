@@ -501,7 +501,8 @@ pub fn queue(
 }
 
 /// [`queue`] for a staff member whose standing `check` confirms, the tenant
-/// entered and the page sent in one flight ([`super::Pipelined`]).
+/// entered and the page sent in one flight ([`super::Pipelined`]); `None`
+/// when the connections were closed first (read with [`queue`] instead).
 pub async fn queue_pipelined(
     reads: &super::Pipelined,
     tenant: TenantId,
@@ -509,7 +510,7 @@ pub async fn queue_pipelined(
     f: QueueFilter,
     before_id: Option<String>,
     limit: i64,
-) -> Result<Vec<QueueRow>, super::DbError> {
+) -> Result<Option<Vec<QueueRow>>, super::DbError> {
     use futures_util::FutureExt;
     reads
         .read_for_staff(tenant, check, move |mut conn, unconfirmed| {
@@ -525,7 +526,8 @@ pub async fn queue_pipelined(
 /// [`queue`] for an API client, the tenant entered, the client's standing
 /// (`super::api_clients::in_standing`: its scopes, `None` when it is not in
 /// standing) and the page sent in one flight ([`super::Pipelined`]). The
-/// caller confirms the standing and drops the page if it is refused.
+/// caller confirms the standing and drops the page if it is refused. `None`
+/// as for [`queue_pipelined`].
 pub async fn queue_pipelined_for_client(
     reads: &super::Pipelined,
     tenant: TenantId,
@@ -533,7 +535,7 @@ pub async fn queue_pipelined_for_client(
     f: QueueFilter,
     before_id: Option<String>,
     limit: i64,
-) -> Result<(Option<String>, Vec<QueueRow>), super::DbError> {
+) -> Result<Option<(Option<String>, Vec<QueueRow>)>, super::DbError> {
     use futures_util::FutureExt;
     reads
         .read_for(tenant, move |mut conn, _| {

@@ -353,6 +353,16 @@ async fn pipelined_backend_pid(
     tenant: filingdesk::domain::ids::TenantId,
     staff: filingdesk::domain::ids::StaffId,
 ) -> Result<i32, filingdesk::db::DbError> {
+    let pid = pipelined_backend_pid_unless_closed(reads, tenant, staff).await?;
+    Ok(pid.expect("the pipelined connections are open"))
+}
+
+/// [`pipelined_backend_pid`], `None` when the connections are closed.
+async fn pipelined_backend_pid_unless_closed(
+    reads: &filingdesk::db::Pipelined,
+    tenant: filingdesk::domain::ids::TenantId,
+    staff: filingdesk::domain::ids::StaffId,
+) -> Result<Option<i32>, filingdesk::db::DbError> {
     use diesel::QueryDsl;
     use diesel_async::RunQueryDsl;
     use futures_util::FutureExt;
@@ -637,16 +647,17 @@ async fn each_thread_reads_on_connections_of_its_own_and_a_close_ends_them_all()
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async move {
+                let pid = || pipelined_backend_pid_unless_closed(&reads, tenant, staff);
                 for _ in 0..2 {
-                    pids.send(pipelined_backend_pid(&reads, tenant, staff).await).unwrap();
+                    pids.send(pid().await.unwrap()).unwrap();
                 }
                 let _ = ended.await;
-                pids.send(pipelined_backend_pid(&reads, tenant, staff).await).unwrap();
+                pids.send(pid().await.unwrap()).unwrap();
             })
         })
     };
     let there = got.recv().await.unwrap().unwrap();
-    assert_eq!(got.recv().await.unwrap().unwrap(), there, "the other thread keeps its connection");
+    assert_eq!(got.recv().await.unwrap(), Some(there), "the other thread keeps its connection");
     assert_ne!(there, here, "and it is not this thread's");
     // This thread's one connection is its own: a second read at the same
     // time waits for it rather than taking the other thread's.
@@ -662,9 +673,9 @@ async fn each_thread_reads_on_connections_of_its_own_and_a_close_ends_them_all()
         assert!(std::time::Instant::now() < deadline, "a session outlived the close");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(pipelined_backend_pid(&reads, tenant, staff).await.is_err(), "closed here");
+    assert_eq!(pipelined_backend_pid_unless_closed(&reads, tenant, staff).await.unwrap(), None, "closed here");
     end.send(()).unwrap();
-    assert!(got.recv().await.unwrap().is_err(), "and on the other thread");
+    assert_eq!(got.recv().await.unwrap(), None, "and on the other thread");
     worker.join().unwrap();
 }
 
@@ -690,7 +701,7 @@ async fn a_read_on_a_connection_kept_in_its_tenant_still_confirms_the_standing()
     // The first read enters the tenant; the next ones keep it.
     let first = pipelined_backend_pid(&reads, tenant, staff).await.unwrap();
     assert_eq!(pipelined_backend_pid(&reads, tenant, staff).await.unwrap(), first);
-    assert!(page(check).await.unwrap().is_empty());
+    assert!(page(check).await.unwrap().unwrap().is_empty());
     // The role the route allows is checked against the row, not the token.
     let reviewers_only = StandingCheck { roles: &[Role::Reviewer], ..check };
     assert!(matches!(page(reviewers_only).await, Err(DbError::RoleNotAllowed)));
@@ -700,7 +711,7 @@ async fn a_read_on_a_connection_kept_in_its_tenant_still_confirms_the_standing()
     assert!(matches!(pipelined_backend_pid(&reads, tenant, staff).await, Err(DbError::NotInStanding)));
     // The connection stayed, in its tenant: the current epoch reads on it.
     let current = StandingCheck { epoch: 1, ..check };
-    assert!(page(current).await.unwrap().is_empty());
+    assert!(page(current).await.unwrap().unwrap().is_empty());
     app.sql(&format!("UPDATE staff SET status = 'disabled' WHERE id = '{staff}'")).unwrap();
     assert!(matches!(page(current).await, Err(DbError::NotInStanding)));
 }
@@ -746,14 +757,14 @@ async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without
         })
     };
     let url = DatabaseUrl::parse(target.as_str()).unwrap();
-    let pid_of = |reads: Pipelined| async move { pipelined_backend_pid(&reads, tenant, staff).await };
+    let pid_of = |reads: Pipelined| async move { pipelined_backend_pid_unless_closed(&reads, tenant, staff).await };
     let sessions = |pid: i32| {
         app.sql_strings(&format!(
             "SELECT application_name AS v FROM pg_stat_activity WHERE pid = {pid} AND datname = current_database()"
         ))
     };
     let reads = Pipelined::for_url(&url, 1, 1).unwrap();
-    let pid = pid_of(reads.clone()).await.unwrap();
+    let pid = pid_of(reads.clone()).await.unwrap().unwrap();
     assert_eq!(sessions(pid), vec![PIPELINED_APPLICATION_NAME.to_owned()], "named for the operator");
 
     assert!(reads.close(std::time::Duration::from_secs(5)).await, "every driver ended");
@@ -766,7 +777,7 @@ async fn closed_pipelined_connections_end_their_sessions_and_reads_go_on_without
         assert!(std::time::Instant::now() < deadline, "the session outlived the closed connection");
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert!(pid_of(reads.clone()).await.is_err(), "a closed set of connections reads nothing");
+    assert_eq!(pid_of(reads.clone()).await.unwrap(), None, "a closed set of connections reads nothing");
 
     // The application's own: once closed, the queue is read without them.
     let before = created(app.get("/api/v1/tickets", Some(&a.admin.access)).await).await;
@@ -802,6 +813,18 @@ async fn seen_and_backend(
     staff: filingdesk::domain::ids::StaffId,
     hold: f64,
 ) -> Result<(i64, i32), filingdesk::db::DbError> {
+    let read = seen_and_backend_unless_closed(reads, tenant, staff, hold).await?;
+    Ok(read.expect("the pipelined connections are open"))
+}
+
+/// [`seen_and_backend`], `None` when the connections are closed (also while
+/// the read waited for one).
+async fn seen_and_backend_unless_closed(
+    reads: &filingdesk::db::Pipelined,
+    tenant: filingdesk::domain::ids::TenantId,
+    staff: filingdesk::domain::ids::StaffId,
+    hold: f64,
+) -> Result<Option<(i64, i32)>, filingdesk::db::DbError> {
     use diesel::prelude::*;
     use diesel_async::RunQueryDsl;
     use filingdesk::db::schema::filings;
@@ -881,6 +904,40 @@ async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_
         "each saw its own tenant"
     );
     assert_eq!(*ended.lock().unwrap(), ["alpha, held", "bravo", "alpha, late"]);
+}
+
+/// A stop closes the pipelined connections while reads wait for one, or
+/// open one: such a read is handed back unsent (`None`), as every read
+/// after the close, and the queue's route then reads on the synchronous
+/// pool, so a stop fails no request. (They were answered 503.) The read
+/// already on a connection ends normally, and the close waits for it.
+#[tokio::test]
+async fn reads_waiting_for_a_pipelined_connection_when_a_stop_closes_them_are_handed_back_unsent() {
+    use filingdesk::db::Pipelined;
+
+    let Some((_app, [(alpha, alpha_admin), (bravo, bravo_admin)], url)) = alpha_and_bravo().await else { return };
+    let within = std::time::Duration::from_secs(5);
+
+    // One connection, left in alpha. Polled in this order: an alpha read
+    // holds it 0.3 s, a bravo read waits for it to itself, then the stop.
+    let reads = Pipelined::for_url(&url, 1, 1).unwrap();
+    let (_, only) = seen_and_backend(&reads, alpha, alpha_admin, 0.0).await.unwrap();
+    let (held, waiting, closed) = tokio::join!(
+        seen_and_backend_unless_closed(&reads, alpha, alpha_admin, 0.3),
+        seen_and_backend_unless_closed(&reads, bravo, bravo_admin, 0.0),
+        reads.close(within),
+    );
+    assert_eq!(held.unwrap(), Some((1, only)), "the read on the connection ended normally");
+    assert_eq!(waiting.unwrap(), None, "the waiting read was handed back, unsent");
+    assert!(closed, "every driver ended");
+
+    // No connection yet: the first read opens one, and the stop comes
+    // while it connects.
+    let reads = Pipelined::for_url(&url, 1, 1).unwrap();
+    let (opening, closed) =
+        tokio::join!(seen_and_backend_unless_closed(&reads, bravo, bravo_admin, 0.0), reads.close(within));
+    assert_eq!(opening.unwrap(), None, "the opened connection was ended, the read handed back");
+    assert!(closed);
 }
 
 /// A read given up while it enters its tenant (its client went away, the

@@ -80,45 +80,54 @@ pub async fn list_tickets(
     let rows = match bearer {
         // The busiest route. On PostgreSQL the tenant entered, the standing
         // (a staff member's, or an API client's row) and the page go in one
-        // flight from this task; elsewhere, and for agents (their agency
-        // comes from their row), one trip to a database worker.
-        Bearer::Staff(me) => match me.pipelined(&state.db, QUEUE_ROLES)? {
-            Some((reads, tenant, check)) => {
-                db::tickets::queue_pipelined(reads, tenant, check, filter, page.after.clone(), page.limit + 1).await?
-            }
-            None => {
-                me.read_for(&state.db, QUEUE_ROLES, move |conn, me| {
-                    let filter = QueueFilter { agency: me.agency_scope.clone(), ..filter };
-                    Ok(db::tickets::queue(conn, me.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
-                })
-                .await?
-            }
-        },
-        Bearer::Client(c) => match state.db.pipelined() {
-            // The page is dropped when the client is not in standing.
-            Some(reads) => {
-                let (stored, rows) = db::tickets::queue_pipelined_for_client(
-                    reads,
-                    c.tenant,
-                    c.standing_key(),
-                    filter,
-                    page.after.clone(),
-                    page.limit + 1,
-                )
-                .await?;
-                c.confirm_as_stored(stored, Scope::TicketsRead)?;
-                rows
-            }
-            None => {
-                state
-                    .db
-                    .read_for(c.tenant, move |conn| -> Result<_, ApiError> {
-                        c.confirm(conn, Scope::TicketsRead)?;
-                        Ok(db::tickets::queue(conn, c.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
+        // flight from this task; elsewhere, for agents (their agency comes
+        // from their row), and once a stop has closed those connections (also
+        // while this read waited for one), one trip to a database worker.
+        Bearer::Staff(me) => {
+            let pipelined = match me.pipelined(&state.db, QUEUE_ROLES)? {
+                Some((reads, tenant, check)) => {
+                    let (f, after) = (filter.clone(), page.after.clone());
+                    db::tickets::queue_pipelined(reads, tenant, check, f, after, page.limit + 1).await?
+                }
+                None => None,
+            };
+            match pipelined {
+                Some(rows) => rows,
+                None => {
+                    me.read_for(&state.db, QUEUE_ROLES, move |conn, me| {
+                        let filter = QueueFilter { agency: me.agency_scope.clone(), ..filter };
+                        Ok(db::tickets::queue(conn, me.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
                     })
                     .await?
+                }
             }
-        },
+        }
+        Bearer::Client(c) => {
+            let pipelined = match state.db.pipelined() {
+                Some(reads) => {
+                    let (f, after) = (filter.clone(), page.after.clone());
+                    db::tickets::queue_pipelined_for_client(reads, c.tenant, c.standing_key(), f, after, page.limit + 1)
+                        .await?
+                }
+                None => None,
+            };
+            match pipelined {
+                // The page is dropped when the client is not in standing.
+                Some((stored, rows)) => {
+                    c.confirm_as_stored(stored, Scope::TicketsRead)?;
+                    rows
+                }
+                None => {
+                    state
+                        .db
+                        .read_for(c.tenant, move |conn| -> Result<_, ApiError> {
+                            c.confirm(conn, Scope::TicketsRead)?;
+                            Ok(db::tickets::queue(conn, c.tenant, &filter, page.after.as_deref(), page.limit + 1)?)
+                        })
+                        .await?
+                }
+            }
+        }
     };
     let page = Page::from_rows(rows, page.limit, |r| r.id.clone(), TicketSummary::from);
     Ok(HttpResponse::Ok().insert_header(ContentType::json()).body(super::queue_page_json(&page)))

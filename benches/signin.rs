@@ -3,6 +3,9 @@
 //!
 //!   cargo bench --bench signin -- [SECONDS]     (default 5; SQLite, in-process server)
 //!
+//! The server's settings are the defaults, but for `FILINGDESK_WORKERS` when
+//! the environment sets it (to compare worker counts).
+//!
 //! The machine's speed drifts by 10 % and more within a minute, so the two
 //! are measured in turns — limit, sign-ins, limit, sign-ins, limit, … — each
 //! for SECONDS, and each sign-in round is set against the mean of the limits
@@ -40,7 +43,8 @@ fn main() {
 
     let hash = password::hash(PASSWORD).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut settings = Settings::load(None, Vec::<(String, String)>::new()).unwrap();
+    let workers = std::env::vars().filter(|(k, _)| k == "FILINGDESK_WORKERS");
+    let mut settings = Settings::load(None, workers).unwrap();
     settings.database_url = DatabaseUrl::parse(&format!("sqlite://{}", dir.path().join("b.db").display())).unwrap();
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.data_key = Some(DataKey([3; 32]));

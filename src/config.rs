@@ -132,7 +132,8 @@ pub struct Settings {
     pub refresh_token_days: u32,
     /// `FILINGDESK_DB_POOL_SIZE`: database connections per instance (default 10, 1–200).
     pub db_pool_size: u32,
-    /// `FILINGDESK_WORKERS`: HTTP worker threads (default: one per core).
+    /// `FILINGDESK_WORKERS`: HTTP worker threads (default: one fewer than the
+    /// cores, at least one; [`Settings::http_workers`]).
     pub workers: Option<usize>,
     /// `FILINGDESK_NOTIFY_MAX_ATTEMPTS`: delivery attempts before a notification is dead (default 8, 1–50).
     pub notify_max_attempts: u32,
@@ -253,6 +254,21 @@ impl Raw {
 }
 
 impl Settings {
+    /// The HTTP worker threads: `FILINGDESK_WORKERS`, else one fewer than the
+    /// cores, and at least one. They are not the process's only busy threads
+    /// (database workers, Argon2 threads, jobs) and often not the machine's
+    /// (PostgreSQL's backends beside them): on two cores shared with
+    /// PostgreSQL, one HTTP worker served the queue page 25–40 % faster than
+    /// two, at two thirds of the server's CPU per page, and submissions as
+    /// fast (BENCHMARKS, issue 18, nineteenth part). Two workers there spent
+    /// their time waking each other's peers rather than batching.
+    pub fn http_workers(&self) -> usize {
+        self.workers.unwrap_or_else(|| {
+            let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+            cores.saturating_sub(1).max(1)
+        })
+    }
+
     /// Reads the optional file, then the environment over it.
     pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Self, ConfigError> {
         let mut raw = BTreeMap::new();
@@ -444,6 +460,15 @@ mod tests {
         assert_eq!(s.listen.to_string(), "127.0.0.1:8080");
         assert_eq!(s.database_url.sqlite_path(), Some("filingdesk.db"));
         assert_eq!(s.bootstrap_admin, "admin");
+    }
+
+    #[test]
+    fn http_workers_leave_a_core_to_the_rest_unless_set() {
+        let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        assert_eq!(Settings::load(None, env(&[])).unwrap().http_workers(), (cores - 1).max(1));
+        assert_eq!(Settings::load(None, env(&[("FILINGDESK_WORKERS", "3")])).unwrap().http_workers(), 3);
+        let e = Settings::load(None, env(&[("FILINGDESK_WORKERS", "0")])).unwrap_err();
+        assert_eq!(e.variable, "FILINGDESK_WORKERS");
     }
 
     #[test]

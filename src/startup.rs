@@ -42,7 +42,7 @@ impl Application {
     /// Connects and migrates the database, seeds an empty one, and binds the
     /// listener (port 0 picks a free port, as the tests do).
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::connect_serving(&settings.database_url, settings.db_pool_size, settings.workers)?;
+        let db = Db::connect_serving(&settings.database_url, settings.db_pool_size, settings.http_workers())?;
         // One instance at a time makes the keys and the first admin; the
         // others then find them (instances started together all come up).
         let startup = db.startup_lock()?;
@@ -96,7 +96,7 @@ impl Application {
             leases: Default::default(),
         };
         let own = listener.try_clone()?;
-        let server = serve(listener, state, settings.workers)?;
+        let server = serve(listener, state, settings.http_workers())?;
         Ok(Self { port, server, db, delivery, jobs, scheduler, draining, afterwards, listener: own })
     }
 
@@ -187,14 +187,14 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
         .max_age(3600)
 }
 
-fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyhow::Result<Server> {
+fn serve(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Result<Server> {
     let doc = crate::openapi::document();
     let known = web::Data::new(KnownPaths::from_openapi(&doc));
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
     let origins = state.settings.cors_origins.clone();
     let console = state.settings.console;
-    let mut server = HttpServer::new(move || {
+    let server = HttpServer::new(move || {
         let (app, _) = App::new()
             .into_utoipa_app()
             .openapi(ApiDoc::openapi())
@@ -222,9 +222,7 @@ fn serve(listener: TcpListener, state: AppState, workers: Option<usize>) -> anyh
     // and stops the server through its handle (see `main.rs`).
     .disable_signals()
     .shutdown_timeout(15)
+    .workers(workers)
     .listen(listener)?;
-    if let Some(n) = workers {
-        server = server.workers(n);
-    }
     Ok(server.run())
 }

@@ -232,13 +232,13 @@ impl DbError {
 impl Db {
     /// Connects and runs pending migrations.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> anyhow::Result<Self> {
-        Self::connect_serving(url, pool_size, None)
+        Self::connect_serving(url, pool_size, 1)
     }
 
-    /// [`Db::connect`] for a server of `workers` HTTP workers (default: one
-    /// per core, as the server's), among which the pipelined connections are
-    /// shared out.
-    pub fn connect_serving(url: &DatabaseUrl, pool_size: u32, workers: Option<usize>) -> anyhow::Result<Self> {
+    /// [`Db::connect`] for a server of `workers` HTTP workers
+    /// ([`crate::config::Settings::http_workers`]), among which the
+    /// pipelined connections are shared out.
+    pub fn connect_serving(url: &DatabaseUrl, pool_size: u32, workers: usize) -> anyhow::Result<Self> {
         let builder = |min_idle, timeout| {
             Pool::builder()
                 .max_size(pool_size)
@@ -260,11 +260,7 @@ impl Db {
             builder(0, READ_CHECKOUT_TIMEOUT).build_unchecked(Manager { url: url.clone(), tenant_reads: true })
         });
         let pipelined = match url.backend {
-            Backend::Postgres => {
-                let workers = workers
-                    .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get));
-                super::Pipelined::for_url(url, pool_size as usize, workers)
-            }
+            Backend::Postgres => super::Pipelined::for_url(url, pool_size as usize, workers),
             Backend::Sqlite => None,
         };
         let admission = std::sync::Arc::new(tokio::sync::Semaphore::new(pool_size as usize));

@@ -147,6 +147,8 @@ def variants():
         "without the tickets' tenant key": lines,
         "the writes and COMMIT in one flight": one_flight,
         "the context in BEGIN's flight, the writes in one": two_flights,
+        "the filing's hits counted from its tickets": [
+            line.replace(context, "SELECT ablation_context_counting_tickets(") for line in lines],
         "assignee and agency indexes partial": lines,
         "tickets and events with unique keys only": lines,
     }

@@ -75,3 +75,46 @@ END;
 $$ LANGUAGE plpgsql;
 CREATE CONSTRAINT TRIGGER ablation_audit_at_commit AFTER INSERT ON ablation_audit_at_commit
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ablation_audit_at_commit();
+
+-- ablation_context_counting_tickets: the submission's context with the
+-- filing number's hits counted from its tickets instead of a bucket row:
+-- the same index the count of recent mismatches walks (tenant, filing
+-- number, created at), read once for both, and a lock on the number's
+-- hash held to COMMIT in place of the bucket row's, so that two
+-- submissions for one number still count one after the other. It counts
+-- tickets, not attempts (a refused attempt leaves nothing to count).
+CREATE OR REPLACE FUNCTION ablation_context_counting_tickets(
+    p_tenant TEXT, p_number TEXT, p_since TIMESTAMP, p_bucket TEXT, p_cur TIMESTAMP, p_prev TIMESTAMP
+) RETURNS TABLE (
+    o_slug TEXT, o_name TEXT, o_status TEXT, o_created_at TIMESTAMP, o_updated_at TIMESTAMP, o_settings TEXT,
+    o_counts BIGINT[],
+    o_filing_id TEXT, o_responsible_person TEXT, o_phone_index TEXT, o_id_number_index TEXT, o_email_index TEXT,
+    o_recent_mismatches BIGINT, o_webhook_ids TEXT[], o_webhook_events TEXT[]
+) AS $$
+DECLARE
+    v_previous BIGINT;
+    v_current BIGINT;
+BEGIN
+    SELECT t.slug, t.name, t.status, t.created_at, t.updated_at, s.document
+        INTO o_slug, o_name, o_status, o_created_at, o_updated_at, o_settings
+        FROM tenants t LEFT JOIN tenant_settings s ON s.tenant_id = t.id
+        WHERE t.id = p_tenant;
+    PERFORM pg_advisory_xact_lock(hashtextextended(p_bucket, 0));
+    SELECT f.id, f.responsible_person, f.phone_index, f.id_number_index, f.email_index
+        INTO o_filing_id, o_responsible_person, o_phone_index, o_id_number_index, o_email_index
+        FROM filings f WHERE f.tenant_id = p_tenant AND f.filing_number = p_number;
+    SELECT count(*) FILTER (WHERE t.mismatch_count > 0),
+           count(*) FILTER (WHERE t.created_at >= p_prev AND t.created_at < p_cur),
+           count(*) FILTER (WHERE t.created_at >= p_cur)
+        INTO o_recent_mismatches, v_previous, v_current
+        FROM tickets t
+        WHERE t.tenant_id = p_tenant AND t.filing_number = p_number AND t.created_at >= LEAST(p_since, p_prev);
+    o_counts := ARRAY[v_previous, v_current + 1];
+    SELECT COALESCE(array_agg(w.id ORDER BY w.id), '{}'), COALESCE(array_agg(w.events ORDER BY w.id), '{}')
+        INTO o_webhook_ids, o_webhook_events
+        FROM webhooks w WHERE w.tenant_id = p_tenant AND w.deleted_at IS NULL AND w.enabled;
+    RETURN NEXT;
+END;
+$$ LANGUAGE plpgsql;
+GRANT EXECUTE ON FUNCTION ablation_context_counting_tickets(TEXT, TEXT, TIMESTAMP, TEXT, TIMESTAMP, TIMESTAMP)
+    TO filingdesk_tenant;

@@ -258,10 +258,11 @@ impl Settings {
     /// cores, and at least one. They are not the process's only busy threads
     /// (database workers, Argon2 threads, jobs) and often not the machine's
     /// (PostgreSQL's backends beside them): on two cores shared with
-    /// PostgreSQL, one HTTP worker served the queue page 25–40 % faster than
-    /// two, at two thirds of the server's CPU per page, and submissions as
-    /// fast (BENCHMARKS, issue 18, nineteenth part). Two workers there spent
-    /// their time waking each other's peers rather than batching.
+    /// PostgreSQL, one HTTP worker served the queue page a quarter to a
+    /// third faster than two, at two thirds of the server's CPU per page, and
+    /// submissions and sign-ins as fast (BENCHMARKS, issue 18, nineteenth
+    /// part). Two workers, each idle part of the time, were put to sleep and
+    /// woken about once a page (2.5 times the machine's context switches).
     pub fn http_workers(&self) -> usize {
         self.workers.unwrap_or_else(|| {
             let cores = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);

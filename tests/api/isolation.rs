@@ -908,9 +908,11 @@ async fn reads_in_a_connections_tenant_share_it_and_one_entering_another_tenant_
 
 /// A stop closes the pipelined connections while reads wait for one, or
 /// open one: such a read is handed back unsent (`None`), as every read
-/// after the close, and the queue's route then reads on the synchronous
-/// pool, so a stop fails no request. (They were answered 503.) The read
-/// already on a connection ends normally, and the close waits for it.
+/// after the close; the queue's route reads those on the synchronous pool
+/// (its branch for a closed set, shown in
+/// `closed_pipelined_connections_end_their_sessions_and_reads_go_on_without_them`).
+/// They were answered 503. The read already on a connection ends normally,
+/// and the close waits for it.
 #[tokio::test]
 async fn reads_waiting_for_a_pipelined_connection_when_a_stop_closes_them_are_handed_back_unsent() {
     use filingdesk::db::Pipelined;

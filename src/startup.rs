@@ -94,6 +94,7 @@ impl Application {
             numbers: Default::default(),
             tenant_ids: Default::default(),
             leases: Default::default(),
+            submissions: Default::default(),
         };
         let own = listener.try_clone()?;
         let server = serve(listener, state, settings.http_workers())?;
@@ -192,6 +193,9 @@ fn serve(listener: TcpListener, state: AppState, workers: usize) -> anyhow::Resu
     let known = web::Data::new(KnownPaths::from_openapi(&doc));
     let state = web::Data::new(state);
     let metrics = web::Data::new(Metrics::new());
+    let (sizes, waiting) = state.submissions.metrics();
+    metrics.include(sizes);
+    metrics.include(waiting);
     let origins = state.settings.cors_origins.clone();
     let console = state.settings.console;
     let server = HttpServer::new(move || {

@@ -64,6 +64,11 @@ impl Metrics {
         Self { registry, requests, latency }
     }
 
+    /// Adds metrics kept elsewhere (the submissions' groups).
+    pub fn include(&self, c: impl prometheus::core::Collector + 'static) {
+        self.registry.register(Box::new(c)).expect("registered once");
+    }
+
     pub fn render(&self) -> String {
         let mut buf = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buf);

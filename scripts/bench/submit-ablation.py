@@ -18,8 +18,10 @@ binary (for `migrate`), psql and pgbench.
 A variant may change the schema for its own rounds (SCHEMA: a statement
 before, one after).
 
-BENCHMARKS.md, "Eleventh part" to "Thirteenth part", "Seventeenth part" and
-"Eighteenth part", shows what it printed.
+BENCHMARKS.md, "Eleventh part" to "Thirteenth part", "Seventeenth part" to
+"Twentieth part", shows what it printed. The twentieth part's variants hold
+several submissions in one transaction (a savepoint each, as
+`tickets::grouped` writes them) with fewer clients, counted per submission.
 The models of the thirteenth part (the audit event inserted unlinked and
 linked by a sequencer beside the load, `ablation-sequencer.sql`; the
 context as one plain statement) are variants here too.
@@ -132,8 +134,36 @@ def variants():
     ctx = next(line for line in one_flight if line.startswith(context))
     two_flights = [line for line in one_flight if line != ctx]
     two_flights.insert(two_flights.index("\\endpipeline"), ctx)
+    # N submissions (N tenants in ascending order, so that two batches take
+    # the chains' locks in one order) in one transaction: BEGIN, the
+    # settings, COMMIT and the flush shared; each submission's tenant set
+    # before its context. Its rate is counted per submission (tps x N).
+    def batch(size):
+        head = [line for line in lines if line.startswith("\\set n ")]
+        sets = [f"\\set n{i} random(1, 1000000000)" for i in range(size)]
+        step = 100 // size
+        sets += [f"\\set t0 random(1, {min(step, TENANTS)})"]
+        sets += [f"\\set t{i} " + (f":t{i - 1} + random(1, {step})" if TENANTS > 1 else "1") for i in range(1, size)]
+        rest = [line for line in lines if line not in head and not line.startswith(("\\set t ", "--"))]
+        rest = [line.replace("random(1, 32)", f"random(1, {32 // size})").replace("random(1, 64)", f"random(1, {64 // size})")
+                .replace(":n", ":n0").replace(":t::int", ":t0::int") for line in rest]
+        first = rest.index("\\endpipeline")
+        settings = [line for line in rest[:first] if line.startswith("SELECT set_config(")][0]
+        opening = [line for line in rest[:first + 1] if line != settings]
+        items = rest[first + 1:rest.index("COMMIT;")]
+        out = sets + opening
+        for i in range(size):
+            # Each in a savepoint of its own, as the server runs them: one
+            # that fails leaves the others standing.
+            savepoint = (["RELEASE SAVEPOINT submission;"] if i else []) + ["SAVEPOINT submission;"]
+            one = ["\\startpipeline", *savepoint, settings, "\\endpipeline"] + items
+            out += [line.replace(":n0", f":n{i}").replace(":t0::int", f":t{i}::int") for line in one]
+        return out + ["COMMIT;"]
+
     return {
         "the route's SQL": lines,
+        "4 submissions in one transaction": batch(4),
+        "8 submissions in one transaction": batch(8),
         "audit pending + sequencer": replacing(audit, pending),
         "context as one statement": replacing(context, plain),
         "both of the two above": both,
@@ -186,7 +216,11 @@ SCHEMA = {
 }
 
 
-def pgbench(script, plans, extra=(), sequencer=False):
+# Variants whose transaction holds several submissions: (clients, submissions per transaction).
+BATCHED = {"4 submissions in one transaction": (8, 4), "8 submissions in one transaction": (4, 8)}
+
+
+def pgbench(script, plans, extra=(), sequencer=False, clients=32):
     # A sequencer's loop beside the load: one client, a batch every 20 ms.
     seq = None
     if sequencer:
@@ -195,7 +229,7 @@ def pgbench(script, plans, extra=(), sequencer=False):
             f.write(open(os.path.join(HERE, "ablation-sequencer.sql")).read() + "\n\\sleep 20 ms\n")
         seq = subprocess.Popen(["pgbench", "-n", "-c1", "-j1", f"-T{SECONDS}", "-M", "prepared", "-f", seq_script, URL],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out = subprocess.run(["pgbench", "-n", "-c32", "-j2", f"-T{SECONDS}", "-M", "prepared", *extra, "-f", script, URL],
+    out = subprocess.run(["pgbench", "-n", f"-c{clients}", "-j2", f"-T{SECONDS}", "-M", "prepared", *extra, "-f", script, URL],
                          capture_output=True, text=True, env=dict(os.environ, PGOPTIONS=f"-c plan_cache_mode={plans}"))
     if seq:
         s_out, s_err = seq.communicate()
@@ -238,7 +272,10 @@ def main():
                     if before:
                         psql(URL, "-c", before)
                     # The writers' session setting (db::pool); the transaction keeps plans itself.
-                    tps, errors = pgbench(scripts[name], "force_custom_plan", sequencer="pending" in name or "both" in name)
+                    clients, per = BATCHED.get(name, (32, 1))
+                    tps, errors = pgbench(scripts[name], "force_custom_plan", clients=clients,
+                                          sequencer="pending" in name or "both" in name)
+                    tps *= per
                     if after:
                         psql(URL, "-c", after)
                 results[name].append(tps)

@@ -49,8 +49,11 @@ mod url;
 
 pub use locks::{LeaderLock, StartupLock};
 pub use pipeline::{Pipelined, APPLICATION_NAME as PIPELINED_APPLICATION_NAME};
+pub(crate) use pool::check_after_failure;
 pub use pool::{Db, DbError, Manager};
-pub use tenancy::{enter_tenant, write_transaction_for, write_transaction_keeping_plans_for, StandingCheck};
+pub use tenancy::{
+    enter_tenant, write_transaction_for, write_transaction_in_parts, write_transaction_keeping_plans_for, StandingCheck,
+};
 pub use transactions::write_transaction;
 pub use url::{Backend, DatabaseUrl};
 

@@ -121,7 +121,7 @@ thread_local! {
 /// After work on `conn` failed: is the connection itself still good? The
 /// caller drops it right after, on this thread, which asks `has_broken`.
 /// Returns whether the connection was lost.
-fn check_after_failure(conn: &mut DbConnection) -> bool {
+pub(crate) fn check_after_failure(conn: &mut DbConnection) -> bool {
     let lost = conn.batch_execute("SELECT 1").is_err();
     if lost {
         BROKEN.with(|b| b.set(true));

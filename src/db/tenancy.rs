@@ -60,6 +60,60 @@ where
     super::transactions::write_transaction_beginning(conn, &begin, f)
 }
 
+/// Several writes, each for its own tenant, in one write transaction that
+/// keeps generic plans (as [`write_transaction_keeping_plans_for`]): each
+/// part in a savepoint of its own, opened in the round trip that narrows
+/// the transaction to the part's tenant, so that a part whose `run` fails
+/// is rolled back alone and the others still commit. One `BEGIN`, one
+/// `COMMIT` and one flush of the WAL for all of them (BENCHMARKS.md, issue
+/// 18 twentieth part). The parts run in the order given: callers order them
+/// so that two such transactions take their locks in one order.
+///
+/// `Err` when the transaction itself failed (opening a savepoint, rolling
+/// one back, `COMMIT`): then no part committed.
+pub fn write_transaction_in_parts<P, T, E>(
+    conn: &mut DbConnection,
+    parts: Vec<(TenantId, P)>,
+    mut run: impl FnMut(&mut DbConnection, P) -> Result<T, E>,
+) -> QueryResult<Vec<Result<T, E>>> {
+    // Each part opens with its savepoint and its tenant's settings; the
+    // first part's go with `BEGIN` on PostgreSQL.
+    let open = |conn: &DbConnection, tenant: TenantId, first: bool| {
+        // The previous part's savepoint (kept or rolled back) goes, and each
+        // part starts from the transaction's own plan setting: a part may
+        // have changed it (db::notifications).
+        let release = if first { "" } else { "RELEASE SAVEPOINT part; " };
+        match conn {
+            DbConnection::Postgresql(_) => {
+                format!("{release}SAVEPOINT part; SET LOCAL plan_cache_mode = auto; {}", tenant_settings_sql(tenant))
+            }
+            DbConnection::Sqlite(_) => format!("{release}SAVEPOINT part"),
+        }
+    };
+    let begin = match parts.first() {
+        Some((tenant, _)) if matches!(conn, DbConnection::Postgresql(_)) => {
+            format!("BEGIN; {}", open(conn, *tenant, true))
+        }
+        _ => "BEGIN".to_owned(),
+    };
+    let opened = begin.len() > "BEGIN".len();
+    let mut done = Vec::with_capacity(parts.len());
+    super::transactions::write_transaction_beginning(conn, &begin, |conn| {
+        for (tenant, part) in parts {
+            if !(opened && done.is_empty()) {
+                conn.batch_execute(&open(conn, tenant, done.is_empty()))?;
+            }
+            let result = run(conn, part);
+            if result.is_err() {
+                conn.batch_execute("ROLLBACK TO SAVEPOINT part")?;
+            }
+            done.push(result);
+        }
+        Ok::<_, diesel::result::Error>(())
+    })?;
+    Ok(done)
+}
+
 /// What `filingdesk_confirm_staff` checks: the staff member, the session
 /// epoch of their token, and the roles the route allows.
 #[derive(Debug, Clone, Copy)]

@@ -61,4 +61,6 @@ pub struct AppState {
     pub tenant_ids: Arc<limits::TenantIds>,
     /// Hits this instance has counted ahead on busy buckets.
     pub leases: Arc<limits::Leases>,
+    /// Public submissions waiting to be written together.
+    pub submissions: Arc<crate::tickets::grouped::Grouped<tickets::submit_public::Leased, crate::error::ApiError>>,
 }

@@ -5,6 +5,7 @@
 //! work inside the transaction they open.
 
 pub mod flow;
+pub mod grouped;
 pub mod numbers;
 pub mod reset;
 pub mod submit;

@@ -163,7 +163,7 @@ pub struct Reserved {
 /// transaction begins: a block is reserved in a statement of its own, so
 /// the day's counter row is never locked for a whole submission. Numbers
 /// never repeat; a submission that fails after taking one leaves a gap.
-fn reserve_number(
+pub(super) fn reserve_number(
     conn: &mut DbConnection,
     numbers: &NumberBlocks,
     tenant: TenantId,

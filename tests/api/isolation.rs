@@ -967,3 +967,123 @@ async fn a_read_given_up_while_entering_its_tenant_leaves_its_connection_in_no_k
         "alpha's own, on the same connection"
     );
 }
+
+/// Public submissions waiting together are written in one transaction, a
+/// savepoint each under its own tenant (`tickets::grouped`). With every
+/// database worker held, eight queue for two tenants; freed, the workers
+/// write them in four groups of two (never two of one tenant in a group:
+/// their locks would be taken out of order). Each part runs in its own tenant only
+/// (on PostgreSQL: its setting, and row-level security shows it its own
+/// tenant's ticket, never the other's), the part whose statement fails
+/// (after its audit event) is rolled back alone and answered its error,
+/// the others of its group commit, and both audit chains still verify.
+#[tokio::test]
+async fn submissions_waiting_together_are_written_together_each_under_its_own_tenant() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use diesel::connection::SimpleConnection;
+    use diesel::prelude::*;
+    use filingdesk::audit::{self, Actor, Event, RequestMeta};
+    use filingdesk::db::{schema::tickets, DbError};
+    use filingdesk::domain::ids::TenantId;
+    use filingdesk::tickets::grouped::{Grouped, Work};
+
+    let app = crate::helpers::spawn_app().await;
+    let slugs = ["acme", "globex"];
+    let mut tenants = Vec::new();
+    for slug in slugs {
+        let t = app.tenant(slug).await;
+        let body = json!({"kind": "password_reset", "filing_number": "京ICP备12345678号", "contact_name": "张三",
+                          "phone": "13900001111", "id_number": "11010519491231002X"});
+        assert_eq!(app.post(&format!("/api/v1/public/{slug}/tickets"), None, body).await.status(), 201);
+        tenants.push(t);
+    }
+    let ids: Vec<TenantId> = tenants.iter().map(|t| TenantId::parse(&t.id).unwrap()).collect();
+    let grouped: Arc<Grouped<(String, Vec<String>), DbError>> = Arc::default();
+    let numbers = Arc::new(filingdesk::tickets::numbers::NumberBlocks::default());
+
+    // Every database worker held (the test app's pool has four).
+    let workers = 4;
+    let started = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(std::sync::Barrier::new(workers + 1));
+    let held: Vec<_> = (0..workers)
+        .map(|_| {
+            let (db, started, gate) = (app.db.clone(), started.clone(), gate.clone());
+            tokio::spawn(async move {
+                db.run(move |_| -> Result<(), DbError> {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    gate.wait();
+                    Ok(())
+                })
+                .await
+            })
+        })
+        .collect();
+    while started.load(Ordering::SeqCst) < workers {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+
+    let postgres = app.is_postgres();
+    let parts: Vec<_> = (0..8usize)
+        .map(|i| {
+            let tenant = ids[i % 2];
+            let work: Work<(String, Vec<String>), DbError> = Box::new(move |conn, _number| {
+                let event =
+                    Event::new("test.grouped", Actor::Anonymous).tenant(Some(tenant)).details(json!({"part": i}));
+                audit::record(conn, &RequestMeta::default(), event)?;
+                if i == 2 {
+                    conn.batch_execute("SELECT * FROM no_such_table")?;
+                }
+                let setting = if postgres {
+                    diesel::select(diesel::dsl::sql::<diesel::sql_types::Text>(
+                        "current_setting('filingdesk.tenant_id')",
+                    ))
+                    .get_result::<String>(conn)?
+                } else {
+                    tenant.to_string()
+                };
+                let visible = tickets::table.select(tickets::tenant_id).load::<String>(conn)?;
+                Ok((setting, visible))
+            });
+            let (grouped, db, numbers) = (grouped.clone(), app.db.clone(), numbers.clone());
+            tokio::spawn(async move { grouped.submit(&db, &numbers, tenant, work).await })
+        })
+        .collect();
+    while grouped.metrics().1.get() < 8 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    tokio::task::spawn_blocking(move || gate.wait()).await.unwrap();
+    for h in held {
+        h.await.unwrap().unwrap();
+    }
+
+    for (i, part) in parts.into_iter().enumerate() {
+        let answer = part.await.unwrap();
+        if i == 2 {
+            assert!(answer.is_err(), "the failing part answers its error");
+            continue;
+        }
+        let (setting, visible) = answer.unwrap_or_else(|e| panic!("part {i}: {e}"));
+        let own = ids[i % 2].to_string();
+        assert_eq!(setting, own, "part {i} ran under its own tenant");
+        if postgres {
+            assert_eq!(visible, [own], "part {i} sees its own tenant's ticket only");
+        } else {
+            assert_eq!(visible.len(), 2, "SQLite has no row-level security");
+        }
+    }
+    let (sizes, waiting) = grouped.metrics();
+    // One submission per tenant in a group: the two tenants' in pairs.
+    assert_eq!((sizes.get_sample_count(), sizes.get_sample_sum(), waiting.get()), (4, 8.0, 0), "four groups of two");
+    for (t, kept) in tenants.iter().zip([3, 4]) {
+        let events = app.sql_strings(&format!(
+            "SELECT details AS v FROM audit_events WHERE action = 'test.grouped' AND tenant_id = '{}'",
+            t.id
+        ));
+        assert_eq!(events.len(), kept, "{events:?}");
+        assert!(events.iter().all(|d| !d.contains("\"part\":2")), "the failed part left no event");
+        let verified: Value = app.get("/api/v1/audit-events/verify", Some(&t.admin.access)).await.json().await.unwrap();
+        assert_eq!(verified["ok"], true, "{verified}");
+    }
+}

@@ -1314,7 +1314,8 @@ async fn ticket_numbers_never_repeat_across_instances() {
 /// refused by a trigger the test installs) leaves nothing behind: not the
 /// ticket, not the applicant's e-mail queued before it; the answer is a
 /// problem, and the next submissions, on the same connections, go through
-/// with the audit chain intact.
+/// with the audit chain intact. (The same in a group of submissions:
+/// isolation.rs, `submissions_waiting_together_…`.)
 #[tokio::test]
 async fn a_submission_whose_last_write_fails_leaves_nothing_and_the_next_ones_go_through() {
     let d = desk().await;
@@ -1351,4 +1352,8 @@ async fn a_submission_whose_last_write_fails_leaves_nothing_and_the_next_ones_go
     assert_eq!(rows("SELECT id AS v FROM notifications"), notifications + 6);
     let verified: Value = d.app.get("/api/v1/audit-events/verify", Some(&d.t.admin.access)).await.json().await.unwrap();
     assert_eq!(verified["ok"], true, "{verified}");
+    // Every leased submission, refused or not, went through the groups
+    // (`tickets::grouped`, one at a time here): nine.
+    let metrics = d.app.get("/metrics", None).await.text().await.unwrap();
+    assert!(metrics.contains("filingdesk_submission_group_size_sum 9\n"), "{metrics}");
 }

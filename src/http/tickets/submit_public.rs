@@ -84,7 +84,7 @@ async fn submit_counted(
 }
 
 /// What a leased submission's transaction came to.
-enum Leased {
+pub enum Leased {
     Done(Box<Submitted>),
     /// No such tenant by that slug, or not active: a 404.
     NotFound,
@@ -98,7 +98,8 @@ enum Leased {
 /// limits from this instance's leases, then one transaction that reads the
 /// tenant as it is now, counts the filing number's bucket and submits
 /// (BENCHMARKS "Twelfth part": a statement and a commit fewer per
-/// submission). A refused attempt still counts: the transaction commits
+/// submission) — a savepoint of a transaction shared with the submissions
+/// waiting beside it (`tickets::grouped`). A refused attempt still counts: the transaction commits
 /// the hit without the ticket. Should the tenant's limits have changed
 /// since they were last read here, the leases go and the submission is
 /// counted as a first one.
@@ -114,9 +115,12 @@ async fn submit_leased(
     let again = (slug.clone(), meta.clone(), s.clone());
     let st = state.clone();
     let outcome = state
-        .db
-        .run(move |conn| -> Result<_, ApiError> {
-            in_submission(conn, &st.numbers, tenant_id, |conn, number| -> Result<_, ApiError> {
+        .submissions
+        .submit(
+            &state.db,
+            &state.numbers,
+            tenant_id,
+            Box::new(move |conn, number| -> Result<_, ApiError> {
                 let at = number.at();
                 let hit = target_hit(GROUP, tenant_id, s.number.as_str(), at);
                 let (now, counts, context) = db::tickets::submission_context_counting(
@@ -163,8 +167,8 @@ async fn submit_leased(
                     context,
                 )?;
                 Ok(Leased::Done(Box::new(done)))
-            })
-        })
+            }),
+        )
         .await?;
     match outcome {
         Leased::Done(done) => Ok(*done),

@@ -1087,3 +1087,76 @@ async fn submissions_waiting_together_are_written_together_each_under_its_own_te
         assert_eq!(verified["ok"], true, "{verified}");
     }
 }
+
+/// A submission that never reached a database worker is never written
+/// afterwards: one whose request went away while it waited leaves the queue
+/// at once, and one whose wait ran out (every worker held past the
+/// checkout's 5 s) is answered that error (503) and leaves it too. Freed,
+/// the workers run neither.
+#[tokio::test]
+async fn a_submission_dropped_or_timed_out_while_waiting_is_never_written() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use filingdesk::db::DbError;
+    use filingdesk::domain::ids::TenantId;
+    use filingdesk::tickets::grouped::{Grouped, Work};
+
+    let app = crate::helpers::spawn_app().await;
+    let tenant = TenantId::parse(&app.tenant("acme").await.id).unwrap();
+    let grouped: Arc<Grouped<(), DbError>> = Arc::default();
+    let numbers = Arc::new(filingdesk::tickets::numbers::NumberBlocks::default());
+    let workers = 4;
+    let started = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(std::sync::Barrier::new(workers + 1));
+    let held: Vec<_> = (0..workers)
+        .map(|_| {
+            let (db, started, gate) = (app.db.clone(), started.clone(), gate.clone());
+            tokio::spawn(async move {
+                db.run(move |_| -> Result<(), DbError> {
+                    started.fetch_add(1, Ordering::SeqCst);
+                    gate.wait();
+                    Ok(())
+                })
+                .await
+            })
+        })
+        .collect();
+    while started.load(Ordering::SeqCst) < workers {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let ran = Arc::new(AtomicBool::new(false));
+    let submit = |ran: Arc<AtomicBool>| {
+        let (grouped, db, numbers) = (grouped.clone(), app.db.clone(), numbers.clone());
+        let work: Work<(), DbError> = Box::new(move |_, _| {
+            ran.store(true, Ordering::SeqCst);
+            Ok(())
+        });
+        tokio::spawn(async move { grouped.submit(&db, &numbers, tenant, work).await })
+    };
+    let waiting = || grouped.metrics().1.get();
+
+    let dropped = submit(ran.clone());
+    while waiting() < 1 {
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    dropped.abort();
+    assert!(dropped.await.unwrap_err().is_cancelled());
+    assert_eq!(waiting(), 0, "the dropped request's submission left the queue");
+
+    let answer = submit(ran.clone()).await.unwrap();
+    assert!(matches!(answer, Err(DbError::Busy)), "{answer:?}");
+    assert_eq!(waiting(), 0, "the timed-out submission left the queue");
+
+    tokio::task::spawn_blocking(move || gate.wait()).await.unwrap();
+    for h in held {
+        h.await.unwrap().unwrap();
+    }
+    // A later submission's turn would take whatever were still waiting.
+    let later = Arc::new(AtomicBool::new(false));
+    submit(later.clone()).await.unwrap().unwrap();
+    assert!(later.load(Ordering::SeqCst));
+    assert!(!ran.load(Ordering::SeqCst), "neither earlier submission was written");
+    let sizes = grouped.metrics().0;
+    assert_eq!((sizes.get_sample_count(), sizes.get_sample_sum()), (1, 1.0), "the later one alone");
+}

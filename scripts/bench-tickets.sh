@@ -18,7 +18,7 @@ CONN=32
 PG=${FILINGDESK_BENCH_PG:-postgres://postgres@127.0.0.1:5432/postgres}
 DB=filingdesk_tickets_bench
 DBURL=${PG%/*}/$DB
-BIN=$PWD/target/release/filingdesk
+BIN=${FILINGDESK_BIN:-$PWD/target/release/filingdesk}  # another build: FILINGDESK_BIN=path
 PORT=18383
 BASE=http://127.0.0.1:$PORT
 WORK=$(mktemp -d)

@@ -979,7 +979,6 @@ async fn a_read_given_up_while_entering_its_tenant_leaves_its_connection_in_no_k
 /// the others of its group commit, and both audit chains still verify.
 #[tokio::test]
 async fn submissions_waiting_together_are_written_together_each_under_its_own_tenant() {
-    use std::sync::atomic::{AtomicUsize, Ordering};
     use std::sync::Arc;
 
     use diesel::connection::SimpleConnection;
@@ -1004,25 +1003,7 @@ async fn submissions_waiting_together_are_written_together_each_under_its_own_te
     let numbers = Arc::new(filingdesk::tickets::numbers::NumberBlocks::default());
 
     // Every database worker held (the test app's pool has four).
-    let workers = 4;
-    let started = Arc::new(AtomicUsize::new(0));
-    let gate = Arc::new(std::sync::Barrier::new(workers + 1));
-    let held: Vec<_> = (0..workers)
-        .map(|_| {
-            let (db, started, gate) = (app.db.clone(), started.clone(), gate.clone());
-            tokio::spawn(async move {
-                db.run(move |_| -> Result<(), DbError> {
-                    started.fetch_add(1, Ordering::SeqCst);
-                    gate.wait();
-                    Ok(())
-                })
-                .await
-            })
-        })
-        .collect();
-    while started.load(Ordering::SeqCst) < workers {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let held = HeldWorkers::hold(&app, 4).await;
 
     let postgres = app.is_postgres();
     let parts: Vec<_> = (0..8usize)
@@ -1053,10 +1034,7 @@ async fn submissions_waiting_together_are_written_together_each_under_its_own_te
     while grouped.metrics().1.get() < 8 {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    tokio::task::spawn_blocking(move || gate.wait()).await.unwrap();
-    for h in held {
-        h.await.unwrap().unwrap();
-    }
+    held.free().await;
 
     for (i, part) in parts.into_iter().enumerate() {
         let answer = part.await.unwrap();
@@ -1095,7 +1073,7 @@ async fn submissions_waiting_together_are_written_together_each_under_its_own_te
 /// the workers run neither.
 #[tokio::test]
 async fn a_submission_dropped_or_timed_out_while_waiting_is_never_written() {
-    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
 
     use filingdesk::db::DbError;
@@ -1106,25 +1084,7 @@ async fn a_submission_dropped_or_timed_out_while_waiting_is_never_written() {
     let tenant = TenantId::parse(&app.tenant("acme").await.id).unwrap();
     let grouped: Arc<Grouped<(), DbError>> = Arc::default();
     let numbers = Arc::new(filingdesk::tickets::numbers::NumberBlocks::default());
-    let workers = 4;
-    let started = Arc::new(AtomicUsize::new(0));
-    let gate = Arc::new(std::sync::Barrier::new(workers + 1));
-    let held: Vec<_> = (0..workers)
-        .map(|_| {
-            let (db, started, gate) = (app.db.clone(), started.clone(), gate.clone());
-            tokio::spawn(async move {
-                db.run(move |_| -> Result<(), DbError> {
-                    started.fetch_add(1, Ordering::SeqCst);
-                    gate.wait();
-                    Ok(())
-                })
-                .await
-            })
-        })
-        .collect();
-    while started.load(Ordering::SeqCst) < workers {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    let held = HeldWorkers::hold(&app, 4).await;
     let ran = Arc::new(AtomicBool::new(false));
     let submit = |ran: Arc<AtomicBool>| {
         let (grouped, db, numbers) = (grouped.clone(), app.db.clone(), numbers.clone());
@@ -1148,10 +1108,7 @@ async fn a_submission_dropped_or_timed_out_while_waiting_is_never_written() {
     assert!(matches!(answer, Err(DbError::Busy)), "{answer:?}");
     assert_eq!(waiting(), 0, "the timed-out submission left the queue");
 
-    tokio::task::spawn_blocking(move || gate.wait()).await.unwrap();
-    for h in held {
-        h.await.unwrap().unwrap();
-    }
+    held.free().await;
     // A later submission's turn would take whatever were still waiting.
     let later = Arc::new(AtomicBool::new(false));
     submit(later.clone()).await.unwrap().unwrap();
@@ -1159,4 +1116,46 @@ async fn a_submission_dropped_or_timed_out_while_waiting_is_never_written() {
     assert!(!ran.load(Ordering::SeqCst), "neither earlier submission was written");
     let sizes = grouped.metrics().0;
     assert_eq!((sizes.get_sample_count(), sizes.get_sample_sum()), (1, 1.0), "the later one alone");
+}
+
+/// The database workers held busy by the test until [`HeldWorkers::free`].
+struct HeldWorkers {
+    gate: std::sync::Arc<std::sync::Barrier>,
+    held: Vec<tokio::task::JoinHandle<Result<(), filingdesk::db::DbError>>>,
+}
+
+impl HeldWorkers {
+    /// Returns once each of `workers` runs a piece of work that waits.
+    async fn hold(app: &TestApp, workers: usize) -> Self {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use std::sync::Arc;
+
+        let started = Arc::new(AtomicUsize::new(0));
+        let gate = Arc::new(std::sync::Barrier::new(workers + 1));
+        let held = (0..workers)
+            .map(|_| {
+                let (db, started, gate) = (app.db.clone(), started.clone(), gate.clone());
+                tokio::spawn(async move {
+                    db.run(move |_| -> Result<(), filingdesk::db::DbError> {
+                        started.fetch_add(1, Ordering::SeqCst);
+                        gate.wait();
+                        Ok(())
+                    })
+                    .await
+                })
+            })
+            .collect();
+        while started.load(Ordering::SeqCst) < workers {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        Self { gate, held }
+    }
+
+    async fn free(self) {
+        let gate = self.gate;
+        tokio::task::spawn_blocking(move || gate.wait()).await.unwrap();
+        for h in self.held {
+            h.await.unwrap().unwrap();
+        }
+    }
 }

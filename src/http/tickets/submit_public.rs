@@ -99,10 +99,10 @@ pub enum Leased {
 /// tenant as it is now, counts the filing number's bucket and submits
 /// (BENCHMARKS "Twelfth part": a statement and a commit fewer per
 /// submission) — a savepoint of a transaction shared with the submissions
-/// waiting beside it (`tickets::grouped`). A refused attempt still counts: the transaction commits
-/// the hit without the ticket. Should the tenant's limits have changed
-/// since they were last read here, the leases go and the submission is
-/// counted as a first one.
+/// of other tenants waiting beside it (`tickets::grouped`). A refused
+/// attempt still counts: the transaction commits the hit without the
+/// ticket. Should the tenant's limits have changed since they were last
+/// read here, the leases go and the submission is counted as a first one.
 async fn submit_leased(
     state: &web::Data<AppState>,
     slug: String,

@@ -1031,9 +1031,7 @@ async fn submissions_waiting_together_are_written_together_each_under_its_own_te
             tokio::spawn(async move { grouped.submit(&db, &numbers, tenant, work).await })
         })
         .collect();
-    while grouped.metrics().1.get() < 8 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    until("eight submissions waiting", || grouped.metrics().1.get() == 8).await;
     held.free().await;
 
     for (i, part) in parts.into_iter().enumerate() {
@@ -1097,9 +1095,7 @@ async fn a_submission_dropped_or_timed_out_while_waiting_is_never_written() {
     let waiting = || grouped.metrics().1.get();
 
     let dropped = submit(ran.clone());
-    while waiting() < 1 {
-        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    }
+    until("the submission waiting", || waiting() == 1).await;
     dropped.abort();
     assert!(dropped.await.unwrap_err().is_cancelled());
     assert_eq!(waiting(), 0, "the dropped request's submission left the queue");
@@ -1145,9 +1141,7 @@ impl HeldWorkers {
                 })
             })
             .collect();
-        while started.load(Ordering::SeqCst) < workers {
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-        }
+        until("every worker held", || started.load(Ordering::SeqCst) == workers).await;
         Self { gate, held }
     }
 
@@ -1157,5 +1151,14 @@ impl HeldWorkers {
         for h in self.held {
             h.await.unwrap().unwrap();
         }
+    }
+}
+
+/// Polls `done` every few milliseconds; fails the test after 10 s.
+async fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !done() {
+        assert!(std::time::Instant::now() < deadline, "{what}: not within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
 }

@@ -90,13 +90,9 @@ pub fn write_transaction_in_parts<P, T, E>(
             DbConnection::Sqlite(_) => format!("{release}SAVEPOINT part"),
         }
     };
-    let begin = match parts.first() {
-        Some((tenant, _)) if matches!(conn, DbConnection::Postgresql(_)) => {
-            format!("BEGIN; {}", open(conn, *tenant, true))
-        }
-        _ => "BEGIN".to_owned(),
-    };
-    let opened = begin.len() > "BEGIN".len();
+    let first = parts.first().map(|(tenant, _)| *tenant).filter(|_| matches!(conn, DbConnection::Postgresql(_)));
+    let opened = first.is_some();
+    let begin = first.map_or_else(|| "BEGIN".to_owned(), |tenant| format!("BEGIN; {}", open(conn, tenant, true)));
     let mut done = Vec::with_capacity(parts.len());
     super::transactions::write_transaction_beginning(conn, &begin, |conn| {
         for (tenant, part) in parts {
